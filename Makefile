@@ -1,0 +1,33 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+REQS := requirements.txt requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
+DATA_DIR := .local-data
+
+.PHONY: venv run test lint reset clean
+
+$(STAMP): $(REQS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-* && touch $@
+
+venv: $(STAMP)
+
+run: venv ## local stack: moto server + tables + seed + chalice local on :8000
+	$(PY) -m chalicelib.local.run --data-dir $(DATA_DIR)
+
+test: venv ## lint + the whole test suite (moto, no AWS account)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -q
+
+lint: venv
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+reset: ## wipe the local stage's data (snapshots, keys, outbox)
+	rm -rf $(DATA_DIR)
+
+clean: reset
+	rm -rf $(VENV) .pytest_cache .ruff_cache

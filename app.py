@@ -1,0 +1,97 @@
+"""HTTP routes and schedules. Each route parses, calls one service function, maps errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from chalicelib import bootstrap
+from chalicelib.config import settings
+from chalicelib.errors import (
+    ConflictError,
+    DomainError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RetryableError,
+    UnsupportedMediaTypeError,
+    ValidationError,
+)
+from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body
+
+app = Chalice(app_name="migranet-intake")
+app.log.setLevel(logging.INFO)
+
+# Most specific first: IdempotencyConflictError is a ConflictError.
+_STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
+    (ValidationError, 400),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (PayloadTooLargeError, 413),
+    (UnsupportedMediaTypeError, 415),
+    (RetryableError, 503),
+]
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        body=json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
+    )
+
+
+def error_response(error: DomainError) -> Response:
+    status = next(code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind))
+    body: dict[str, Any] = {"error": error.message, "code": error.code}
+    if isinstance(error, ValidationError):
+        body["errors"] = [e.as_dict() for e in error.errors]
+    body.update({k: v for k, v in error.detail.items() if k != "field"})
+    headers = {}
+    if isinstance(error, RetryableError):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return json_response(body, status, headers)
+
+
+@app.middleware("http")
+def errors_in_one_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Domain errors become their HTTP status; Chalice's own errors get our error shape."""
+    try:
+        response = get_response(event)
+    except DomainError as error:
+        return error_response(error)
+    except Exception:
+        app.log.exception("unhandled error")
+        return json_response({"error": "Internal error; it has been logged.", "code": "internal"}, 500)
+    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
+        code = str(response.body["Code"])
+        response.body = {"error": response.body.get("Message", code), "code": code}
+    return response
+
+
+def _json_body() -> Any:
+    request = app.current_request
+    return parse_json_body(request.headers.get("content-type"), request.raw_body, settings().max_body_bytes)
+
+
+@app.route("/intake", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=True)
+def post_intake() -> Response:
+    key = app.current_request.headers.get("idempotency-key")
+    result = bootstrap.intake_service().submit(_json_body(), key)
+    headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+    return json_response(result.body, result.status_code, headers)
+
+
+@app.route("/routing/preview", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=True)
+def post_routing_preview() -> Response:
+    return json_response(bootstrap.intake_service().preview(_json_body()))
+
+
+@app.route("/partners", methods=["GET"], cors=True)
+def get_partners() -> Response:
+    partners = bootstrap.directory().partners().values()
+    return json_response({"partners": [p.public_dict() for p in partners]})

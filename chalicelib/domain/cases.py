@@ -1,0 +1,125 @@
+"""Cases and their queue entries: plain data, no storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+ROUTED = "routed"
+CLAIMED = "claimed"
+SCHEDULED = "scheduled"
+CLOSED = "closed"
+TRANSFERRED = "transferred"  # a queue entry left behind when the case moved to another partner
+
+CASE_STATUSES = (ROUTED, CLAIMED, SCHEDULED, CLOSED)
+QUEUE_STATUSES = (ROUTED, CLAIMED, CLOSED, TRANSFERRED)
+
+
+def iso(moment: datetime) -> str:
+    """UTC with fixed precision, so timestamps sort as strings (the queue index relies on it)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware one")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass
+class HistoryEntry:
+    at: str
+    action: str
+    partner: str
+    by: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "action": self.action, "partner": self.partner, "by": self.by, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HistoryEntry:
+        return cls(data["at"], data["action"], data["partner"], data.get("by"), dict(data.get("detail") or {}))
+
+
+@dataclass
+class Case:
+    case_id: str
+    reference: str
+    partner: str
+    status: str
+    rule: str
+    routing_reason: str
+    language: str
+    intake: dict[str, Any]
+    created_at: str
+    updated_at: str
+    queued_at: str
+    claimed_by: str | None = None
+    claimed_by_name: str | None = None
+    overdue: bool = False
+    history: list[HistoryEntry] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "reference": self.reference,
+            "partner": self.partner,
+            "status": self.status,
+            "routing": {"rule": self.rule, "partner": self.partner, "reason": self.routing_reason},
+            "language": self.language,
+            "intake": self.intake,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "queued_at": self.queued_at,
+            "claimed_by": self.claimed_by,
+            "claimed_by_name": self.claimed_by_name,
+            "overdue": self.overdue,
+            "history": [h.as_dict() for h in self.history],
+        }
+
+
+@dataclass
+class QueueEntry:
+    """One case in one partner's queue. Holds no personal data, only what sorting and triage need."""
+
+    partner: str
+    case_id: str
+    reference: str
+    status: str
+    queued_at: str
+    language: str
+    profession_group: str
+    goals: list[str]
+    rule: str
+    claimed_by: str | None = None
+    claimed_by_name: str | None = None
+    overdue: bool = False
+
+    @classmethod
+    def for_case(cls, case: Case) -> QueueEntry:
+        qualification = case.intake.get("qualification", {})
+        return cls(
+            partner=case.partner,
+            case_id=case.case_id,
+            reference=case.reference,
+            status=ROUTED,
+            queued_at=case.queued_at,
+            language=case.language,
+            profession_group=qualification.get("profession_group", "other"),
+            goals=list(case.intake.get("goals", [])),
+            rule=case.rule,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "case_id": self.case_id,
+            "reference": self.reference,
+            "partner": self.partner,
+            "status": self.status,
+            "queued_at": self.queued_at,
+            "language": self.language,
+            "profession_group": self.profession_group,
+            "goals": self.goals,
+            "rule": self.rule,
+            "claimed_by": self.claimed_by,
+            "claimed_by_name": self.claimed_by_name,
+            "overdue": self.overdue,
+        }

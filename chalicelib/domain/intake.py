@@ -1,0 +1,45 @@
+"""Normalising a schema-valid intake: what the schema alone cannot decide."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import phonenumbers
+
+from chalicelib.errors import FieldError
+
+DEFAULT_PHONE_REGION = "DE"
+
+
+def normalise_phone(raw: str) -> str | None:
+    """E.164 for a number a person could dial, or None."""
+    try:
+        number = phonenumbers.parse(raw, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_intake(body: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
+    """Trim names and text, store the phone as E.164; return the copy and any field errors."""
+    intake = copy.deepcopy(body)
+    errors: list[FieldError] = []
+    for name in ("given_name", "family_name", "email", "message"):
+        if isinstance(intake.get(name), str):
+            intake[name] = intake[name].strip()
+    if isinstance(intake.get("qualification"), dict) and isinstance(intake["qualification"].get("title"), str):
+        intake["qualification"]["title"] = intake["qualification"]["title"].strip()
+    if "phone" in intake:
+        e164 = normalise_phone(intake["phone"])
+        if e164 is None:
+            errors.append(FieldError("phone", "invalid_phone", "phone is not a valid phone number."))
+        else:
+            intake["phone"] = e164
+    if intake.get("email") == "":
+        del intake["email"]
+    if intake.get("message") == "":
+        del intake["message"]
+    return intake, errors

@@ -1,0 +1,71 @@
+"""Domain errors. Only app.py turns them into HTTP responses, by type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+class DomainError(Exception):
+    """Base of every error the services raise on purpose."""
+
+    code = "error"
+
+    def __init__(self, message: str, **detail: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+@dataclass
+class ValidationError(DomainError):
+    errors: list[FieldError] = field(default_factory=list)
+    code = "validation_failed"
+
+    def __post_init__(self) -> None:
+        super().__init__("The request has invalid fields.")
+
+
+class UnsupportedMediaTypeError(DomainError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLargeError(DomainError):
+    code = "payload_too_large"
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+
+class ConflictError(DomainError):
+    code = "conflict"
+
+
+class IdempotencyConflictError(ConflictError):
+    code = "idempotency_key_reused"
+
+
+class RetryableError(DomainError):
+    """Storage was throttled or a transaction collided; the caller may retry."""
+
+    code = "temporarily_unavailable"
+
+    def __init__(self, message: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class IdempotencyKeyTakenError(DomainError):
+    """Raised by a store when a transaction lost the race for an idempotency key."""
+
+    code = "idempotency_key_taken"

@@ -1,0 +1,45 @@
+"""The small interfaces the services call; adapters implement them, tests replace them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from chalicelib.domain.cases import Case, QueueEntry
+from chalicelib.domain.idempotency import IdempotencyRecord
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.routing import RoutingPolicy
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class Directory(Protocol):
+    """Partners and the routing policy (seeded data)."""
+
+    def partners(self) -> dict[str, Partner]: ...
+
+    def routing_policy(self) -> RoutingPolicy: ...
+
+
+class CaseStore(Protocol):
+    def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
+        """Write case, queue entry and idempotency record in one transaction.
+
+        Raises IdempotencyKeyTakenError when the key already exists, RetryableError on throttling.
+        """
+        ...
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+    def get_case(self, case_id: str) -> Case | None: ...
+
+
+class EventPublisher(Protocol):
+    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None: ...

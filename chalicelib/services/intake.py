@@ -1,0 +1,118 @@
+"""Intake use case: validate, route, store case + queue entry atomically, notify the partner."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, QueueEntry, iso
+from chalicelib.domain.idempotency import IdempotencyRecord, request_hash, valid_key
+from chalicelib.domain.intake import normalise_intake
+from chalicelib.domain.reference import new_reference
+from chalicelib.domain.routing import RoutingDecision
+from chalicelib.errors import (
+    FieldError,
+    IdempotencyConflictError,
+    IdempotencyKeyTakenError,
+    RetryableError,
+    ValidationError,
+)
+from chalicelib.ports import CaseStore, Clock, Directory, EventPublisher
+from chalicelib.validation import validate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass
+class IntakeService:
+    store: CaseStore
+    directory: Directory
+    publisher: EventPublisher
+    clock: Clock
+    idempotency_hours: int = 24
+
+    def check(self, body: Any) -> dict[str, Any]:
+        """Schema plus what the schema cannot decide (a dialable phone number)."""
+        errors = validate("intake", body)
+        if errors:
+            raise ValidationError(errors)
+        intake, errors = normalise_intake(body)
+        if errors:
+            raise ValidationError(errors)
+        return intake
+
+    def preview(self, body: Any) -> dict[str, Any]:
+        """The routing decision for an intake, storing nothing."""
+        decision = self.directory.routing_policy().decide(self.check(body))
+        return self._decision_body(decision)
+
+    def submit(self, body: Any, idempotency_key: str | None) -> IntakeResult:
+        if idempotency_key is not None and not valid_key(idempotency_key):
+            raise ValidationError(
+                [FieldError("Idempotency-Key", "invalid_format", "Idempotency-Key must be 1-64 printable characters.")]
+            )
+        intake = self.check(body)
+        now = self.clock.now()
+        decision = self.directory.routing_policy().decide(intake)
+        case = Case(
+            case_id=str(uuid.uuid4()),
+            reference=new_reference(),
+            partner=decision.partner,
+            status=ROUTED,
+            rule=decision.rule,
+            routing_reason=decision.reason,
+            language=intake["language"],
+            intake=intake,
+            created_at=iso(now),
+            updated_at=iso(now),
+            queued_at=iso(now),
+            history=[HistoryEntry(iso(now), "routed", decision.partner, None, decision.as_dict())],
+        )
+        response = {
+            "case_id": case.case_id,
+            "reference": case.reference,
+            "status": ROUTED,
+            **self._decision_body(decision),
+        }
+        record = None
+        if idempotency_key is not None:
+            expires = now + timedelta(hours=self.idempotency_hours)
+            record = IdempotencyRecord(idempotency_key, request_hash(body), 201, response, now, expires, case.case_id)
+        try:
+            self.store.create_case(case, QueueEntry.for_case(case), record)
+        except IdempotencyKeyTakenError:
+            return self._replay(idempotency_key or "", request_hash(body))
+        self._notify(case)
+        return IntakeResult(201, response)
+
+    def _replay(self, key: str, body_hash: str) -> IntakeResult:
+        existing = self.store.get_idempotency(key)
+        if existing is None or existing.expires_at <= self.clock.now():
+            # The record expired (TTL deletes lazily) or vanished in between: a retry will succeed.
+            raise RetryableError("The request collided with an expiring one; please retry.")
+        if existing.request_hash != body_hash:
+            raise IdempotencyConflictError(
+                "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
+            )
+        return IntakeResult(existing.status_code, existing.response, replayed=True)
+
+    def _notify(self, case: Case) -> None:
+        # The queue index is the source of truth; a lost notification only delays a partner's alert.
+        try:
+            self.publisher.publish_case_routed(case.partner, case.case_id, case.reference, case.created_at)
+        except Exception:
+            log.exception("case.routed notification failed", extra={"case_id": case.case_id})
+
+    def _decision_body(self, decision: RoutingDecision) -> dict[str, Any]:
+        partner = self.directory.partners()[decision.partner]
+        return {"partner": partner.id, "partner_name": partner.name, "rule": decision.rule, "reason": decision.reason}
