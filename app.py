@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -23,7 +24,32 @@ from chalicelib.errors import (
 )
 from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body
 
-app = Chalice(app_name="migranet-intake")
+
+class MigraNetApp(Chalice):
+    """Chalice whose routes answer domain errors with their HTTP status.
+
+    Chalice turns any exception a view raises into a 500 before middleware sees it,
+    so the mapping has to sit around each view; every `@app.route` gets it.
+    """
+
+    def route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        register = super().route(path, **kwargs)
+
+        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(view)
+            def guarded(*args: Any, **view_kwargs: Any) -> Any:
+                try:
+                    return view(*args, **view_kwargs)
+                except DomainError as error:
+                    return error_response(error)
+
+            register(guarded)
+            return view
+
+        return decorator
+
+
+app = MigraNetApp(app_name="migranet-intake")
 app.log.setLevel(logging.INFO)
 
 # Most specific first: IdempotencyConflictError is a ConflictError.

@@ -1,0 +1,242 @@
+"""POST /intake through chalice.test.Client against moto: what applicants and partners see."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+
+import pytest
+
+from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
+from chalicelib.domain.reference import ALPHABET
+from tests.conftest import post_json, sqs_messages
+
+
+def count_items() -> tuple[int, int, int]:
+    return CaseModel.count(), QueueEntryModel.count(), IdempotencyModel.count()
+
+
+def test_valid_intake_is_stored_routed_and_queued(client, valid_intake):
+    response = post_json(client, "/intake", valid_intake)
+    assert response.status_code == 201
+    body = response.json_body
+    assert body["status"] == "routed"
+    assert body["partner"] == "akademie-ingenieure"
+    assert body["partner_name"] == "Akademie der Ingenieure GmbH"
+    assert body["rule"] == "engineering-construction"
+    uuid.UUID(body["case_id"], version=4)
+
+    case = CaseModel.get(body["case_id"])
+    assert case.partner == "akademie-ingenieure"
+    assert case.rule == "engineering-construction"
+    assert case.routing_reason == "qualification.profession_group is engineering"
+    assert case.intake["phone"] == "+4915112345678"
+    assert case.reference == body["reference"]
+
+    entry = QueueEntryModel.get("akademie-ingenieure", body["case_id"])
+    assert entry.partner_status == "akademie-ingenieure#routed"
+    assert entry.reference == body["reference"]
+    assert "Layla" not in json.dumps(entry.attribute_values, default=str)
+
+
+def test_reference_is_readable_on_the_phone(client, valid_intake):
+    reference = post_json(client, "/intake", valid_intake).json_body["reference"]
+    assert len(reference) == 9 and reference[4] == "-"
+    assert set(reference.replace("-", "")) <= set(ALPHABET)
+    assert not set(reference) & set("0O1I")
+
+
+def test_partner_queue_gets_a_case_routed_message_without_personal_data(client, valid_intake):
+    valid_intake["qualification"]["profession_group"] = "health"
+    body = post_json(client, "/intake", valid_intake).json_body
+    messages = sqs_messages("lmu-klinikum")
+    assert messages == [
+        {
+            "type": "case.routed",
+            "case_id": body["case_id"],
+            "reference": body["reference"],
+            "partner": "lmu-klinikum",
+            "at": messages[0]["at"],
+        }
+    ]
+    assert sqs_messages("akademie-ingenieure") == []
+
+
+def test_invalid_fields_are_listed_and_nothing_is_stored(client, valid_intake):
+    valid_intake["postcode"] = "12"
+    valid_intake["qualification"]["country"] = "XX"
+    valid_intake["phone"] = "0151"
+    valid_intake["favourite_colour"] = "blue"
+    response = post_json(client, "/intake", valid_intake)
+    assert response.status_code == 400
+    errors = {e["field"]: e["code"] for e in response.json_body["errors"]}
+    assert errors == {
+        "postcode": "invalid_postcode",
+        "qualification.country": "invalid_choice",
+        "favourite_colour": "not_allowed",
+    }
+    assert all(e["message"] for e in response.json_body["errors"])
+    assert count_items() == (0, 0, 0)
+
+
+def test_undialable_phone_is_rejected_after_schema_checks(client, valid_intake):
+    valid_intake["phone"] = "0151"
+    response = post_json(client, "/intake", valid_intake)
+    assert response.status_code == 400
+    assert response.json_body["errors"] == [
+        {"field": "phone", "code": "invalid_phone", "message": "phone is not a valid phone number."}
+    ]
+    assert count_items() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [(b"{not json", "invalid_json"), (b"", "required"), (b"\xff\xfe", "invalid_json"), (b"[" * 100000, "invalid_json")],
+)
+def test_broken_bodies_get_400(client, raw, code):
+    response = client.http.post("/intake", body=raw, headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 413)
+    if response.status_code == 400:
+        assert response.json_body["errors"][0]["code"] == code
+    assert count_items() == (0, 0, 0)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
+def test_non_json_body_gets_415(client, valid_intake, content_type):
+    response = client.http.post("/intake", body=json.dumps(valid_intake), headers={"Content-Type": content_type})
+    assert response.status_code == 415
+    assert response.json_body["code"] == "unsupported_media_type"
+    assert count_items() == (0, 0, 0)
+
+
+def test_json_with_charset_is_accepted(client, valid_intake):
+    response = client.http.post(
+        "/intake", body=json.dumps(valid_intake), headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert response.status_code == 201
+
+
+def test_body_over_64_kib_gets_413(client, valid_intake):
+    valid_intake["message"] = "x" * (65 * 1024)
+    response = post_json(client, "/intake", valid_intake)
+    assert response.status_code == 413
+    assert response.json_body["code"] == "payload_too_large"
+    assert count_items() == (0, 0, 0)
+
+
+def test_same_key_same_body_returns_first_response_and_creates_nothing(client, valid_intake):
+    headers = {"Idempotency-Key": "form-fill-1"}
+    first = post_json(client, "/intake", valid_intake, headers)
+    # Key order differs: the same request in JSON terms.
+    reordered = dict(reversed(list(valid_intake.items())))
+    second = post_json(client, "/intake", reordered, headers)
+    assert first.status_code == second.status_code == 201
+    assert second.json_body == first.json_body
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert count_items() == (1, 1, 1)
+    assert len(sqs_messages("akademie-ingenieure")) == 1
+
+
+def test_same_key_different_body_gets_409(client, valid_intake):
+    headers = {"Idempotency-Key": "form-fill-2"}
+    assert post_json(client, "/intake", valid_intake, headers).status_code == 201
+    valid_intake["postcode"] = "80333"
+    response = post_json(client, "/intake", valid_intake, headers)
+    assert response.status_code == 409
+    assert response.json_body["code"] == "idempotency_key_reused"
+    assert count_items() == (1, 1, 1)
+
+
+@pytest.mark.parametrize("key", ["", "k" * 65])
+def test_bad_idempotency_keys_are_rejected(client, valid_intake, key):
+    response = post_json(client, "/intake", valid_intake, {"Idempotency-Key": key})
+    assert response.status_code == 400
+    assert response.json_body["errors"][0]["field"] == "Idempotency-Key"
+    assert count_items() == (0, 0, 0)
+
+
+def test_without_key_each_submission_is_a_new_case(client, valid_intake):
+    post_json(client, "/intake", valid_intake)
+    post_json(client, "/intake", valid_intake)
+    assert count_items() == (2, 2, 0)
+
+
+def test_twenty_concurrent_repeats_create_one_case(client, valid_intake):
+    headers = {"Idempotency-Key": "double-tap-" + uuid.uuid4().hex}
+    barrier = threading.Barrier(20)
+    results: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def submit() -> None:
+        barrier.wait()
+        response = post_json(client, "/intake", valid_intake, headers)
+        with lock:
+            results.append((response.status_code, response.json_body.get("case_id", "")))
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 20
+    assert {status for status, _ in results} == {201}
+    assert len({case_id for _, case_id in results}) == 1
+    assert count_items() == (1, 1, 1)
+
+
+def test_expired_idempotency_record_does_not_block_the_key(client, valid_intake):
+    from datetime import UTC, datetime, timedelta
+
+    headers = {"Idempotency-Key": "old-key"}
+    first = post_json(client, "/intake", valid_intake, headers).json_body
+    record = IdempotencyModel.get("old-key")
+    record.update(actions=[IdempotencyModel.expires_at.set(datetime.now(UTC) - timedelta(minutes=1))])
+    valid_intake["postcode"] = "80333"
+    second = post_json(client, "/intake", valid_intake, headers)
+    assert second.status_code == 201
+    assert second.json_body["case_id"] != first["case_id"]
+
+
+def test_routing_preview_decides_without_storing(client, valid_intake):
+    valid_intake["qualification"]["profession_group"] = "it"
+    valid_intake["goals"] = ["job"]
+    valid_intake["registered_with_employment_agency"] = True
+    response = post_json(client, "/routing/preview", valid_intake)
+    assert response.status_code == 200
+    assert response.json_body == {
+        "partner": "arbeitsagentur-muenchen",
+        "partner_name": "Agentur für Arbeit München",
+        "rule": "job-placement",
+        "reason": "registered_with_employment_agency is true and goals contains job",
+    }
+    assert count_items() == (0, 0, 0)
+    assert sqs_messages("arbeitsagentur-muenchen") == []
+
+
+def test_routing_preview_validates_like_intake(client):
+    response = post_json(client, "/routing/preview", {"language": "de"})
+    assert response.status_code == 400
+    assert {"given_name", "postcode"} <= {e["field"] for e in response.json_body["errors"]}
+
+
+def test_partners_lists_the_five_institutions(client):
+    response = client.http.get("/partners")
+    assert response.status_code == 200
+    partners = {p["id"]: p for p in response.json_body["partners"]}
+    assert set(partners) == {
+        "servicestelle-muenchen",
+        "via-bayern",
+        "arbeitsagentur-muenchen",
+        "akademie-ingenieure",
+        "lmu-klinikum",
+    }
+    assert partners["lmu-klinikum"]["name"] == "LMU Klinikum München"
+    assert "de" in partners["via-bayern"]["languages"]
+    assert partners["servicestelle-muenchen"]["offers"]
+    assert "sla_working_days" not in partners["via-bayern"]
+
+
+def test_unknown_route_gets_json_error(client):
+    response = client.http.get("/nope")
+    assert response.status_code in (403, 404)

@@ -1,0 +1,143 @@
+"""The intake schema as applicants meet it: every problem named by field path and code."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from chalicelib.domain.intake import normalise_intake, normalise_phone
+from chalicelib.validation import validate
+
+
+def codes(body: Any) -> dict[str, str]:
+    return {e.field: e.code for e in validate("intake", body)}
+
+
+def test_valid_intake_has_no_errors(valid_intake):
+    assert validate("intake", valid_intake) == []
+
+
+def test_minimal_intake_without_phone_or_email_is_valid(valid_intake):
+    for optional in ("phone", "email", "message"):
+        del valid_intake[optional]
+    valid_intake["consent"]["sms"] = False
+    assert validate("intake", valid_intake) == []
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "field", "code"),
+    [
+        (("language",), "xx", "language", "invalid_choice"),
+        (("given_name",), "", "given_name", "required"),
+        (("given_name",), "   ", "given_name", "required"),
+        (("family_name",), "x" * 101, "family_name", "too_long"),
+        (("postcode",), "8033", "postcode", "invalid_postcode"),
+        (("postcode",), 80331, "postcode", "wrong_type"),
+        (("phone",), "call me maybe", "phone", "invalid_phone"),
+        (("email",), "not-an-address", "email", "invalid_email"),
+        (("qualification", "country"), "XX", "qualification.country", "invalid_choice"),
+        (("qualification", "country"), "de", "qualification.country", "invalid_choice"),
+        (("qualification", "profession_group"), "pilot", "qualification.profession_group", "invalid_choice"),
+        (("qualification", "level"), "phd", "qualification.level", "invalid_choice"),
+        (("qualification", "title"), "", "qualification.title", "required"),
+        (("german_level",), "B3", "german_level", "invalid_choice"),
+        (("goals",), [], "goals", "required"),
+        (("goals",), ["job", "job"], "goals", "duplicate"),
+        (("goals",), ["job", "travel"], "goals[1]", "invalid_choice"),
+        (("registered_with_employment_agency",), "yes", "registered_with_employment_agency", "wrong_type"),
+        (("message",), "x" * 2001, "message", "too_long"),
+        (("consent", "data_processing"), False, "consent.data_processing", "consent_required"),
+        (("consent", "share_with_partners"), False, "consent.share_with_partners", "consent_required"),
+        (("consent", "sms"), "yes", "consent.sms", "wrong_type"),
+    ],
+)
+def test_each_invalid_field_is_named_with_its_code(valid_intake, path, value, field, code):
+    body = copy.deepcopy(valid_intake)
+    target = body
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    assert codes(body) == {field: code}
+
+
+@pytest.mark.parametrize("missing", ["language", "given_name", "family_name", "postcode", "goals", "consent"])
+def test_missing_required_field(valid_intake, missing):
+    del valid_intake[missing]
+    assert codes(valid_intake) == {missing: "required"}
+
+
+def test_missing_nested_field_is_reported_by_path(valid_intake):
+    del valid_intake["qualification"]["country"]
+    assert codes(valid_intake) == {"qualification.country": "required"}
+
+
+def test_phone_required_when_sms_consented(valid_intake):
+    del valid_intake["phone"]
+    assert codes(valid_intake) == {"phone": "required"}
+    valid_intake["consent"]["sms"] = False
+    assert codes(valid_intake) == {}
+
+
+def test_unknown_fields_rejected_by_name_at_every_level(valid_intake):
+    valid_intake["nationality"] = "SY"
+    valid_intake["qualification"]["grade"] = "1.3"
+    found = validate("intake", valid_intake)
+    expected = {("nationality", "not_allowed"), ("qualification.grade", "not_allowed")}
+    assert {(e.field, e.code) for e in found} == expected
+    assert "nationality" in next(e.message for e in found if e.field == "nationality")
+
+
+def test_all_errors_reported_at_once():
+    found = codes({"language": "de", "given_name": "", "postcode": "1"})
+    assert found["given_name"] == "required"
+    assert found["postcode"] == "invalid_postcode"
+    assert found["family_name"] == "required"
+    assert found["qualification"] == "required"
+
+
+@pytest.mark.parametrize("body", [[], "text", 42, None, True])
+def test_non_object_body(body):
+    assert codes(body) == {"(body)": "wrong_type"}
+
+
+def test_messages_are_english_sentences_naming_the_field(valid_intake):
+    valid_intake["postcode"] = "abc"
+    (error,) = validate("intake", valid_intake)
+    assert error.message == "postcode must be a 5-digit German postcode."
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("0151 1234 5678", "+4915112345678"),
+        ("+49 151 12345678", "+4915112345678"),
+        ("0049 151 12345678", "+4915112345678"),
+        ("(0151) 1234-5678", "+4915112345678"),
+        ("+380 67 123 4567", "+380671234567"),
+        ("+963 944 567 890", "+963944567890"),
+    ],
+)
+def test_phone_numbers_in_common_formats_become_e164(raw, e164):
+    assert normalise_phone(raw) == e164
+
+
+@pytest.mark.parametrize("raw", ["0151", "+49 000 0000", "12345", "+999 1234567"])
+def test_undialable_numbers_are_rejected(raw):
+    assert normalise_phone(raw) is None
+
+
+def test_normalise_trims_and_converts(valid_intake):
+    valid_intake["given_name"] = "  ليلى  "
+    intake, errors = normalise_intake(valid_intake)
+    assert errors == []
+    assert intake["given_name"] == "ليلى"
+    assert intake["phone"] == "+4915112345678"
+    assert valid_intake["phone"] == "0151 1234 5678"  # the caller's body is untouched (idempotency hash)
+
+
+def test_names_in_any_script_are_accepted(valid_intake):
+    for name in ("Олександра", "محمد", "Ayşe", "Nguyễn", "李"):
+        valid_intake["given_name"] = name
+        assert validate("intake", valid_intake) == []
