@@ -1,0 +1,69 @@
+"""In-memory fakes of the storage and event ports; they record what happened."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from chalicelib.data import default_partners, default_routing_rules
+from chalicelib.domain.cases import Case, QueueEntry
+from chalicelib.domain.idempotency import IdempotencyRecord
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.routing import RoutingPolicy
+from chalicelib.errors import IdempotencyKeyTakenError
+
+
+@dataclass
+class FakeCaseStore:
+    cases: dict[str, Case] = field(default_factory=dict)
+    entries: dict[tuple[str, str], QueueEntry] = field(default_factory=dict)
+    idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
+        with self._lock:
+            if idempotency is not None:
+                existing = self.idempotency.get(idempotency.key)
+                if existing is not None and existing.expires_at > idempotency.created_at:
+                    raise IdempotencyKeyTakenError("taken")
+                self.idempotency[idempotency.key] = idempotency
+            self.cases[case.case_id] = case
+            self.entries[(entry.partner, entry.case_id)] = entry
+
+    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+        return self.idempotency.get(key)
+
+    def get_case(self, case_id: str) -> Case | None:
+        return self.cases.get(case_id)
+
+
+class SeededDirectory:
+    def __init__(self) -> None:
+        self._partners = {p["id"]: Partner.from_dict(p) for p in default_partners()}
+        self._policy = RoutingPolicy.from_dict(default_routing_rules(), set(self._partners))
+
+    def partners(self) -> dict[str, Partner]:
+        return self._partners
+
+    def routing_policy(self) -> RoutingPolicy:
+        return self._policy
+
+
+@dataclass
+class FakePublisher:
+    published: list[dict[str, str]] = field(default_factory=list)
+    fail: bool = False
+
+    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None:
+        if self.fail:
+            raise ConnectionError("SQS unreachable")
+        self.published.append({"partner": partner_id, "case_id": case_id, "reference": reference, "at": at})
+
+
+@dataclass
+class FrozenClock:
+    moment: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self.moment

@@ -1,0 +1,66 @@
+"""The intake use case with in-memory fakes: routing, idempotency and notifications."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from chalicelib.errors import IdempotencyConflictError, ValidationError
+from chalicelib.services.intake import IntakeService
+from tests.fakes.stores import FakeCaseStore, FakePublisher, FrozenClock, SeededDirectory
+
+
+@pytest.fixture
+def parts() -> tuple[IntakeService, FakeCaseStore, FakePublisher, FrozenClock]:
+    store, publisher, clock = FakeCaseStore(), FakePublisher(), FrozenClock()
+    return IntakeService(store, SeededDirectory(), publisher, clock), store, publisher, clock
+
+
+def test_submit_stores_case_entry_and_notifies(parts, valid_intake):
+    service, store, publisher, _ = parts
+    result = service.submit(valid_intake, None)
+    case = store.cases[result.body["case_id"]]
+    assert case.created_at == "2026-11-25T09:30:00.000000+00:00"
+    assert case.history[0].action == "routed"
+    assert case.history[0].detail["rule"] == "engineering-construction"
+    assert store.entries[("akademie-ingenieure", case.case_id)].status == "routed"
+    assert publisher.published == [
+        {"partner": "akademie-ingenieure", "case_id": case.case_id, "reference": case.reference, "at": case.created_at}
+    ]
+
+
+def test_a_failed_notification_does_not_lose_the_intake(parts, valid_intake):
+    service, store, publisher, _ = parts
+    publisher.fail = True
+    result = service.submit(valid_intake, None)
+    assert result.status_code == 201
+    assert result.body["case_id"] in store.cases
+
+
+def test_replay_within_window_then_new_case_after_expiry(parts, valid_intake):
+    service, store, publisher, clock = parts
+    first = service.submit(valid_intake, "key-1")
+    again = service.submit(valid_intake, "key-1")
+    assert again.replayed and again.body == first.body
+    assert len(store.cases) == 1 and len(publisher.published) == 1
+    clock.moment += timedelta(hours=24, seconds=1)
+    later = service.submit(valid_intake, "key-1")
+    assert not later.replayed and later.body["case_id"] != first.body["case_id"]
+
+
+def test_reused_key_with_other_body_conflicts(parts, valid_intake):
+    service, store, _, _ = parts
+    service.submit(valid_intake, "key-2")
+    valid_intake["german_level"] = "C1"
+    with pytest.raises(IdempotencyConflictError):
+        service.submit(valid_intake, "key-2")
+    assert len(store.cases) == 1
+
+
+def test_invalid_intake_raises_with_every_field(parts):
+    service, store, _, _ = parts
+    with pytest.raises(ValidationError) as caught:
+        service.submit({"language": "de"}, None)
+    assert {"given_name", "family_name", "postcode", "consent"} <= {e.field for e in caught.value.errors}
+    assert store.cases == {}
