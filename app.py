@@ -11,7 +11,7 @@ from typing import Any
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import bootstrap
+from chalicelib import bootstrap, openapi
 from chalicelib.config import settings
 from chalicelib.errors import (
     ConflictError,
@@ -121,3 +121,9 @@ def post_routing_preview() -> Response:
 def get_partners() -> Response:
     partners = bootstrap.directory().partners().values()
     return json_response({"partners": [p.public_dict() for p in partners]})
+
+
+@app.route("/openapi.json", methods=["GET"], cors=True)
+def get_openapi() -> Response:
+    context = app.current_request.context or {}
+    return json_response(openapi.document(openapi.base_path(context.get("path"), context.get("resourcePath"))))

@@ -1,0 +1,382 @@
+"""The OpenAPI 3.1 document of the HTTP API, built from a small table and the files in `schemas/`.
+
+Request bodies are the JSON Schemas in `schemas/` embedded once under `components.schemas`
+and referenced by `$ref` (no second copy to drift). Only what `schemas/` does not hold lives
+here: the success bodies, the error shapes and one line per operation.
+
+Adding an endpoint = one `Operation(...)` line in OPERATIONS. `tests/functional/test_openapi.py`
+fails for any Chalice route that has no line here, and for any line without a route.
+Paths under /staff and /coordinator get the bearer-JWT scheme and 401/403 automatically;
+`form=` bodies are documented as application/x-www-form-urlencoded (Twilio webhooks).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from chalicelib.schemas import load_schema
+
+OPENAPI_VERSION = "3.1.0"
+SECURED_PREFIXES = ("/staff", "/coordinator")
+BEARER = "staffBearer"
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+
+# Error responses by status: (component name, description, schema).
+ERROR_RESPONSES: dict[int, tuple[str, str, str]] = {
+    400: ("BadRequest", "The request has invalid fields; `errors` lists each one by its JSON path.", "ValidationError"),
+    401: ("Unauthorized", "No bearer token, or it is invalid or expired.", "Error"),
+    403: ("Forbidden", "The token is valid but does not allow this (other partner or role).", "Error"),
+    404: ("NotFound", "No such resource (or not visible to the caller).", "Error"),
+    409: ("Conflict", "The resource changed state, or an Idempotency-Key was reused with another body.", "Error"),
+    413: ("PayloadTooLarge", "The body is larger than 64 KiB.", "Error"),
+    415: ("UnsupportedMediaType", "The Content-Type is not the one this endpoint reads.", "Error"),
+    503: (
+        "ServiceUnavailable",
+        "Storage is busy (throttled or a transaction collided); retry after Retry-After.",
+        "Error",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Body:
+    """A success response: a component schema name (or an inline schema) and its media type."""
+
+    description: str
+    schema: str | dict[str, Any] | None = None
+    media_type: str = JSON
+    headers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    summary: str
+    tag: str
+    responses: dict[int, Body]
+    body: str | None = None  # a JSON body: schema name in schemas/ (e.g. "intake")
+    form: str | None = None  # a form-encoded body: schema name in schemas/ or in SCHEMAS here
+    errors: tuple[int, ...] = ()  # 400/413/415 come with `body`, 401/403 with a secured path
+    parameters: tuple[str, ...] = ()  # names in PARAMETERS (headers, query)
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # default: non-empty string
+    description: str = ""
+    public: bool = False  # True: no token even under a secured prefix (e.g. the login itself)
+
+
+# Response bodies and other shapes not in schemas/ (schemas/ holds what clients send).
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "Error": {
+        "type": "object",
+        "required": ["error", "code"],
+        "properties": {
+            "error": {"type": "string", "description": "What went wrong, in English, for a person."},
+            "code": {"type": "string", "description": "Stable machine-readable code."},
+        },
+    },
+    "FieldError": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["field", "code", "message"],
+        "properties": {
+            "field": {"type": "string", "description": "JSON path, e.g. qualification.country, or (body)."},
+            "code": {"type": "string", "description": "required, invalid_phone, too_long, not_allowed, …"},
+            "message": {"type": "string"},
+        },
+    },
+    "ValidationError": {
+        "type": "object",
+        "required": ["error", "code", "errors"],
+        "properties": {
+            "error": {"type": "string"},
+            "code": {"const": "validation_failed"},
+            "errors": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/FieldError"}},
+        },
+    },
+    "RoutingDecision": {
+        "type": "object",
+        "required": ["partner", "partner_name", "rule", "reason"],
+        "properties": {
+            "partner": {"type": "string", "description": "Partner id, e.g. via-bayern."},
+            "partner_name": {"type": "string"},
+            "rule": {"type": "string", "description": "Id of the routing rule that matched."},
+            "reason": {"type": "string", "description": "Why that rule matched, for staff and applicant."},
+        },
+    },
+    "IntakeAccepted": {
+        "allOf": [{"$ref": "#/components/schemas/RoutingDecision"}],
+        "type": "object",
+        "required": ["case_id", "reference", "status"],
+        "properties": {
+            "case_id": {"type": "string", "format": "uuid"},
+            "reference": {
+                "type": "string",
+                "pattern": "^[2-9A-HJKMNP-TW-Z]{4}-[2-9A-HJKMNP-TW-Z]{4}$",
+                "description": "Short code an applicant can read out on the phone.",
+            },
+            "status": {"const": "routed"},
+        },
+    },
+    "Partner": {
+        "type": "object",
+        "required": ["id", "name", "offers", "languages"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "short_name": {"type": "string"},
+            "description": {"type": "string"},
+            "offers": {"type": "array", "items": {"type": "string"}},
+            "languages": {"type": "array", "items": {"type": "string"}},
+            "address": {"type": "string"},
+        },
+    },
+    "PartnerList": {
+        "type": "object",
+        "required": ["partners"],
+        "properties": {"partners": {"type": "array", "items": {"$ref": "#/components/schemas/Partner"}}},
+    },
+    "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+}
+
+PARAMETERS: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {
+        "name": "Idempotency-Key",
+        "in": "header",
+        "required": False,
+        "description": "A repeat with the same key and body within 24 h returns the first response; "
+        "another body with the same key returns 409.",
+        "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
+    },
+}
+
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "Idempotent-Replayed": {
+        "description": "`true` when this is the stored answer to an earlier request with the same key.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation(
+        "POST",
+        "/intake",
+        "Submit an intake; it is validated, stored, routed to a partner and queued.",
+        "applicants",
+        body="intake",
+        parameters=("Idempotency-Key",),
+        responses={
+            201: Body("Stored and routed.", "IntakeAccepted", headers=("Idempotent-Replayed",)),
+        },
+        errors=(409, 503),
+    ),
+    Operation(
+        "POST",
+        "/routing/preview",
+        "Which partner an intake would be routed to, storing nothing.",
+        "applicants",
+        body="intake",
+        responses={200: Body("The routing decision.", "RoutingDecision")},
+        errors=(503,),
+    ),
+    Operation(
+        "GET",
+        "/partners",
+        "The partner institutions (what they offer, languages spoken) for the intake page.",
+        "applicants",
+        responses={200: Body("All partners.", "PartnerList")},
+        errors=(503,),
+    ),
+    Operation(
+        "GET",
+        "/openapi.json",
+        "This document.",
+        "meta",
+        responses={200: Body("OpenAPI 3.1 document.", "OpenApiDocument")},
+    ),
+)
+
+
+def _component_name(schema_name: str) -> str:
+    """intake → Intake, routing-rules → RoutingRules (the file stays the single source)."""
+    return "".join(part.capitalize() for part in re.split(r"[-_]", schema_name))
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _embed(schema_name: str, components: dict[str, Any]) -> dict[str, str]:
+    """Put schemas/<name>.schema.json under components once; return a $ref to it.
+
+    `$id`/`$schema` are dropped and the file's own refs rewritten, so that `#/$defs/x` and
+    `other.schema.json` resolve inside this document for every OpenAPI tool.
+    """
+    name = _component_name(schema_name)
+    if name in components:
+        return _ref(name)
+    schema = copy.deepcopy(load_schema(schema_name))
+    schema.pop("$id", None)
+    schema.pop("$schema", None)
+    components[name] = schema
+    _rewrite_refs(schema, name, components)
+    return _ref(name)
+
+
+def _rewrite_refs(node: Any, owner: str, components: dict[str, Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _rewrite_refs(item, owner, components)
+        return
+    if not isinstance(node, dict):
+        return
+    target = node.get("$ref")
+    if isinstance(target, str):
+        file_part, _, pointer = target.partition("#")
+        if file_part:
+            other = file_part.rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".schema")
+            node["$ref"] = _embed(other, components)["$ref"] + pointer
+        else:
+            node["$ref"] = f"#/components/schemas/{owner}{pointer}"
+    for key, value in node.items():
+        if key != "$ref":
+            _rewrite_refs(value, owner, components)
+
+
+def _schema(spec: str | dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(spec, dict):
+        return spec
+    if spec in SCHEMAS:
+        return _ref(spec)
+    return _embed(spec, components)
+
+
+def is_secured(operation: Operation) -> bool:
+    return not operation.public and operation.path.startswith(SECURED_PREFIXES)
+
+
+def _path_parameters(operation: Operation) -> list[dict[str, Any]]:
+    names = re.findall(r"{([^}]+)}", operation.path)
+    default = {"type": "string", "minLength": 1}
+    return [
+        {"name": n, "in": "path", "required": True, "schema": operation.path_schemas.get(n, default)} for n in names
+    ]
+
+
+def _operation_id(operation: Operation) -> str:
+    words = re.sub(r"[^a-zA-Z0-9]+", "_", operation.path.replace("{", "by_")).strip("_")
+    return f"{operation.method.lower()}_{words or 'root'}"
+
+
+def _operation(operation: Operation, components: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "operationId": _operation_id(operation),
+        "summary": operation.summary,
+        "tags": [operation.tag],
+    }
+    if operation.description:
+        result["description"] = operation.description
+    parameters = _path_parameters(operation) + [{"$ref": f"#/components/parameters/{p}"} for p in operation.parameters]
+    if parameters:
+        result["parameters"] = parameters
+    errors = set(operation.errors)
+    if operation.body:
+        result["requestBody"] = {"required": True, "content": {JSON: {"schema": _schema(operation.body, components)}}}
+        errors |= {400, 413, 415}
+    if operation.form:
+        result["requestBody"] = {"required": True, "content": {FORM: {"schema": _schema(operation.form, components)}}}
+    if is_secured(operation):
+        result["security"] = [{BEARER: []}]
+        errors |= {401, 403}
+    responses: dict[str, Any] = {}
+    for status, body in sorted(operation.responses.items()):
+        response: dict[str, Any] = {"description": body.description}
+        if body.schema is not None:
+            response["content"] = {body.media_type: {"schema": _schema(body.schema, components)}}
+        if body.headers:
+            response["headers"] = {h: {"$ref": f"#/components/headers/{h}"} for h in body.headers}
+        responses[str(status)] = response
+    for status in sorted(errors):
+        responses[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
+    result["responses"] = responses
+    return result
+
+
+def _error_responses() -> dict[str, Any]:
+    responses = {}
+    for status, (name, description, schema) in ERROR_RESPONSES.items():
+        response: dict[str, Any] = {"description": description, "content": {JSON: {"schema": _ref(schema)}}}
+        if status == 503:
+            response["headers"] = {"Retry-After": {"$ref": "#/components/headers/Retry-After"}}
+        if status == 401:
+            response["headers"] = {"WWW-Authenticate": {"schema": {"type": "string"}}}
+        responses[name] = response
+    return responses
+
+
+def build_document(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, Any]:
+    """The whole OpenAPI document (pure: same table → same document)."""
+    components: dict[str, Any] = copy.deepcopy(SCHEMAS)
+    paths: dict[str, dict[str, Any]] = {}
+    for operation in operations:
+        paths.setdefault(operation.path, {})[operation.method.lower()] = _operation(operation, components)
+    return {
+        "openapi": OPENAPI_VERSION,
+        "info": {
+            "title": "MigraNet Intake API",
+            "version": "1.0.0",
+            "description": "Intake, routing and appointment reminders for the MigraNet counselling partners "
+            "in Munich. Every error has the shape {error, code}; validation errors add "
+            "errors: [{field, code, message}].",
+        },
+        "servers": [{"url": "/"}],
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": components,
+            "responses": _error_responses(),
+            "parameters": copy.deepcopy(PARAMETERS),
+            "headers": copy.deepcopy(RESPONSE_HEADERS),
+            "securitySchemes": {
+                BEARER: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Staff and coordinator token (see `python -m chalicelib.cli staff-token`).",
+                }
+            },
+        },
+    }
+
+
+@cache
+def _built() -> dict[str, Any]:
+    return build_document()
+
+
+def document(base: str = "/") -> dict[str, Any]:
+    """Built once per container; `servers` says where this API is mounted (e.g. /api on API Gateway)."""
+    return {**_built(), "servers": [{"url": base}]}
+
+
+def base_path(request_path: str | None, resource_path: str | None) -> str:
+    """The stage prefix API Gateway puts before our paths: "/api/openapi.json" - "/openapi.json" → "/api"."""
+    if request_path and resource_path and request_path.endswith(resource_path):
+        return request_path[: -len(resource_path)] or "/"
+    return "/"
+
+
+def documented_routes(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, set[str]]:
+    """Path → methods, to compare with Chalice's `app.routes`."""
+    routes: dict[str, set[str]] = {}
+    for operation in operations:
+        routes.setdefault(operation.path, set()).add(operation.method.upper())
+    return routes
