@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,9 +30,11 @@ TEST_ENV = {
 
 
 @pytest.fixture(autouse=True)
-def _test_env(monkeypatch: pytest.MonkeyPatch) -> None:
+def _test_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
+    # Never pick up a developer's running `make run` stack (chalicelib.local.stack.use_running_stack).
+    monkeypatch.setenv("LOCAL_DATA_DIR", str(tmp_path / "local-data"))
     for name in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
 
