@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
-from chalicelib import bootstrap, openapi
+from chalicelib import bootstrap, logs, openapi
 from chalicelib.config import settings
 from chalicelib.errors import (
     ConflictError,
@@ -22,7 +23,7 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body
+from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body, request_log_line
 
 
 class MigraNetApp(Chalice):
@@ -49,6 +50,7 @@ class MigraNetApp(Chalice):
         return decorator
 
 
+logs.install()
 app = MigraNetApp(app_name="migranet-intake")
 app.log.setLevel(logging.INFO)
 
@@ -84,6 +86,19 @@ def error_response(error: DomainError) -> Response:
 
 
 @app.middleware("http")
+def request_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """One JSON line per request (route, status, latency, case id), redacted; registered first, so outermost."""
+    started = time.perf_counter()
+    response: Response | None = None
+    try:
+        response = get_response(event)
+        return response
+    finally:
+        logs.emit(request_log_line(event, response, time.perf_counter() - started))
+        logs.forget_sensitive()
+
+
+@app.middleware("http")
 def errors_in_one_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Domain errors become their HTTP status; Chalice's own errors get our error shape."""
     try:
@@ -101,7 +116,9 @@ def errors_in_one_shape(event: Request, get_response: Callable[[Request], Respon
 
 def _json_body() -> Any:
     request = app.current_request
-    return parse_json_body(request.headers.get("content-type"), request.raw_body, settings().max_body_bytes)
+    body = parse_json_body(request.headers.get("content-type"), request.raw_body, settings().max_body_bytes)
+    logs.remember_sensitive(logs.personal_values(body))
+    return body
 
 
 @app.route("/intake", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=True)

@@ -38,3 +38,24 @@ def parse_json_body(content_type: str | None, raw_body: bytes | None, max_bytes:
         raise ValidationError(
             [FieldError("(body)", "invalid_json", f"The body is not valid JSON: {error}.")]
         ) from error
+
+
+def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any]:
+    """What one request leaves in the logs: never bodies, query strings or headers."""
+    context = getattr(event, "context", None) or {}
+    params = getattr(event, "uri_params", None) or {}
+    case_id = params.get("case_id")
+    if case_id is None and response is not None and isinstance(response.body, str) and '"case_id"' in response.body:
+        try:
+            case_id = json.loads(response.body).get("case_id")
+        except (ValueError, AttributeError):
+            case_id = None
+    return {
+        "event": "request",
+        "method": getattr(event, "method", None),
+        "route": context.get("resourcePath") or getattr(event, "path", None),
+        "status": response.status_code if response is not None else 500,
+        "latency_ms": round(seconds * 1000, 1),
+        "case_id": case_id,
+        "request_id": context.get("requestId"),
+    }

@@ -1,0 +1,93 @@
+"""Structured JSON logs with personal data redacted wherever it appears.
+
+Two paths reach the logs: `emit()` writes one JSON line per event (request logs,
+metrics such as sms.failed) to stdout, which Lambda ships to CloudWatch; and
+ordinary `logging` calls from any library. Both pass through `redact()`. For the
+logging path a record factory redacts every record when it is created, so no
+handler, formatter or test capture can see the raw text.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+# International or national numbers with separators; ISO dates/times and UUIDs do not match.
+PHONE = re.compile(r"(?<![\w:.-])(?:\+|00)?\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+# Names and other free text of the applicant handled by the current request.
+_sensitive: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("sensitive", default=())
+
+
+def remember_sensitive(values: Iterable[Any]) -> None:
+    """Mark strings (names, titles, messages) that must never appear in logs for this request."""
+    found = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 2}
+    if found:
+        _sensitive.set(tuple(sorted(found | set(_sensitive.get()), key=len, reverse=True)))
+
+
+def forget_sensitive() -> None:
+    _sensitive.set(())
+
+
+def _phone_or_date(match: re.Match[str]) -> str:
+    text = match.group(0)
+    return text if _ISO_DATE.match(text) else "[phone]"
+
+
+def redact(text: str) -> str:
+    text = EMAIL.sub("[email]", text)
+    text = PHONE.sub(_phone_or_date, text)
+    for value in _sensitive.get():
+        text = re.sub(re.escape(value), "[name]", text, flags=re.IGNORECASE)
+    return text
+
+
+_base_factory = logging.getLogRecordFactory()
+
+
+def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _base_factory(*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except Exception:  # noqa: BLE001 - a broken format string must still be logged, not crash
+        message = str(record.msg)
+    record.msg, record.args = redact(message), None
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redact("".join(traceback.format_exception(*record.exc_info)).rstrip())
+    return record
+
+
+def install() -> None:
+    """Idempotent; called when app.py is imported."""
+    if logging.getLogRecordFactory() is not _redacting_factory:
+        logging.setLogRecordFactory(_redacting_factory)
+
+
+def emit(event: dict[str, Any], stream: TextIO | None = None) -> None:
+    """One redacted JSON line."""
+    line = redact(json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":")))
+    print(line, file=stream or sys.stdout, flush=True)
+
+
+# Free-text fields of the intake that identify a person; phone and e-mail are also caught by pattern.
+PERSONAL_FIELDS = (("given_name",), ("family_name",), ("email",), ("phone",), ("message",), ("qualification", "title"))
+
+
+def personal_values(body: Any) -> list[str]:
+    values = []
+    for path in PERSONAL_FIELDS:
+        current = body
+        for part in path:
+            current = current.get(part) if isinstance(current, dict) else None
+        if isinstance(current, str):
+            values.append(current)
+    return values

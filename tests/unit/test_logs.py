@@ -1,0 +1,67 @@
+"""Logs never carry applicants' phone numbers, e-mail addresses or names."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+from chalicelib import logs
+
+
+@pytest.fixture(autouse=True)
+def _clean():
+    logs.install()
+    yield
+    logs.forget_sensitive()
+
+
+@pytest.mark.parametrize(
+    "phone", ["+49 151 12345678", "0151 1234 5678", "015112345678", "+380671234567", "0049-151-1234-5678"]
+)
+def test_phone_numbers_are_redacted(phone):
+    assert logs.redact(f"sending to {phone} now") == "sending to [phone] now"
+
+
+def test_ids_times_and_references_survive():
+    line = "case 3f1e2a9c-1d2b-4c5d-9e8f-0a1b2c3d4e5f at 2026-11-25T09:30:00.000000+00:00 ref K7P3-Q9XA 12.5 ms"
+    assert logs.redact(line) == line
+
+
+def test_email_and_remembered_names_are_redacted_case_insensitively():
+    logs.remember_sensitive(["Layla", "Haddad", " ", "x"])
+    assert logs.redact("LAYLA haddad <layla@example.org>") == "[name] [name] <[email]>"
+
+
+def test_logging_records_are_redacted_at_creation(caplog):
+    logs.remember_sensitive(["Olena Kovalenko"])
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("any.library").info("hello %s at %s", "Olena Kovalenko", "+380671234567")
+        try:
+            raise ValueError("no route for Olena Kovalenko")
+        except ValueError:
+            logging.getLogger("any.library").exception("failed")
+    text = caplog.text
+    assert "Olena" not in text and "380671234567" not in text
+    assert "hello [name] at [phone]" in text
+    assert "no route for [name]" in text
+
+
+def test_emit_writes_one_redacted_json_line(capsys):
+    logs.emit({"event": "sms.failed", "to": "+4915112345678", "case_id": "c-1"})
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert json.loads(out) == {"event": "sms.failed", "to": "[phone]", "case_id": "c-1"}
+
+
+def test_personal_values_of_an_intake(valid_intake):
+    assert set(logs.personal_values(valid_intake)) == {
+        "Layla",
+        "Haddad",
+        "0151 1234 5678",
+        "layla@example.org",
+        "Bachelor of Civil Engineering",
+        "I would like to work as an engineer in Munich.",
+    }
+    assert logs.personal_values(["not", "a", "dict"]) == []
