@@ -27,6 +27,9 @@ lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
 reset: ## wipe the local stage's data (snapshots, keys, outbox)
+	@pid=$$(sed -n 's/^ *"pid": *\([0-9][0-9]*\).*/\1/p' $(DATA_DIR)/stack.json 2>/dev/null); \
+	if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then \
+		echo "make reset: the local stack is running (pid $$pid); stop it with Ctrl-C first" >&2; exit 1; fi
 	rm -rf $(DATA_DIR)
 
 clean: reset

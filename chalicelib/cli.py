@@ -47,7 +47,61 @@ def seed(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("list-schedules", "list the app's scheduled functions and their rates")
+def list_schedules(args: argparse.Namespace) -> int:
+    from chalicelib.local.scheduler import discover, load_app
+
+    functions = discover(load_app())
+    for function in functions:
+        note = f"  (local scheduler: on demand only, {function.problem})" if function.problem else ""
+        print(f"{function.function_name:<28} {function.expression:<24} {function.description}{note}".rstrip())
+    if not functions:
+        print("no scheduled functions")
+    return 0
+
+
+def _run_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("name", help="the scheduled function's Python name, e.g. send_due_messages")
+    parser.add_argument("--traceback", action="store_true", help="show the full error if the tick fails")
+
+
+@command(
+    "run-schedule",
+    "run one tick of a scheduled function now (against the running local stack)",
+    _run_schedule_arguments,
+)
+def run_schedule(args: argparse.Namespace) -> int:
+    import json
+
+    from chalicelib.config import settings
+    from chalicelib.local.scheduler import UnknownScheduleError, discover, find, invoke, load_app
+
+    app = load_app()
+    try:
+        function = find(discover(app), args.name)
+    except UnknownScheduleError as error:
+        known = ", ".join(error.known) or "none"
+        print(f"unknown scheduled function {error.name!r}; known: {known}", file=sys.stderr)
+        return 2
+    current = settings()
+    if current.stage == "local" and not current.dynamodb_endpoint:
+        print("the local stack is not running: start it with `make run` (or set DYNAMODB_ENDPOINT)", file=sys.stderr)
+        return 1
+    try:
+        result = invoke(app, function, current.stage, current.region)
+    except Exception as error:
+        if args.traceback:
+            raise
+        print(f"{function.function_name} failed: {type(error).__name__} (--traceback shows details)", file=sys.stderr)
+        return 1
+    print(f"ran {function.function_name}" + (f": {json.dumps(result, default=str)}" if result is not None else ""))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    from chalicelib.local.stack import use_running_stack
+
+    use_running_stack()  # commands typed beside `make run` talk to that stack
     parser = argparse.ArgumentParser(prog="python -m chalicelib.cli", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (help_text, arguments, _handler) in sorted(_COMMANDS.items()):
