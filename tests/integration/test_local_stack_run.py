@@ -74,13 +74,13 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
 
 
 class RunningStack:
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, *extra: str) -> None:
         self.data_dir, self.log = data_dir, log
         self.moto_port, self.api_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
         env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT")}
         command = [sys.executable, "-m", "chalicelib.local.run", "--data-dir", str(data_dir)]
-        command += ["--moto-port", str(self.moto_port), "--api-port", str(self.api_port)]
+        command += ["--moto-port", str(self.moto_port), "--api-port", str(self.api_port), *extra]
         with log.open("ab") as out:
             self.process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.children: set[int] = set()
@@ -175,6 +175,32 @@ def test_make_run_serves_keeps_data_across_restarts_and_stops_everything(
     # Killed without a chance to clean up: the API child notices and exits by itself.
     third.stop(signal.SIGKILL)
     third.assert_all_gone()
+
+
+def test_periodic_snapshots_keep_data_through_a_crash(
+    tmp_path: Path, stacks: list[RunningStack], valid_intake: dict[str, Any]
+) -> None:
+    data = tmp_path / "local-data"
+    crashing = RunningStack(data, tmp_path / "run.log", "--snapshot-seconds", "0.5")
+    stacks.append(crashing)
+    crashing.wait_ready()
+    status, created = http("POST", f"{crashing.api}/intake", valid_intake)
+    assert status == 201, created
+    snapshot = data / "dynamodb-snapshot.json"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and created["case_id"] not in (snapshot.read_text() if snapshot.exists() else ""):
+        time.sleep(0.2)
+
+    crashing.stop(signal.SIGKILL)  # no final snapshot, stack.json left behind
+    crashing.assert_all_gone()
+    assert (data / "stack.json").exists()
+
+    again = RunningStack(data, tmp_path / "run.log")
+    stacks.append(again)
+    again.wait_ready()
+    item = again.dynamodb().get_item(TableName=settings().table("cases"), Key={"case_id": {"S": created["case_id"]}})
+    assert item["Item"]["reference"]["S"] == created["reference"]
+    assert again.stop() == 0
 
 
 def test_a_busy_port_is_reported_plainly(tmp_path: Path, stacks: list[RunningStack]) -> None:
