@@ -6,7 +6,7 @@ REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 DATA_DIR := .local-data
 
-.PHONY: venv run test lint reset clean
+.PHONY: venv run test lint reset clean package infrastructure
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: venv ## lint + the whole test suite (moto, no AWS account)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
+
+package: venv ## deployable artifact in build/package (sam.json + zips), linted; see infrastructure/README.md
+	$(PY) -m infrastructure.package --stage prod --out build/package
+
+infrastructure: venv ## regenerate infrastructure/resources.json and .chalice/policy-*.json from the code
+	$(PY) -m infrastructure.generate
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

@@ -1,0 +1,1 @@
+"""Deployable AWS infrastructure: CloudFormation merged into `chalice package`, generated from the code."""

@@ -1,0 +1,63 @@
+"""API Gateway throttling and what every function gets: environment, log group."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infrastructure.identity import APP_CLIENT, USER_POOL
+from infrastructure.naming import StageNames
+
+REST_API = "RestAPI"  # the logical id `chalice package` gives the REST API
+LOG_GROUP = "FunctionLogGroup"
+# Steady rate and burst for the whole stage; the public, unauthenticated intake is stricter so a
+# script cannot flood partners' queues (per-person limits come from the idempotency key and SMS limits).
+STAGE_RATE, STAGE_BURST = 50, 100
+INTAKE_RATE, INTAKE_BURST = 5, 20
+
+
+def method_settings() -> list[dict[str, Any]]:
+    return [
+        {
+            "ResourcePath": "/*",
+            "HttpMethod": "*",
+            "ThrottlingRateLimit": STAGE_RATE,
+            "ThrottlingBurstLimit": STAGE_BURST,
+        },
+        {
+            # Method settings encode "/" inside a path as "~1".
+            "ResourcePath": "/~1intake",
+            "HttpMethod": "POST",
+            "ThrottlingRateLimit": INTAKE_RATE,
+            "ThrottlingBurstLimit": INTAKE_BURST,
+            "MetricsEnabled": True,
+        },
+    ]
+
+
+def function_environment(names: StageNames) -> dict[str, Any]:
+    """Values only the stack knows; static ones stay in .chalice/config.json."""
+    return {
+        "COGNITO_USER_POOL_ID": {"Ref": USER_POOL},
+        "COGNITO_APP_CLIENT_ID": {"Ref": APP_CLIENT},
+        # The account SID and auth token are SecureString parameters under this prefix.
+        "TWILIO_SSM_PREFIX": names.twilio_ssm_prefix,
+        "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},
+        "TWILIO_FROM": {"Ref": "TwilioFrom"},
+        "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+    }
+
+
+def globals_section(names: StageNames) -> dict[str, Any]:
+    # SAM merges Globals into every AWS::Serverless::Function Chalice generates, including
+    # functions added later, so no function can miss its environment or its log group.
+    return {
+        "Function": {
+            "Environment": {"Variables": function_environment(names)},
+            "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUP}, "LogFormat": "Text"},
+        }
+    }
+
+
+def api_overrides() -> dict[str, Any]:
+    """Deep-merged by `chalice package` into the REST API it generates."""
+    return {REST_API: {"Properties": {"MethodSettings": method_settings()}}}

@@ -1,0 +1,162 @@
+"""`chalice package` for prod: lints clean, carries schemas and data, and deploys what the issue asks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import PACKAGE_DIR, PROJECT_DIR, settings
+from infrastructure.functions import app_functions
+from infrastructure.generate import policy_path
+from infrastructure.iam import wildcard_findings
+from infrastructure.lint import cfn_lint, describe, errors
+from infrastructure.naming import chalice_config, names
+
+PROD = names("prod")
+STACK_PROVIDED = {
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_APP_CLIENT_ID",
+    "TWILIO_SSM_PREFIX",
+    "TWILIO_MESSAGING_SERVICE_SID",
+    "TWILIO_FROM",
+    "PUBLIC_BASE_URL",
+}
+
+
+def test_cfn_lint_finds_no_error_in_the_template_or_its_transform(packaged, tmp_path):
+    transformed = tmp_path / "cloudformation.json"
+    transformed.write_text(json.dumps(packaged.cloudformation), encoding="utf-8")
+    for path in (packaged.sam_path, transformed):
+        findings = cfn_lint(path)
+        assert errors(findings) == [], describe(findings)
+
+
+def test_the_zip_carries_every_schema_and_data_file_unchanged(packaged):
+    expected = {f"chalicelib/_schemas/{p.name}": p for p in (PROJECT_DIR / "schemas").glob("*.json")}
+    expected |= {f"chalicelib/data/{p.name}": p for p in (PACKAGE_DIR / "data").glob("*.json")}
+    assert "chalicelib/_schemas/intake.schema.json" in expected
+    with zipfile.ZipFile(packaged.directory / "deployment.zip") as archive:
+        changed = [name for name, source in expected.items() if archive.read(name) != source.read_bytes()]
+    assert changed == []
+
+
+def _unzip(archive: Path, into: Path) -> Path:
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(into)
+    return into
+
+
+def test_the_unzipped_package_loads_its_schemas_and_imports_the_app(packaged, tmp_path):
+    """Laid out as Lambda does: code in the task folder, dependencies from the layer."""
+    task = _unzip(packaged.directory / "deployment.zip", tmp_path / "task")
+    layer = _unzip(packaged.directory / "layer-deployment.zip", tmp_path / "opt")
+    site = layer / "python" / "lib" / "python3.11" / "site-packages"
+    probe = (
+        "import json, sys\n"
+        f"sys.path[:0] = [{str(task)!r}, {str(site)!r}]\n"
+        "from chalicelib.schemas import load_schema, schema_dir\n"
+        "schema = load_schema('intake')\n"
+        "import app, jsonschema\n"
+        "print(json.dumps({'schemas': str(schema_dir()), 'keys': sorted(schema),"
+        " 'jsonschema': jsonschema.__file__, 'routes': sorted(app.app.routes)}))\n"
+    )
+    # -I: neither the project folder nor PYTHONPATH can stand in for a file missing from the zip.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"STAGE": "prod"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd=task, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["schemas"] == str(task / "chalicelib" / "_schemas")
+    assert "properties" in seen["keys"]
+    assert seen["jsonschema"].startswith(str(site))
+    assert "/intake" in seen["routes"]
+
+
+def test_send_due_messages_never_runs_twice_at_once():
+    """Strict once the function exists; until then the stage configuration must already ask for it."""
+    prod = chalice_config()["stages"]["prod"]
+    assert prod["lambda_functions"]["send_due_messages"]["reserved_concurrency"] == 1
+
+
+def test_packaged_send_due_messages_has_reserved_concurrency_one(packaged):
+    functions = app_functions()
+    handlers = {
+        r["Properties"]["Handler"]: r["Properties"]
+        for r in packaged.resources_of_type("AWS::Lambda::Function").values()
+    }
+    assert set(handlers) >= {"app.app"}
+    if "send_due_messages" in functions:
+        assert handlers["app.send_due_messages"]["ReservedConcurrentExecutions"] == 1
+    for handler, properties in handlers.items():
+        if handler != "app.send_due_messages":
+            assert "ReservedConcurrentExecutions" not in properties, handler
+
+
+def test_the_stage_is_throttled_and_intake_more_strictly(packaged):
+    (stage,) = packaged.resources_of_type("AWS::ApiGateway::Stage").values()
+    by_path = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}
+    everything, intake = by_path[("/*", "*")], by_path[("/~1intake", "POST")]
+    assert 0 < intake["ThrottlingRateLimit"] < everything["ThrottlingRateLimit"]
+    assert 0 < intake["ThrottlingBurstLimit"] < everything["ThrottlingBurstLimit"]
+
+
+def test_the_api_endpoint_is_regional_so_traffic_ends_in_frankfurt(packaged):
+    (api,) = packaged.resources_of_type("AWS::ApiGateway::RestApi").values()
+    assert api["Properties"]["EndpointConfiguration"]["Types"] == ["REGIONAL"]
+
+
+def test_every_function_gets_the_environment_log_group_policy_and_an_alarm(packaged):
+    policy = json.loads(policy_path("prod").read_text(encoding="utf-8"))
+    roles = packaged.resources_of_type("AWS::IAM::Role")
+    alarmed = {
+        d["Value"]["Ref"]
+        for a in packaged.resources_of_type("AWS::CloudWatch::Alarm").values()
+        for d in a["Properties"].get("Dimensions", [])
+        if d["Name"] == "FunctionName"
+    }
+    functions = packaged.resources_of_type("AWS::Lambda::Function")
+    for logical_id, function in functions.items():
+        properties = function["Properties"]
+        environment = properties["Environment"]["Variables"]
+        assert STACK_PROVIDED <= set(environment), logical_id
+        assert environment["TABLE_PREFIX"] == PROD.settings.table_prefix, logical_id
+        assert environment["QUEUE_PREFIX"] == PROD.settings.queue_prefix, logical_id
+        assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}, logical_id
+        role = roles[properties["Role"]["Fn::GetAtt"][0]]
+        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy], logical_id
+        assert logical_id in alarmed, f"no Errors alarm for {logical_id}"
+
+
+def test_the_packaged_template_has_no_wildcard_permissions(packaged):
+    assert wildcard_findings(packaged.sam) == []
+    assert wildcard_findings(packaged.cloudformation) == []
+
+
+def _placeholder(value: Any) -> str:
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    assert isinstance(value, str), f"unexpected environment value {value!r}"
+    return value
+
+
+def test_the_values_the_stack_provides_reach_the_app_settings(packaged, monkeypatch):
+    """Each stack value the functions get is one the app actually reads (names agree on both sides)."""
+    function = packaged.resources_of_type("AWS::Lambda::Function")["APIHandler"]
+    environment = {k: _placeholder(v) for k, v in function["Properties"]["Environment"]["Variables"].items()}
+    for name in [n for n in os.environ if n.startswith(("COGNITO_", "TWILIO_", "TABLE_", "QUEUE_", "PUBLIC_"))]:
+        monkeypatch.delenv(name)
+    for name, value in (environment | {"AWS_REGION": "eu-central-1"}).items():
+        monkeypatch.setenv(name, value)
+    current = settings()
+    values = [str(getattr(current, f.name)) for f in fields(current)]
+    assert current.stage == "prod" and current.table("cases") == PROD.table("cases")
+    assert current.queue_name("via-bayern") == PROD.queue("via-bayern")
+    unread = [name for name in sorted(STACK_PROVIDED) if not any(environment[name] in v for v in values)]
+    assert unread == [], f"set by the stack but read by no setting: {unread}"
