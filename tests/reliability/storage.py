@@ -1,0 +1,38 @@
+"""What is stored and queued, read straight from DynamoDB and SQS (moto) for assertions."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+
+from chalicelib.config import settings
+
+# The tables an intake writes to; a rejected or failed request must change none of them.
+INTAKE_TABLES = ("cases", "queue", "idempotency")
+
+
+def item_counts(tables: tuple[str, ...] = INTAKE_TABLES) -> dict[str, int]:
+    current = settings()
+    client = boto3.client("dynamodb", region_name=current.region, endpoint_url=current.dynamodb_endpoint)
+    paginator = client.get_paginator("scan")
+    return {
+        name: sum(page["Count"] for page in paginator.paginate(TableName=current.table(name), Select="COUNT"))
+        for name in tables
+    }
+
+
+def queued_messages(partner_id: str) -> list[dict[str, Any]]:
+    """Receive and delete every message waiting for one partner (so the next read sees only new ones)."""
+    current = settings()
+    sqs = boto3.client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
+    url = sqs.get_queue_url(QueueName=current.queue_name(partner_id))["QueueUrl"]
+    messages: list[dict[str, Any]] = []
+    while True:
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        if not received:
+            return messages
+        for message in received:
+            messages.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
