@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from pynamodb.exceptions import PynamoDBException
+
+from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import DirectoryModel
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
@@ -30,7 +33,14 @@ class DynamoDirectory:
     def _refresh(self) -> None:
         if time.monotonic() - self._loaded_at < self._max_age and self._policy is not None:
             return
-        items = {item.pk: item.document for item in DirectoryModel.batch_get([PARTNERS_KEY, ROUTING_KEY])}
+        try:
+            items = {item.pk: item.document for item in DirectoryModel.batch_get([PARTNERS_KEY, ROUTING_KEY])}
+        except PynamoDBException as error:
+            if self._policy is not None:
+                return  # keep routing with the copy we have; the next request tries again
+            if is_retryable(error):
+                raise retryable(error) from error
+            raise
         partners = {p["id"]: Partner.from_dict(p) for p in (items.get(PARTNERS_KEY) or {}).get("partners", [])}
         rules = items.get(ROUTING_KEY)
         if not partners or rules is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.exceptions import HTTPClientError
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.errors import RetryableError
@@ -21,6 +23,11 @@ RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "Provis
 
 
 def is_retryable(error: PynamoDBException) -> bool:
+    # No answer (timeout, reset, endpoint unreachable): the write may or may not have landed;
+    # a retry with the same Idempotency-Key settles which. Checked first: PynamoDB's
+    # `cause_response_code` raises AttributeError for these (their `response` is None).
+    if isinstance(error.cause, HTTPClientError | BotocoreConnectionError):
+        return True
     if error.cause_response_code in RETRYABLE_CODES:
         return True
     reasons = getattr(error, "cancellation_reasons", None) or []
