@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import logging
@@ -9,17 +10,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
 from chalicelib import bootstrap, logs, openapi
+from chalicelib.adapters.tokens import bearer_token, verify_token
 from chalicelib.config import settings
+from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import (
     ConflictError,
     DomainError,
+    ForbiddenError,
     NotFoundError,
     PayloadTooLargeError,
     RetryableError,
+    UnauthorizedError,
     UnsupportedMediaTypeError,
     ValidationError,
 )
@@ -52,11 +57,15 @@ class MigraNetApp(Chalice):
 
 logs.install()
 app = MigraNetApp(app_name="migranet-intake")
+STAFF_IDENTITY = "staff_identity"  # key in event.context where staff_sign_in leaves the verified caller
+_current_staff: contextvars.ContextVar[StaffIdentity | None] = contextvars.ContextVar("staff", default=None)
 app.log.setLevel(logging.INFO)
 
 # Most specific first: IdempotencyConflictError is a ConflictError.
 _STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
     (ValidationError, 400),
+    (UnauthorizedError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (PayloadTooLargeError, 413),
@@ -82,6 +91,10 @@ def error_response(error: DomainError) -> Response:
     headers = {}
     if isinstance(error, RetryableError):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, UnauthorizedError):
+        # RFC 6750: a request without credentials gets the bare challenge, a bad token the error.
+        challenge = 'Bearer realm="migranet-staff"'
+        headers["WWW-Authenticate"] = challenge + ("" if error.code == "token_missing" else ', error="invalid_token"')
     return json_response(body, status, headers)
 
 
@@ -114,6 +127,50 @@ def errors_in_one_shape(event: Request, get_response: Callable[[Request], Respon
     return response
 
 
+def _needs_staff_token(request: Request) -> bool:
+    """Every /staff and /coordinator route, except the staff page itself and its assets."""
+    path, method = request.path or "", request.method
+    if method == "OPTIONS" or path.startswith("/staff/assets/"):
+        return False
+    if method == "GET" and path in ("/staff", "/staff/"):
+        return False
+    return path.startswith(("/staff/", "/coordinator/")) or path in ("/staff", "/coordinator")
+
+
+@app.middleware("http")
+def staff_sign_in(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """One verification path for chalice local, the test client and Lambda: 401 without a valid
+    token, 403 for staff on /coordinator; the identity reaches the route in event.context."""
+    if not _needs_staff_token(event):
+        return get_response(event)
+    try:
+        identity = verify_token(bearer_token(event.headers.get("authorization")), settings())
+        if event.path.startswith("/coordinator") and not identity.is_coordinator:
+            raise ForbiddenError("Only network coordinators can use /coordinator endpoints.")
+    except (UnauthorizedError, ForbiddenError, RetryableError) as error:
+        return error_response(error)
+    event.context[STAFF_IDENTITY] = identity
+    # Also per thread: Chalice keeps `app.current_request` on the app object, so under chalice
+    # local's threaded server a route could read a neighbour's request; a ContextVar cannot mix.
+    handed_over = _current_staff.set(identity)
+    try:
+        return get_response(event)
+    finally:
+        _current_staff.reset(handed_over)
+
+
+def _staff() -> StaffIdentity:
+    """The caller verified by staff_sign_in for this very request."""
+    identity = _current_staff.get()
+    if identity is None:
+        raise RuntimeError("staff route reached without staff_sign_in")
+    return identity
+
+
+def _query() -> dict[str, str]:
+    return dict(app.current_request.query_params or {})
+
+
 def _json_body() -> Any:
     request = app.current_request
     body = parse_json_body(request.headers.get("content-type"), request.raw_body, settings().max_body_bytes)
@@ -144,3 +201,59 @@ def get_partners() -> Response:
 def get_openapi() -> Response:
     context = app.current_request.context or {}
     return json_response(openapi.document(openapi.base_path(context.get("path"), context.get("resourcePath"))))
+
+
+# --- staff workspace (issue 3): every route below is behind staff_sign_in ----------------
+
+
+@app.route("/staff/queue", methods=["GET"])
+def get_staff_queue() -> Response:
+    return json_response(bootstrap.staff_service().queue(_staff(), _query()))
+
+
+@app.route("/staff/cases/{case_id}", methods=["GET"])
+def get_staff_case(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().case(_staff(), case_id).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/audit", methods=["GET"])
+def get_staff_case_audit(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().audit_trail(_staff(), case_id, _query()))
+
+
+@app.route("/staff/cases/{case_id}/claim", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_claim(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().claim(_staff(), case_id).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/release", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_release(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().release(_staff(), case_id).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/transfer", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_transfer(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().transfer(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/close", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_close(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().close(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.route("/coordinator/cases", methods=["GET"])
+def get_coordinator_cases() -> Response:
+    return json_response(bootstrap.coordinator_service().cases(_staff(), _query()))
+
+
+@app.route("/coordinator/cases/{case_id}/reassign", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_coordinator_reassign(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().reassign(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def mark_overdue_cases(event: Any) -> dict[str, int]:
+    """Flag routed cases past their partner's SLA (working days, Europe/Berlin); idempotent."""
+    result = bootstrap.coordinator_service().mark_overdue_cases(bootstrap.clock().now())
+    logs.emit({"event": "sla.marked_overdue", **result})
+    return result

@@ -7,13 +7,17 @@ from functools import cache
 import boto3
 from pynamodb.connection import Connection
 
+from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
 from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
 from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
 from chalicelib.adapters.dynamodb.models import bind
+from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
 from chalicelib.adapters.sqs import SqsPublisher
 from chalicelib.config import settings
 from chalicelib.ports import Clock, SystemClock
+from chalicelib.services.coordinator import CoordinatorService
 from chalicelib.services.intake import IntakeService
+from chalicelib.services.staff import StaffService
 
 
 @cache
@@ -52,7 +56,26 @@ def intake_service() -> IntakeService:
     )
 
 
+@cache
+def staff_service() -> StaffService:
+    current = settings()
+    return StaffService(
+        store=DynamoQueueStore(dynamodb_connection()),
+        audit=DynamoAuditLog(),
+        directory=directory(),
+        publisher=SqsPublisher(sqs_client(), current.queue_name),
+        clock=clock(),
+    )
+
+
+@cache
+def coordinator_service() -> CoordinatorService:
+    return CoordinatorService(store=staff_service().store, directory=directory(), staff=staff_service())
+
+
 def reset() -> None:
     """Forget every built adapter (tests: a new moto context needs new clients)."""
     for getter in (clock, dynamodb_connection, directory, sqs_client, intake_service):
+        getter.cache_clear()
+    for getter in (staff_service, coordinator_service):
         getter.cache_clear()

@@ -7,8 +7,10 @@ read at import time: every caller asks for `settings()` when it needs a value.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
@@ -24,6 +26,12 @@ class Settings:
     sqs_endpoint: str | None
     idempotency_hours: int
     max_body_bytes: int
+    # Staff sign-in (issue 3): "local" verifies against a key file, "cognito" against the pool's JWKS.
+    auth_mode: str = "local"
+    jwt_issuer: str = "migranet-local"
+    jwt_audience: str = "migranet-staff"
+    jwks_url: str | None = None
+    local_jwt_key_file: Path = PROJECT_DIR / ".local-data" / "staff-signing-key.pem"
 
     def table(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
@@ -39,13 +47,33 @@ class Settings:
 def settings() -> Settings:
     env = os.environ
     stage = env.get("STAGE", "local")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1"
     return Settings(
         stage=stage,
-        region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-central-1",
+        region=region,
         table_prefix=env.get("TABLE_PREFIX", f"migranet-{stage}"),
         queue_prefix=env.get("QUEUE_PREFIX", f"migranet-{stage}"),
         dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
         sqs_endpoint=env.get("SQS_ENDPOINT") or None,
         idempotency_hours=int(env.get("IDEMPOTENCY_HOURS", "24")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024))),
+        **_auth_settings(env, stage, region),
     )
+
+
+def _auth_settings(env: Mapping[str, str], stage: str, region: str) -> dict[str, Any]:
+    """The local stage signs staff tokens with a key file; every other stage trusts only Cognito."""
+    data_dir = env.get("LOCAL_DATA_DIR") or ".local-data"
+    key_file = Path(env.get("LOCAL_JWT_KEY_FILE") or Path(data_dir) / "staff-signing-key.pem")
+    key_file = key_file if key_file.is_absolute() else PROJECT_DIR / key_file
+    if stage == "local":
+        return {"auth_mode": "local", "local_jwt_key_file": key_file}
+    pool = env.get("COGNITO_USER_POOL_ID", "")
+    issuer = f"https://cognito-idp.{region}.amazonaws.com/{pool}"
+    return {
+        "auth_mode": "cognito",
+        "jwt_issuer": issuer,
+        "jwt_audience": env.get("COGNITO_APP_CLIENT_ID", ""),
+        "jwks_url": env.get("COGNITO_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
+        "local_jwt_key_file": key_file,
+    }

@@ -69,3 +69,37 @@ class IdempotencyKeyTakenError(DomainError):
     """Raised by a store when a transaction lost the race for an idempotency key."""
 
     code = "idempotency_key_taken"
+
+
+class UnauthorizedError(DomainError):
+    """No usable staff token: missing, malformed, forged, expired, or for another issuer/audience."""
+
+    code = "unauthorized"
+
+    def __init__(self, message: str, code: str = "token_invalid") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ForbiddenError(DomainError):
+    """A valid token whose role or institution does not allow this action."""
+
+    code = "forbidden"
+
+
+class AlreadyClaimedError(ConflictError):
+    """Someone else holds the case; `claimed_by_name` says who."""
+
+    code = "already_claimed"
+
+
+class InvalidTransitionError(ConflictError):
+    """The case is in a state that does not allow this action (it is left unchanged)."""
+
+    code = "invalid_transition"
+
+
+class StateChangedError(ConflictError):
+    """Raised by a store when a conditional transition found the case changed since it was read."""
+
+    code = "state_changed"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from chalicelib.domain.cases import Case, QueueEntry
+from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
+from chalicelib.domain.staff import AuditEntry
 
 
 class Clock(Protocol):
@@ -43,3 +44,35 @@ class CaseStore(Protocol):
 
 class EventPublisher(Protocol):
     def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None: ...
+
+
+class QueueStore(Protocol):
+    """Staff transitions (issue 3); implemented by adapters/dynamodb/queue_store.py."""
+
+    def get_case(self, case_id: str) -> Case | None: ...
+
+    def apply(self, before: Case, after: Case, audit: AuditEntry) -> None:
+        """Write `after` if the case is still as `before` (status, partner, holder), with its queue
+        entry and audit entry, atomically. Raises StateChangedError when the case changed."""
+        ...
+
+    def mark_overdue(self, entry: QueueEntry, history: HistoryEntry) -> bool: ...
+
+    def queue_page(
+        self,
+        partner: str,
+        status: str,
+        limit: int,
+        cursor: str | None,
+        claimed_by: str | None = None,
+        queued_until: str | None = None,
+        only_unflagged: bool = False,
+    ) -> tuple[list[QueueEntry], str | None]: ...
+
+
+class AuditLog(Protocol):
+    """Append-only: no update or delete on purpose."""
+
+    def append(self, entry: AuditEntry) -> None: ...
+
+    def entries(self, case_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]: ...

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,28 @@ TEST_ENV = {
     "TABLE_PREFIX": "migranet-local",
     "QUEUE_PREFIX": "migranet-local",
 }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shared_botocore_loader() -> Iterator[None]:
+    """PynamoDB opens one botocore session per model and thread, and each session parses the
+    DynamoDB service JSON again (~0.1 s each, 2+ s per provisioned moto world). One shared,
+    caching loader makes that a one-off; nothing else about the sessions changes."""
+    import botocore.loaders
+    import botocore.session
+    import pynamodb.connection.base as pynamodb_base
+
+    loader = botocore.loaders.create_loader()
+    original = pynamodb_base.get_session
+
+    def session_with_shared_loader() -> botocore.session.Session:
+        session = original()
+        session.register_component("data_loader", loader)
+        return session
+
+    pynamodb_base.get_session = session_with_shared_loader
+    yield
+    pynamodb_base.get_session = original
 
 
 @pytest.fixture(autouse=True)
@@ -93,3 +118,99 @@ def sqs_messages(partner_id: str) -> list[dict[str, Any]]:
     url = sqs.get_queue_url(QueueName=settings().queue_name(partner_id))["QueueUrl"]
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
     return [json.loads(m["Body"]) for m in received.get("Messages", [])]
+
+
+# --- staff workspace (issue 3) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def staff_signing_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("staff-key") / "staff-signing-key.pem"
+
+
+@pytest.fixture(autouse=True)
+def _staff_signing_key(monkeypatch: pytest.MonkeyPatch, staff_signing_key_file: Path) -> None:
+    """One local signing key per session (RSA generation is slow), never the developer's own."""
+    monkeypatch.setenv("LOCAL_JWT_KEY_FILE", str(staff_signing_key_file))
+
+
+@pytest.fixture
+def staff_token() -> Callable[..., str]:
+    """`staff_token(partner, role="staff", name=...)` → a bearer token signed with the local key."""
+    from chalicelib.adapters.tokens import issue_local_token
+
+    def make(
+        partner: str | None = "lmu-klinikum", role: str = "staff", name: str = "Anna Berger", **kwargs: Any
+    ) -> str:
+        kwargs.setdefault("sub", f"{role}-{partner}-{name.lower().replace(' ', '-')}")
+        return issue_local_token(settings(), partner=partner, role=role, name=name, **kwargs)
+
+    return make
+
+
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+class FrozenClock:
+    """A clock tests move by hand (the services read time only through bootstrap.clock())."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> FrozenClock:
+    """Request before `client`/`aws` use any service; starts Friday 7 March 2025, 10:00 Berlin."""
+    from zoneinfo import ZoneInfo
+
+    clock = FrozenClock(datetime(2025, 3, 7, 10, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+    monkeypatch.setattr(bootstrap, "clock", functools.cache(lambda: clock))
+    return clock
+
+
+@pytest.fixture
+def atomic_dynamodb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make in-process moto handle one DynamoDB request at a time, as DynamoDB itself does.
+
+    moto checks conditions and writes (and rolls transactions back from a deep copy of the
+    tables) without a lock, so threads racing in one process can all "win". Serialising whole
+    requests restores DynamoDB's per-request atomicity and nothing more: a read followed by a
+    write is still two requests, so read-then-write code still loses races in tests.
+    """
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def one_at_a_time(self: DynamoHandler) -> Any:
+        with lock:
+            return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "call_action", one_at_a_time)
+
+
+@pytest.fixture
+def submit_case(client: Client, valid_intake: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """`submit_case("health")` → the 201 body of an intake routed to that group's partner."""
+
+    def submit(profession_group: str = "health", **changes: Any) -> dict[str, Any]:
+        body = copy.deepcopy(valid_intake)
+        body["qualification"]["profession_group"] = profession_group
+        body.update(changes)
+        response = post_json(client, "/intake", body)
+        assert response.status_code == 201, response.body
+        return json.loads(response.body)
+
+    return submit

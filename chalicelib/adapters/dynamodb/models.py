@@ -54,7 +54,8 @@ class CaseModel(Model):
     claimed_by = UnicodeAttribute(null=True)
     claimed_by_name = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
-    history = JSONAttribute(default=list)
+    # A DynamoDB list (not JSON text) so that staff actions append with list_append in their update.
+    history = ListAttribute(default=list)
     reference_index = ReferenceIndex()
 
 
@@ -112,12 +113,33 @@ class DirectoryModel(Model):
     document = JSONAttribute()
 
 
+class AuditModel(Model):
+    """Append-only staff audit log: one item per read or action, newest last under each case.
+
+    The code only ever puts new items (conditionally on absence); there is no update or delete path.
+    """
+
+    class Meta(_Meta):
+        table_name = "audit"
+
+    case_id = UnicodeAttribute(hash_key=True)
+    at_id = UnicodeAttribute(range_key=True)  # "<iso at>#<uuid>": sorts by time, never collides
+    at = UnicodeAttribute()
+    action = UnicodeAttribute()
+    staff_id = UnicodeAttribute()
+    staff_name = UnicodeAttribute()
+    role = UnicodeAttribute()
+    partner = UnicodeAttribute(null=True)
+    detail = JSONAttribute(default=dict)
+
+
 # Logical name (the suffix after the stage prefix) → model. Infrastructure tests read this.
 MODELS: dict[str, type[Model]] = {
     "cases": CaseModel,
     "queue": QueueEntryModel,
     "idempotency": IdempotencyModel,
     "directory": DirectoryModel,
+    "audit": AuditModel,
 }
 
 

@@ -1,0 +1,278 @@
+"""Staff use cases: the queue, reading a case, claim, release, transfer, close, the audit trail.
+
+Visibility first: a case of another institution answers exactly like a missing one (404), on
+every action. Then the domain rule; then one conditional transaction. A lost race re-reads the
+case only to explain the outcome (409 with who holds it) or, if the new state still allows
+the action, to try once more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain import sla
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, QueueEntry
+from chalicelib.domain.staff import (
+    CLAIM,
+    CLOSE,
+    REASSIGN,
+    RELEASE,
+    TRANSFER,
+    VIEW,
+    AuditEntry,
+    StaffIdentity,
+    check_claim,
+    check_close,
+    check_release,
+    check_transfer,
+    claimed,
+    closed,
+    released,
+    transferred,
+)
+from chalicelib.errors import (
+    ConflictError,
+    FieldError,
+    ForbiddenError,
+    NotFoundError,
+    StateChangedError,
+    ValidationError,
+)
+from chalicelib.ports import AuditLog, Clock, Directory, EventPublisher, QueueStore
+from chalicelib.schemas import load_schema
+from chalicelib.validation import validate
+
+log = logging.getLogger(__name__)
+
+QUEUE_STATUSES = (ROUTED, CLAIMED, CLOSED)
+MAX_ATTEMPTS = 3
+MIN_REASON_CHARS = 10
+
+Decision = Callable[[Case, datetime], Case | None]
+
+
+def not_found() -> NotFoundError:
+    # One message for "missing" and "another institution's": no enumeration of case ids.
+    return NotFoundError("No case with this id.")
+
+
+def query_params(params: Mapping[str, str] | None, allowed: tuple[str, ...]) -> dict[str, str]:
+    """The query string, with unknown parameters rejected by name (a typo should not be ignored)."""
+    given = dict(params or {})
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+        raise ValidationError(
+            [FieldError(name, "not_allowed", f"Unknown query parameter {name!r} is not allowed.") for name in unknown]
+        )
+    return given
+
+
+def choice(params: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str | None) -> str | None:
+    value = params.get(name, default)
+    if value is not None and value not in allowed:
+        raise ValidationError([FieldError(name, "invalid_choice", f"{name} must be one of: {', '.join(allowed)}.")])
+    return value
+
+
+def page_limit(params: Mapping[str, str], default: int, maximum: int = 100) -> int:
+    raw = params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise ValidationError(
+            [FieldError("limit", "out_of_range", f"limit must be a whole number from 1 to {maximum}.")]
+        )
+    return int(raw)
+
+
+def checked_body(schema_name: str, body: Any) -> dict[str, Any]:
+    errors = validate(schema_name, body)
+    if errors:
+        raise ValidationError([_explained(schema_name, e) for e in errors])
+    return dict(body)
+
+
+def _explained(schema_name: str, error: FieldError) -> FieldError:
+    """validation.py words these two codes generically; say what is expected."""
+    if error.code == "unknown_partner":
+        return FieldError(error.field, error.code, f"{error.field} must be a partner id such as via-bayern.")
+    if error.code != "too_short":
+        return error
+    minimum = load_schema(schema_name).get("properties", {}).get(error.field, {}).get("minLength")
+    return FieldError(error.field, error.code, f"{error.field} is too short (at least {minimum} characters).")
+
+
+def required_reason(reason: str) -> str:
+    """The schema counts characters; blanks around a too-short reason must not pad it."""
+    text = reason.strip()
+    if len(text) < MIN_REASON_CHARS:
+        raise ValidationError(
+            [
+                FieldError(
+                    "reason",
+                    "too_short",
+                    f"reason must explain the move in at least {MIN_REASON_CHARS} characters.",
+                )
+            ]
+        )
+    return text
+
+
+@dataclass
+class StaffService:
+    store: QueueStore
+    audit: AuditLog
+    directory: Directory
+    publisher: EventPublisher
+    clock: Clock
+    # Wiring spot for the `case_transferred` SMS (messaging issue): called after a transfer or a
+    # reassignment has been stored, with the case as it is now and the partner it came from.
+    on_transferred: Callable[[Case, str], None] | None = None
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def queue(self, who: StaffIdentity, params: Mapping[str, str] | None) -> dict[str, Any]:
+        given = query_params(params, ("status", "limit", "cursor", "mine", "partner"))
+        status = choice(given, "status", QUEUE_STATUSES, ROUTED) or ROUTED
+        mine = choice(given, "mine", ("true", "false"), "false") == "true"
+        if mine and status != CLAIMED:
+            raise ValidationError([FieldError("mine", "invalid_choice", "mine=true needs status=claimed.")])
+        partner = self._queue_partner(who, given.get("partner"))
+        entries, next_cursor = self.store.queue_page(
+            partner, status, page_limit(given, 25), given.get("cursor"), claimed_by=who.staff_id if mine else None
+        )
+        return {
+            "partner": partner,
+            "status": status,
+            "cases": [self.listed(entry) for entry in entries],
+            "next_cursor": next_cursor,
+        }
+
+    def _queue_partner(self, who: StaffIdentity, asked: str | None) -> str:
+        partners = self.directory.partners()
+        if who.is_coordinator:
+            partner = asked or who.partner
+            if partner is None:
+                raise ValidationError([FieldError("partner", "required", "partner is required for coordinators.")])
+        else:
+            if asked is not None and asked != who.partner:
+                raise ForbiddenError("Staff can list only their own institution's queue.")
+            partner = who.partner or ""
+        if partner not in partners:
+            raise ValidationError([FieldError("partner", "unknown_partner", f"{partner!r} is not a known partner.")])
+        return partner
+
+    def listed(self, entry: QueueEntry) -> dict[str, Any]:
+        """A queue row: no personal data; routed rows say when the SLA runs out."""
+        row = entry.as_dict()
+        partner = self.directory.partners().get(entry.partner)
+        if entry.status == ROUTED and partner is not None:
+            due = sla.due_at(datetime.fromisoformat(entry.queued_at), partner.sla_working_days)
+            row["due_at"] = due.isoformat(timespec="seconds")
+        return row
+
+    def visible_case(self, who: StaffIdentity, case_id: str) -> Case:
+        case = self.store.get_case(case_id) if case_id else None
+        if case is None or not who.can_see(case):
+            if case is not None:
+                log.warning("cross-partner case access refused", extra={"staff_id": who.staff_id, "case_id": case_id})
+            raise not_found()
+        return case
+
+    def case(self, who: StaffIdentity, case_id: str) -> Case:
+        """The full case; every read is written to the audit log."""
+        case = self.visible_case(who, case_id)
+        self.audit.append(AuditEntry.of(who, case.case_id, VIEW, self.clock.now(), status=case.status))
+        return case
+
+    def audit_trail(self, who: StaffIdentity, case_id: str, params: Mapping[str, str] | None) -> dict[str, Any]:
+        given = query_params(params, ("limit", "cursor"))
+        self.visible_case(who, case_id)
+        entries, next_cursor = self.audit.entries(case_id, page_limit(given, 50), given.get("cursor"))
+        return {"case_id": case_id, "entries": [e.as_dict() for e in entries], "next_cursor": next_cursor}
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def claim(self, who: StaffIdentity, case_id: str) -> Case:
+        def decide(case: Case, now: datetime) -> Case | None:
+            return claimed(case, who, now) if check_claim(case, who) else None
+
+        return self._act(who, case_id, CLAIM, decide, lambda case: {})
+
+    def release(self, who: StaffIdentity, case_id: str) -> Case:
+        def decide(case: Case, now: datetime) -> Case:
+            check_release(case, who)
+            return released(case, who, now)
+
+        return self._act(who, case_id, RELEASE, decide, lambda case: {"previous_holder": case.claimed_by})
+
+    def close(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
+        data = checked_body("close", body)
+        outcome, note = data["outcome"], (data.get("note") or "").strip() or None
+
+        def decide(case: Case, now: datetime) -> Case:
+            check_close(case, who)
+            return closed(case, who, now, outcome, note)
+
+        # The note is free text that may name the applicant: it lives in the case, not the audit log.
+        return self._act(who, case_id, CLOSE, decide, lambda case: {"outcome": outcome, "has_note": note is not None})
+
+    def transfer(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
+        return self._move(who, case_id, body, TRANSFER, "transferred")
+
+    def reassign(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
+        if not who.is_coordinator:
+            raise ForbiddenError("Only network coordinators can reassign cases.")
+        return self._move(who, case_id, body, REASSIGN, "reassigned")
+
+    def _move(self, who: StaffIdentity, case_id: str, body: Any, action: str, history_action: str) -> Case:
+        data = checked_body("transfer", body)
+        target, reason = data["partner"], required_reason(data["reason"])
+        partners = set(self.directory.partners())
+
+        def decide(case: Case, now: datetime) -> Case:
+            check_transfer(case, who, target, partners)
+            return transferred(case, who, now, target, reason, history_action)
+
+        # Reason text stays in the case history; the audit log keeps ids and codes only.
+        after = self._act(
+            who, case_id, action, decide, lambda case: {"from": case.partner, "to": target, "reason_chars": len(reason)}
+        )
+        previous = after.history[-1].detail.get("from", "")
+        self._announce(after)
+        if self.on_transferred is not None:
+            self.on_transferred(after, previous)
+        return after
+
+    def _act(
+        self,
+        who: StaffIdentity,
+        case_id: str,
+        action: str,
+        decide: Decision,
+        detail: Callable[[Case], dict[str, Any]],
+    ) -> Case:
+        case = self.visible_case(who, case_id)
+        for _attempt in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            after = decide(case, now)  # raises the rule's own error (409/403/400), case unchanged
+            if after is None:
+                return case
+            try:
+                self.store.apply(case, after, AuditEntry.of(who, case.case_id, action, now, **detail(case)))
+                return after
+            except StateChangedError:
+                # Someone else acted first. Read again only to explain (or, rarely, to act on the new state).
+                case = self.visible_case(who, case_id)
+        raise ConflictError("The case changed while you were working on it; reload it and try again.")
+
+    def _announce(self, case: Case) -> None:
+        # The queue index is the source of truth; a lost notification only delays the partner's alert.
+        try:
+            self.publisher.publish_case_routed(case.partner, case.case_id, case.reference, case.queued_at)
+        except Exception:
+            log.exception("case.routed notification failed", extra={"case_id": case.case_id})
