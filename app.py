@@ -28,6 +28,7 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
+from chalicelib.pages import responses as pages
 from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body, request_log_line
 
 
@@ -257,3 +258,51 @@ def mark_overdue_cases(event: Any) -> dict[str, int]:
     result = bootstrap.coordinator_service().mark_overdue_cases(bootstrap.clock().now())
     logs.emit({"event": "sla.marked_overdue", **result})
     return result
+
+
+def _page_response(result: pages.PageResult) -> Response:
+    return Response(body=result.body, status_code=result.status, headers=result.headers)
+
+
+@app.route("/", methods=["GET"])
+def get_intake_page_negotiated() -> Response:
+    """The intake page in the browser's language (Accept-Language), German when none fits."""
+    request = app.current_request
+    return _page_response(
+        pages.intake_page(
+            None,
+            accept_language=request.headers.get("accept-language"),
+            context=request.context,
+            if_none_match=request.headers.get("if-none-match"),
+        )
+    )
+
+
+@app.route("/{language}", methods=["GET"])
+def get_intake_page(language: str) -> Response:
+    request = app.current_request
+    return _page_response(
+        pages.intake_page(
+            language,
+            accept_language=None,
+            context=request.context,
+            if_none_match=request.headers.get("if-none-match"),
+        )
+    )
+
+
+@app.route("/assets/{name}", methods=["GET"])
+def get_asset(name: str) -> Response:
+    request = app.current_request
+    version = (request.query_params or {}).get("v")
+    return _page_response(pages.asset_file(name, version=version, if_none_match=request.headers.get("if-none-match")))
+
+
+@app.route("/schemas/{name}", methods=["GET"], cors=True)
+def get_schema(name: str) -> Response:
+    """The JSON Schemas clients validate with (the intake page runs the same one as the server)."""
+    request = app.current_request
+    version = (request.query_params or {}).get("v")
+    return _page_response(
+        pages.schema_document(name, version=version, if_none_match=request.headers.get("if-none-match"))
+    )

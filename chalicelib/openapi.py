@@ -347,6 +347,41 @@ OPERATIONS: tuple[Operation, ...] = (
         "meta",
         responses={200: Body("OpenAPI 3.1 document.", "OpenApiDocument")},
     ),
+    # The intake page and what it loads (chalicelib/pages): HTML, CSS/JS and the schema it validates with.
+    Operation(
+        "GET",
+        "/",
+        "The intake page in the browser's language (Accept-Language; German when none fits).",
+        "pages",
+        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+    ),
+    Operation(
+        "GET",
+        "/{language}",
+        "The intake page in one of the 11 intake languages, e.g. /ar (right to left).",
+        "pages",
+        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/assets/{name}",
+        "A stylesheet or script of the pages; `?v=<hash>` URLs may be cached for a year.",
+        "pages",
+        responses={200: Body("The file.", {"type": "string"}, "text/*"), 304: Body("Not modified (ETag).")},
+        errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/schemas/{name}",
+        "A JSON Schema of a request body, e.g. intake.schema.json: browsers validate with the server's rules.",
+        "pages",
+        responses={
+            200: Body("The schema (draft 2020-12).", {"type": "object"}, "application/schema+json"),
+            304: Body("Not modified (ETag)."),
+        },
+        errors=(404,),
+    ),
     # Staff workspace (issue 3): bearer token required (staff_sign_in in app.py).
     Operation(
         "GET",

@@ -1,0 +1,1 @@
+"""Server-rendered HTML pages and the static assets they load (everything the Lambda serves)."""

@@ -1,0 +1,54 @@
+"""Child processes of the browser tests, each exiting when its stdin closes (the test run ended or died).
+
+python -m tests.browser.children moto            moto's server on a free loopback port, provisioned;
+                                                 prints {"url": ...} once ready
+python -m tests.browser.children chalice ARGS    `chalice ARGS` (e.g. local --port N --no-autoreload)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+
+
+def _exit_at_eof() -> None:
+    sys.stdin.read()
+    os._exit(0)
+
+
+def moto() -> int:
+    # Its own process: moto in the pytest process would share state with the mock_aws tests.
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    os.environ.update({"DYNAMODB_ENDPOINT": url, "SQS_ENDPOINT": url})
+
+    from chalicelib.config import settings
+    from chalicelib.local.provision import provision
+
+    provision(settings())
+    print(json.dumps({"url": url}), flush=True)
+    sys.stdin.read()
+    server.stop()
+    return 0
+
+
+def chalice(argv: list[str]) -> int:
+    threading.Thread(target=_exit_at_eof, name="stdin-watchdog", daemon=True).start()
+    from chalice.cli import main
+
+    sys.argv = ["chalice", *argv]
+    return int(main() or 0)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["moto"]:
+        sys.exit(moto())
+    sys.exit(chalice(sys.argv[2:]))

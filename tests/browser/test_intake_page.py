@@ -1,0 +1,317 @@
+"""The applicant's intake page in real headless Chromium on a phone-sized screen."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import screenshot, serious_violations
+from tests.browser.intake_form import (
+    PARTNER_NAMES,
+    REFERENCE,
+    fill_intake,
+    intake_posts,
+    text,
+    unique_family_name,
+)
+from tests.browser.live_app import LiveApp
+
+NAMES = {"de": ("Layla", "Haddad"), "ar": ("ليلى", "حداد")}
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_an_applicant_fills_in_and_sends_the_form_on_a_phone(live: LiveApp, mobile_page: Any, language: str) -> None:
+    page = mobile_page
+    given, family = NAMES[language][0], unique_family_name(NAMES[language][1])
+    posts = intake_posts(page)
+    page.goto(f"{live.url}/{language}")
+    assert page.get_attribute("html", "lang") == language
+    assert page.get_attribute("html", "dir") == ("rtl" if language == "ar" else "ltr")
+    assert page.locator("h1").inner_text() == text(language, "page", "title")
+    screenshot(page, f"intake-{language}-mobile")
+
+    fill_intake(page, given_name=given, family_name=family)
+    page.tap("#submit")
+
+    result = page.locator("#result")
+    result.wait_for(state="visible")
+    reference = page.locator("#result-reference").inner_text()
+    assert REFERENCE.match(reference), reference
+    assert page.locator("#result-partner").inner_text() == PARTNER_NAMES["akademie-ingenieure"]
+    assert page.locator("#result-partner-about").inner_text() == text(language, "partners", "akademie-ingenieure")
+    assert page.locator("#result-title").inner_text() == text(language, "page", "result_title")
+    assert page.evaluate("document.activeElement.id") == "result", "the result takes the focus (screen readers)"
+    assert page.locator("#intake").is_hidden()
+    screenshot(page, f"intake-{language}-sent")
+
+    cases = live.cases_of(family)
+    assert [c["reference"] for c in cases] == [reference]
+    stored = cases[0]["intake"]
+    assert stored["given_name"] == given
+    assert stored["language"] == language, "the language field defaults to the page's language"
+    assert stored["phone"] == "+4915123456789"
+    assert stored["goals"] == ["recognition", "job"]
+    assert stored["consent"] == {"data_processing": True, "share_with_partners": True, "sms": True}
+    assert len(posts) == 1 and posts[0]["key"], "one POST, with an Idempotency-Key"
+
+
+def test_a_phone_number_with_letters_is_refused_at_the_field_before_sending(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    posts = intake_posts(page)
+    page.goto(f"{live.url}/de")
+    fill_intake(page, given_name="Olena", family_name=unique_family_name("Koval"), phone="0151 23ab")
+    page.tap("#submit")
+
+    error = page.locator("#f-phone-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == text("de", "errors", "invalid_phone")
+    phone = page.locator("#f-phone")
+    assert phone.get_attribute("aria-invalid") == "true"
+    assert "f-phone-error" in (phone.get_attribute("aria-describedby") or "").split()
+    assert page.evaluate("document.activeElement.id") == "f-phone", "the first error gets the focus"
+    summary = page.locator("#error-summary")
+    assert summary.is_visible() and summary.get_attribute("role") == "alert"
+    assert summary.locator("a").all_inner_texts() == ["Handynummer"]
+    assert posts == [], "the browser checked the schema itself; nothing was sent"
+    screenshot(page, "intake-de-phone-error")
+
+    page.fill("#f-phone", "0151 2345 6789")
+    assert error.is_hidden(), "a corrected entry clears its error while typing"
+
+
+def test_a_number_only_the_server_can_judge_comes_back_as_an_error_at_the_field(
+    live: LiveApp, mobile_page: Any
+) -> None:
+    page = mobile_page
+    family = unique_family_name("Nowak")
+    posts = intake_posts(page)
+    page.goto(f"{live.url}/ar")
+    # Digits only, so the schema's pattern accepts it; the phone library on the server does not.
+    fill_intake(page, given_name="Anna", family_name=family, phone="0151 12")
+    page.tap("#submit")
+
+    error = page.locator("#f-phone-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == text("ar", "errors", "invalid_phone")
+    assert page.evaluate("document.activeElement.id") == "f-phone"
+    assert len(posts) == 1, "the server answered 400 with the field"
+    assert live.cases_of(family) == []
+    screenshot(page, "intake-ar-server-error")
+
+    page.fill("#f-phone", "+49 151 23456789")
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    assert len(live.cases_of(family)) == 1
+    assert posts[0]["key"] == posts[1]["key"], "a rejected request stored nothing, so the key stays"
+
+
+@pytest.mark.parametrize("how", ["double-click", "two clicks in one instant"])
+def test_a_double_tap_on_send_creates_one_case(live: LiveApp, mobile_page: Any, how: str) -> None:
+    page = mobile_page
+    family = unique_family_name("Yilmaz")
+    posts = intake_posts(page)
+    page.goto(f"{live.url}/de")
+    fill_intake(page, given_name="Emre", family_name=family)
+    if how == "double-click":
+        page.dblclick("#submit")
+    else:  # faster than a person, and than any re-render
+        page.evaluate("() => { const b = document.getElementById('submit'); b.click(); b.click(); }")
+    page.locator("#result").wait_for(state="visible")
+
+    assert len(live.cases_of(family)) == 1
+    assert len({p["key"] for p in posts}) == 1
+
+
+def test_a_retry_after_a_lost_answer_creates_one_case(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    family = unique_family_name("Popescu")
+    keys: list[str | None] = []
+
+    def drop_first_answer(route: Any) -> None:
+        keys.append(route.request.headers.get("idempotency-key"))
+        if len(keys) == 1:
+            route.fetch()  # the server stores the case …
+            route.abort("connectionreset")  # … but the phone never hears back
+        else:
+            route.continue_()
+
+    page.route("**/intake", drop_first_answer)
+    page.goto(f"{live.url}/de")
+    fill_intake(page, given_name="Ioana", family_name=family)
+    page.tap("#submit")
+
+    problem = page.locator("#send-problem")
+    problem.wait_for(state="visible")
+    assert page.locator("#send-problem-text").inner_text() == text("de", "page", "network_error")
+    assert page.evaluate("document.activeElement.id") == "retry"
+    assert len(live.cases_of(family)) == 1, "the first request did arrive"
+    screenshot(page, "intake-de-network-error")
+
+    page.tap("#retry")
+    page.locator("#result").wait_for(state="visible")
+    cases = live.cases_of(family)
+    assert len(cases) == 1
+    assert page.locator("#result-reference").inner_text() == cases[0]["reference"], "the retry got the first answer"
+    assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
+
+
+@pytest.mark.parametrize("language", ["de", "en", "ar", "uk", "tr", "ru", "fa", "ro", "pl", "es", "fr"])
+def test_at_320_px_nothing_scrolls_sideways_and_targets_are_large(browser: Any, live: LiveApp, language: str) -> None:
+    context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/{language}")
+        page.tap("#submit")  # errors and the summary take room too
+        page.locator("#error-summary").wait_for(state="visible")
+        page.click(".lang-picker summary")
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"horizontal scroll in {language}: {widths}"
+        small = page.evaluate(
+            """() => [...document.querySelectorAll(
+                  'a, button, select, textarea, input:not([type=radio]):not([type=checkbox]):not([type=hidden]),'
+                  + ' label.option, summary')]
+                .filter(el => el.offsetParent !== null && !el.classList.contains('skip'))
+                .map(el => [el.id || el.getAttribute('for') || el.textContent.trim().slice(0, 30),
+                            Math.round(el.getBoundingClientRect().height)])
+                .filter(([, height]) => height < 44)"""
+        )
+        assert small == [], f"touch targets under 44 px in {language}: {small}"
+        if language in ("de", "ar"):
+            screenshot(page, f"intake-{language}-320px-errors")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("language", ["de", "ar", "fa"])
+def test_the_page_with_everything_it_loads_weighs_under_100_kb(live: LiveApp, mobile_page: Any, language: str) -> None:
+    page = mobile_page
+    loaded: dict[str, int] = {}
+    page.on("response", lambda response: loaded.__setitem__(response.url, len(response.body())))
+    page.goto(f"{live.url}/{language}")
+    page.wait_for_load_state("networkidle")
+    assert any("/schemas/intake.schema.json" in url for url in loaded), "the schema is loaded for validation"
+    assert all(url.startswith(live.url) for url in loaded), f"everything comes from the app: {list(loaded)}"
+    total = sum(loaded.values())
+    assert total < 100 * 1024, f"{language}: {total} bytes in {loaded}"
+
+
+@pytest.mark.parametrize("language", ["de", "ar"])
+def test_axe_finds_no_serious_or_critical_violation(live: LiveApp, mobile_page: Any, language: str) -> None:
+    page = mobile_page
+    page.goto(f"{live.url}/{language}")
+    page.wait_for_load_state("networkidle")
+    assert serious_violations(page) == [], "on the empty form"
+
+    page.tap("#submit")
+    page.locator("#error-summary").wait_for(state="visible")
+    assert serious_violations(page) == [], "with every field in error"
+
+    fill_intake(page, given_name="Sara", family_name=unique_family_name("Rossi"))
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    assert serious_violations(page) == [], "on the result"
+
+
+def test_the_language_picker_switches_language_and_mirrors_the_layout(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    page.goto(f"{live.url}/de")
+    label_box = page.locator('label[for="f-given_name"]').bounding_box()
+    assert label_box and label_box["x"] < 40, "German reads from the left"
+
+    page.tap(".lang-picker summary")
+    page.tap('.lang-picker a[lang="ar"]')
+    page.wait_for_url(re.compile(r"/ar$"))
+    assert page.get_attribute("html", "dir") == "rtl"
+    label_box = page.locator('label[for="f-given_name"]').bounding_box()
+    assert label_box and label_box["x"] + label_box["width"] > 390 - 40, "Arabic reads from the right"
+    assert page.locator('.lang-picker a[aria-current="page"]').get_attribute("lang") == "ar"
+
+    page.tap(".lang-picker summary")
+    page.tap('.lang-picker a[lang="fa"]')
+    page.wait_for_url(re.compile(r"/fa$"))
+    assert page.get_attribute("html", "dir") == "rtl"
+    assert page.locator("#f-qualification-country option[value=IR]").inner_text() == "ایران"
+
+    page.tap(".lang-picker summary")
+    page.tap('.lang-picker a[lang="uk"]')
+    page.wait_for_url(re.compile(r"/uk$"))
+    assert page.get_attribute("html", "dir") == "ltr"
+    assert page.locator("h1").inner_text() == text("uk", "page", "title")
+
+
+def test_the_root_page_speaks_the_browsers_language(browser: Any, live: LiveApp) -> None:
+    context = browser.new_context(locale="tr-TR", extra_http_headers={"Accept-Language": "tr-TR,tr;q=0.9,en;q=0.5"})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/")
+        assert page.get_attribute("html", "lang") == "tr"
+        assert page.locator("#submit").inner_text() == text("tr", "page", "submit")
+    finally:
+        context.close()
+
+
+def test_the_consent_texts_are_shown_in_full_before_sending(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    page.goto(f"{live.url}/ar")
+    for name in ("data_processing", "share_with_partners", "sms"):
+        shown = page.locator(f"#f-consent-{name}-text").inner_text()
+        expected = text("ar", "fields", f"consent.{name}", "text")
+        assert " ".join(shown.split()) == " ".join(expected.split())
+        assert page.locator(f"#f-consent-{name}-text").is_visible()
+    assert page.locator("[data-consent-version]").inner_text() == text("ar", "consent_version")
+
+
+def test_without_javascript_the_page_still_reads_and_says_how_to_send(browser: Any, live: LiveApp) -> None:
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/de")
+        assert page.locator("noscript p, .notice").first.inner_text() == text("de", "page", "noscript")
+        assert page.locator('label[for="f-family_name"]').inner_text() == text("de", "fields", "family_name", "label")
+        assert page.locator("#submit").is_disabled(), "it cannot send JSON without the script"
+    finally:
+        context.close()
+
+
+def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    family = unique_family_name("Dubois")
+    page.goto(f"{live.url}/fr")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    page.keyboard.press("Enter")
+    typed = {
+        "given_name": "Marie",
+        "family_name": family,
+        "phone": "0151 2345 6789",
+        "postcode": "80331",
+        "qualification.title": "Infirmière diplômée d'État",
+        "message": "Merci",
+    }
+    answered: set[str] = set()
+    for _step in range(80):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "(() => { const e = document.activeElement; return [e.id, e.name || '', e.type || e.tagName]; })()"
+        )
+        element_id, name, kind = focused
+        if element_id == "submit":
+            break
+        if name in typed:
+            page.keyboard.type(typed[name])
+        elif name == "qualification.country":
+            page.keyboard.type("Fra")  # a closed select picks the option by its first letters
+        elif kind in ("radio", "checkbox") and (name not in answered or name.startswith("consent.")):
+            page.keyboard.press("Space")
+        answered.add(name)
+    else:
+        pytest.fail("the send button is not reachable with Tab")
+    page.keyboard.press("Enter")
+    page.locator("#result").wait_for(state="visible")
+    cases = live.cases_of(family)
+    assert len(cases) == 1
+    assert cases[0]["intake"]["qualification"]["country"] == "FR"
+    assert cases[0]["intake"]["language"] == "fr"
+    assert page.evaluate("document.activeElement.id") == "result"
