@@ -9,11 +9,14 @@ Downloaded Lambda wheels are cached in build/cache so repeated builds stay fast.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from chalicelib.config import PROJECT_DIR
@@ -86,14 +89,28 @@ def package(
         str(TEMPLATE_PATH),
         str(out_dir),
     ]
-    subprocess.run(command, check=True, env=env, cwd=project)
-    prune_wheel_cache()
+    with _cache_lock():
+        subprocess.run(command, check=True, env=env, cwd=project)
+        prune_wheel_cache()
     return out_dir / "sam.json"
+
+
+@contextmanager
+def _cache_lock() -> Iterator[None]:
+    """Chalice writes cached zips in place: one build at a time, or a parallel one reads half a zip."""
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with (WHEEL_CACHE.parent / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="chalice package with the merged infrastructure template")
-    parser.add_argument("--stage", default=DEPLOYED_STAGE)
+    # The merge template names the prod stage's resources; other stages are not deployed.
+    parser.add_argument("--stage", default=DEPLOYED_STAGE, choices=[DEPLOYED_STAGE])
     parser.add_argument("--out", type=Path, default=BUILD_DIR / "package")
     args = parser.parse_args(argv)
     template = package(args.out.resolve(), args.stage)
