@@ -98,6 +98,37 @@ def run_schedule(args: argparse.Namespace) -> int:
     return 0
 
 
+def _staff_token_arguments(parser: argparse.ArgumentParser) -> None:
+    from chalicelib.data import default_partners
+
+    partners = [p["id"] for p in default_partners()]
+    parser.add_argument("--partner", required=True, choices=partners, help="the staff member's institution")
+    parser.add_argument("--role", choices=["staff", "coordinator"], default="staff")
+    parser.add_argument("--name", default=None, help='display name, e.g. "Anna Berger"')
+    parser.add_argument("--sub", default=None, help="staff id (default: derived from partner and role)")
+    parser.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
+
+
+@command(
+    "staff-token",
+    "print a staff bearer token signed with the local stack's key (local stage only)",
+    _staff_token_arguments,
+)
+def staff_token(args: argparse.Namespace) -> int:
+    from chalicelib.adapters.tokens import issue_local_token
+    from chalicelib.config import settings
+
+    current = settings()
+    if current.auth_mode != "local":
+        print(f"stage {current.stage!r} signs staff in with Cognito; local tokens are not accepted", file=sys.stderr)
+        return 2
+    name = args.name or ("Local Coordinator" if args.role == "coordinator" else "Local Staff")
+    token = issue_local_token(current, partner=args.partner, role=args.role, name=name, sub=args.sub, hours=args.hours)
+    print(token)  # only the token on stdout: TOKEN=$(python -m chalicelib.cli staff-token ...)
+    print(f"{args.role} of {args.partner}, valid {args.hours:g} h; send as 'Authorization: Bearer …'", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from chalicelib.local.stack import use_running_stack
 

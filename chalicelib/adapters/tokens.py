@@ -70,13 +70,25 @@ def verify_token(token: str, settings: Settings) -> StaffIdentity:
     except jwt.InvalidSignatureError as error:
         raise UnauthorizedError("The token's signature does not verify; it was not issued by us.") from error
     except jwt.MissingRequiredClaimError as error:
+        if _unverified_claims(token).get("token_use") == "access":  # only to word the refusal
+            raise UnauthorizedError(_SEND_ID_TOKEN) from error
         raise UnauthorizedError(f"The token lacks the {error.claim!r} claim.") from error
     except jwt.InvalidTokenError as error:
         raise UnauthorizedError(f"The token is not valid ({error}).") from error
     # Cognito access tokens carry client_id, not aud, and no profile claims: accept ID tokens only.
     if claims.get("token_use") != "id":
-        raise UnauthorizedError("Send the ID token (token_use 'id'), not an access token.")
+        raise UnauthorizedError(_SEND_ID_TOKEN)
     return identity_from_claims(claims)
+
+
+_SEND_ID_TOKEN = "Send the ID token (token_use 'id'), not an access token."
+
+
+def _unverified_claims(token: str) -> dict[str, Any]:
+    try:
+        return dict(jwt.decode(token, options={"verify_signature": False}))
+    except jwt.InvalidTokenError:
+        return {}
 
 
 def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:
