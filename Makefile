@@ -6,7 +6,7 @@ REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 DATA_DIR := .local-data
 
-.PHONY: venv run test lint reset clean package infrastructure
+.PHONY: venv run test lint reset clean package infrastructure bench fuzz
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ package: venv ## deployable artifact in build/package (sam.json + zips), linted;
 
 infrastructure: venv ## regenerate infrastructure/resources.json and .chalice/policy-*.json from the code
 	$(PY) -m infrastructure.generate
+
+bench: venv ## benchmarks with their baselines (prints figures; see bench/README.md); ARGS=--quick for a short run
+	$(PY) -m bench.run $(ARGS)
+
+fuzz: venv ## the reliability suite with 2,000 examples per endpoint/property (CI runs 200)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -q tests/reliability
 
 lint: venv
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .

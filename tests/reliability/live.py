@@ -102,43 +102,56 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def live_stack() -> Iterator[LiveStack]:
-    python = sys.executable
+def moto_server() -> Iterator[str]:
+    """moto's server in a child process, tables and queues provisioned; yields its URL."""
     moto = subprocess.Popen(
-        [python, "-m", "tests.reliability.moto_child"],
+        [sys.executable, "-m", "tests.reliability.moto_child"],
         cwd=PROJECT_DIR,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env={**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"},
     )
-    chalice: subprocess.Popen[bytes] | None = None
     try:
         assert moto.stdout is not None
         line = moto.stdout.readline()
         if not line:
             raise RuntimeError("moto server child exited before it was ready")
-        moto_url = json.loads(line)["url"]
-        with tempfile.TemporaryDirectory(prefix="migranet-live-") as data:
-            env = _environment(moto_url, Path(data))
-            for _attempt in range(3):  # a free port can be taken between probe and bind
-                port = free_port()
-                command = [python, "-m", "tests.reliability.chalice_child", "--project-dir", str(PROJECT_DIR)]
-                command += ["local", "--stage", "local", "--host", HOST, "--port", str(port), "--no-autoreload"]
-                log = open(Path(data) / "chalice.log", "wb")  # noqa: SIM115 - closed below
-                chalice = subprocess.Popen(
-                    command, cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log
-                )
-                api_url = f"http://{HOST}:{port}"
-                if _wait_for_api(api_url, chalice, timeout=60):
-                    break
-                _stop(chalice)
-                log.close()
-            else:
-                raise RuntimeError(f"chalice local did not start: {(Path(data) / 'chalice.log').read_text()[-2000:]}")
-            try:
-                yield LiveStack(api_url=api_url, moto_url=moto_url, env=env)
-            finally:
-                _stop(chalice)
-                log.close()
+        yield json.loads(line)["url"]
     finally:
         _stop(moto)
+
+
+def api_environment(moto_url: str, data_dir: Path) -> dict[str, str]:
+    """What a process serving the API needs: the local stage's variables pointed at `moto_url`."""
+    env = _environment(moto_url, data_dir)
+    try:
+        from chalicelib.local.stack import stage_environment
+    except ImportError:
+        return env
+    return {**env, **stage_environment("local"), **{k: env[k] for k in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT")}}
+
+
+@contextmanager
+def live_stack() -> Iterator[LiveStack]:
+    python = sys.executable
+    chalice: subprocess.Popen[bytes] | None = None
+    with moto_server() as moto_url, tempfile.TemporaryDirectory(prefix="migranet-live-") as data:
+        env = _environment(moto_url, Path(data))
+        for _attempt in range(3):  # a free port can be taken between probe and bind
+            port = free_port()
+            command = [python, "-m", "tests.reliability.chalice_child", "--project-dir", str(PROJECT_DIR)]
+            command += ["local", "--stage", "local", "--host", HOST, "--port", str(port), "--no-autoreload"]
+            log = open(Path(data) / "chalice.log", "wb")  # noqa: SIM115 - closed below
+            chalice = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log)
+            api_url = f"http://{HOST}:{port}"
+            if _wait_for_api(api_url, chalice, timeout=60):
+                break
+            _stop(chalice)
+            log.close()
+        else:
+            raise RuntimeError(f"chalice local did not start: {(Path(data) / 'chalice.log').read_text()[-2000:]}")
+        try:
+            yield LiveStack(api_url=api_url, moto_url=moto_url, env=env)
+        finally:
+            _stop(chalice)
+            log.close()

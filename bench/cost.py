@@ -1,0 +1,110 @@
+"""Monthly running cost from measured figures, list prices (bench/prices.py) and stated assumptions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import prices
+
+# Assumptions, until the matching part exists and can be measured (each is printed with the estimate).
+API_REQUESTS_PER_APPLICANT = 7  # intake page, 2 assets, schema, partners, POST /intake, one status check
+STAFF_REQUESTS_PER_CASE = 12  # queue pages, open, claim, notes, book an appointment, close
+STAFF_RRU_PER_REQUEST = 7.0  # a queue page of 50 small items ≈ 13 RRU eventually consistent; a case read ≈ 1
+STAFF_WRU_PER_CASE = 12.0  # claim, notes, appointment, close: ~6 transactional writes of < 1 KB
+SMS_CONSENT_SHARE = 0.8  # applicants who tick "SMS"
+BOOKED_SHARE = 0.7  # cases that get an appointment (confirmation + reminders)
+REMINDERS_PER_APPOINTMENT = 2  # the seeded partners remind 24 h and 2 h before
+STATUS_CALLBACKS_PER_SMS = 2  # Twilio calls /sms/status for "sent" and "delivered"
+INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
+SWEEPS_PER_MONTH = 30 * 24 * 60  # one scheduled tick a minute
+SWEEP_SECONDS = 0.2
+LAMBDA_MEMORY_GB = 0.5  # .chalice/config.json prod: lambda_memory_size 512
+LOG_BYTES_PER_REQUEST = 1_000
+SQS_REQUESTS_PER_CASE = 3  # send, receive, delete
+FALLBACK_SEGMENTS_PER_APPLICANT = 6.0  # used only when the SMS templates cannot be rendered
+
+
+@dataclass(frozen=True)
+class Segments:
+    per_applicant: float
+    by_language: dict[str, int]
+    source: str
+
+
+def sms_segments() -> Segments:
+    """Segments one applicant receives (all languages averaged): received + booked + reminders."""
+    try:
+        from chalicelib.domain.messages import Values, render, templates
+
+        at = datetime(2026, 3, 16, 9, 30, tzinfo=UTC)
+        values = Values(reference="K7P3-Q9XA", partner="Servicestelle (LH München)", place="Franziskanerstr. 8", at=at)
+        by_language = {}
+        for language in ("de", "en", "ar", "uk", "tr", "ru", "fa", "ro", "pl", "es", "fr"):
+            if not templates(language):
+                continue
+            received = render("intake_received", language, values).segments
+            booked = render("appointment_booked", language, values).segments
+            reminder = render("reminder", language, values).segments
+            by_language[language] = received + booked + REMINDERS_PER_APPOINTMENT * reminder
+        journeys = []
+        for language in by_language:
+            received = render("intake_received", language, values).segments
+            rest = by_language[language] - received
+            journeys.append(SMS_CONSENT_SHARE * (received + BOOKED_SHARE * rest))
+        return Segments(sum(journeys) / len(journeys), by_language, "rendered from chalicelib/data/messages")
+    except Exception as error:  # noqa: BLE001 - the estimate must print even without templates
+        return Segments(FALLBACK_SEGMENTS_PER_APPLICANT, {}, f"assumed (templates unavailable: {error})")
+
+
+def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segments: Segments) -> dict[str, float]:
+    sms = segments.per_applicant * applicants
+    sms_messages = applicants * SMS_CONSENT_SHARE * (1 + BOOKED_SHARE * (1 + REMINDERS_PER_APPOINTMENT))
+    api = applicants * (API_REQUESTS_PER_APPLICANT + STAFF_REQUESTS_PER_CASE + INBOUND_SMS_PER_APPLICANT)
+    api += sms_messages * STATUS_CALLBACKS_PER_SMS
+    invocations = api + SWEEPS_PER_MONTH
+    gb_seconds = (api * intake_seconds + SWEEPS_PER_MONTH * SWEEP_SECONDS) * LAMBDA_MEMORY_GB
+    wru = applicants * (intake["wru"] + STAFF_WRU_PER_CASE) + sms_messages * 2
+    rru = applicants * (intake["rru"] + STAFF_REQUESTS_PER_CASE * STAFF_RRU_PER_REQUEST) + SWEEPS_PER_MONTH * 2
+    costs = {
+        "Lambda": gb_seconds * prices.LAMBDA_GB_SECOND + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS,
+        "API Gateway": api / 1e6 * prices.API_GATEWAY_REST_PER_MILLION,
+        "DynamoDB": wru / 1e6 * prices.DYNAMODB_PER_MILLION_WRU + rru / 1e6 * prices.DYNAMODB_PER_MILLION_RRU,
+        "DynamoDB storage": applicants * 12 * 10_000 / 1e9 * prices.DYNAMODB_STORAGE_GB_MONTH,  # a year of 10 KB cases
+        "SQS": applicants * SQS_REQUESTS_PER_CASE / 1e6 * prices.SQS_PER_MILLION_REQUESTS,
+        "CloudWatch Logs": invocations * LOG_BYTES_PER_REQUEST / 1e9 * prices.CLOUDWATCH_LOGS_PER_GB,
+        "Twilio SMS": sms * prices.TWILIO_SMS_GERMANY_PER_SEGMENT,
+    }
+    return costs
+
+
+def report(latency: dict[str, float], intake: dict[str, Any]) -> list[str]:
+    segments = sms_segments()
+    seconds = latency["median_ms"] / 1000
+    lines = [
+        f"prices: AWS eu-central-1 on-demand list prices as of {prices.PRICES_AS_OF}; Twilio SMS to Germany"
+        f" ${prices.TWILIO_SMS_GERMANY_PER_SEGMENT}/segment as of {prices.TWILIO_PRICE_AS_OF}; free tiers ignored",
+        f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake; {latency['median_ms']:.0f} ms Lambda time"
+        " per API request (the intake median against moto, applied to every request: an upper bound)",
+        f"SMS: {segments.per_applicant:.2f} segments per applicant ({segments.source}; {SMS_CONSENT_SHARE:.0%} opt in,"
+        f" {BOOKED_SHARE:.0%} book an appointment, {REMINDERS_PER_APPOINTMENT} reminders)",
+    ]
+    if segments.by_language:
+        lines.append(
+            "segments for received + booked + reminders, by language: "
+            + ", ".join(f"{k} {v}" for k, v in segments.by_language.items())
+        )
+    lines.append(
+        f"assumed: {API_REQUESTS_PER_APPLICANT} applicant + {STAFF_REQUESTS_PER_CASE} staff API requests per case,"
+        f" {STATUS_CALLBACKS_PER_SMS} Twilio callbacks per SMS, a sweep every minute; see bench/cost.py"
+    )
+    for applicants in (1_000, 20_000):
+        costs = monthly(applicants, seconds, intake, segments)
+        aws = sum(v for k, v in costs.items() if k != "Twilio SMS")
+        detail = ", ".join(f"{k} {v:.2f}" for k, v in costs.items())
+        lines.append(
+            f"{applicants:>6} applicants/month: AWS ${aws:,.2f} + Twilio ${costs['Twilio SMS']:,.2f}"
+            f" = ${aws + costs['Twilio SMS']:,.2f}   ({detail})"
+        )
+    return lines

@@ -1,0 +1,228 @@
+"""Benchmarks that run inside this process against moto in-process: latency, items per call, queue page."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench.child import BASELINE_TABLE, intake_body
+from bench.dynamo_calls import Usage, counting
+
+ENV = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_DEFAULT_REGION": "eu-central-1",
+    "AWS_REGION": "eu-central-1",
+    "STAGE": "local",
+    "TABLE_PREFIX": "migranet-local",
+    "QUEUE_PREFIX": "migranet-local",
+}
+
+
+@contextmanager
+def moto_world() -> Iterator[None]:
+    """A fresh in-process moto with the stage's tables, queues and seed data (as the tests use)."""
+    from moto import mock_aws
+
+    from chalicelib import bootstrap
+    from chalicelib.config import settings
+    from chalicelib.local.provision import provision
+
+    saved = dict(os.environ)
+    for name in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(name, None)
+    os.environ.update(ENV)
+    try:
+        with mock_aws():
+            bootstrap.reset()
+            provision(settings())
+            _create_baseline_table()
+            yield
+            bootstrap.reset()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _create_baseline_table() -> None:
+    import boto3
+
+    boto3.client("dynamodb").create_table(
+        TableName=BASELINE_TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def baseline_app() -> Any:
+    """The yardstick: a bare Chalice route that parses a JSON body and does one PutItem."""
+    from functools import cache
+
+    import boto3
+    from chalice import Chalice, Response
+
+    app = Chalice(app_name="baseline")
+
+    @cache
+    def client() -> Any:
+        return boto3.client("dynamodb")
+
+    @app.route("/put", methods=["POST"])
+    def put() -> Response:
+        body = app.current_request.json_body
+        client().put_item(
+            TableName=BASELINE_TABLE, Item={"pk": {"S": str(uuid.uuid4())}, "doc": {"S": json.dumps(body)}}
+        )
+        return Response(body={"ok": True}, status_code=201)
+
+    return app
+
+
+def _timed(call: Callable[[int], int], count: int, warmup: int) -> list[float]:
+    for index in range(warmup):
+        call(-1 - index)
+    samples = []
+    for index in range(count):
+        started = time.perf_counter()
+        status = call(index)
+        samples.append(time.perf_counter() - started)
+        if status >= 400:
+            raise RuntimeError(f"request {index} failed with {status}")
+    return samples
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "median_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
+        "req_per_s": len(ordered) / sum(ordered),
+    }
+
+
+def latency(count: int) -> dict[str, dict[str, float]]:
+    """1. POST /intake through chalice.test.Client vs the baseline route, same moto."""
+    from chalice.test import Client
+
+    from app import app
+
+    results = {}
+    with moto_world():
+        with Client(app, stage_name="local") as client:
+
+            def intake(index: int) -> int:
+                headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+                return client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers).status_code
+
+            results["intake"] = summary(_timed(intake, count, warmup=20))
+        with Client(baseline_app()) as client:
+
+            def put(index: int) -> int:
+                headers = {"Content-Type": "application/json"}
+                return client.http.post("/put", body=json.dumps(intake_body(index)), headers=headers).status_code
+
+            results["baseline"] = summary(_timed(put, count, warmup=20))
+    return results
+
+
+def items_per_intake(count: int) -> dict[str, Any]:
+    """2. DynamoDB calls, items and capacity units per intake (warm container, and the first one)."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import bootstrap
+
+    with moto_world(), Client(app, stage_name="local") as client:
+
+        def post(index: int) -> None:
+            headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+            response = client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers)
+            assert response.status_code == 201, response.body
+
+        bootstrap.reset()
+        with counting() as cold:
+            post(0)
+        with counting() as warm:
+            bootstrap.reset()  # new clients inside the counter; the first call warms the directory
+            post(1)
+            first_calls = sum(warm.calls.values())
+            warm.reset()  # forget the warm-up, keep the hooks
+            for index in range(count):
+                post(2 + index)
+    return {"first": _per(cold, 1), "warm": _per(warm, count), "warmup_calls": first_calls}
+
+
+def _per(usage: Usage, count: int) -> dict[str, Any]:
+    return {
+        "calls": {name: n / count for name, n in sorted(usage.calls.items())},
+        "items_written": usage.items_written / count,
+        "items_read": usage.items_read / count,
+        "wru": usage.write_units / count,
+        "rru": usage.read_units / count,
+    }
+
+
+def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
+    """5. One page of 50 from a partner's queue with 1k/10k/100k cases stored.
+
+    GET /staff/queue does not exist yet; this runs the query it will make (the
+    partner-status index of QueueEntryModel, oldest first, limit 50).
+    """
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamodb.models import QueueEntryModel, bind
+    from chalicelib.config import settings
+
+    partners = [
+        "servicestelle-muenchen",
+        "via-bayern",
+        "arbeitsagentur-muenchen",
+        "akademie-ingenieure",
+        "lmu-klinikum",
+    ]
+    results = []
+    with moto_world():
+        bootstrap.dynamodb_connection()  # binds the models to this stage's tables
+        stored = 0
+        for size in sizes:
+            with QueueEntryModel.batch_write() as batch:
+                for index in range(stored, size):
+                    partner = partners[index % len(partners)]
+                    batch.save(
+                        QueueEntryModel(
+                            partner,
+                            str(uuid.uuid4()),
+                            partner_status=f"{partner}#routed",
+                            status="routed",
+                            queued_at=f"2026-01-01T00:00:00.{index:06d}Z",
+                            reference="ABCD-EFGH",
+                            language="ar",
+                            profession_group="engineering",
+                            goals=["recognition"],
+                            rule="engineering-construction",
+                        )
+                    )
+            stored = size
+            samples = []
+            with counting() as usage:
+                bind(settings())  # new model connections, created inside the counter
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    page = list(QueueEntryModel.queue_index.query("via-bayern#routed", limit=50))
+                    samples.append(time.perf_counter() - started)
+                    assert len(page) == 50
+            results.append(
+                {
+                    "cases": size,
+                    "median_ms": statistics.median(samples) * 1000,
+                    "items_read_per_page": usage.items_read / repeats,
+                    "queries_per_page": usage.calls["Query"] / repeats,
+                }
+            )
+    return results

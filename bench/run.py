@@ -1,0 +1,283 @@
+"""`make bench`: the figures issue 8 asks for, each next to a baseline measured in the same run.
+
+Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
+  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client, moto in-process)
+  items    2. DynamoDB calls, items and capacity units per intake (per claim / reminder: once they exist)
+  cold     3. cold start of a fresh process vs chalice+boto3+one PutItem (moto server), imports, package size
+  sweep    4. reminder sweep with 1k/10k/100k appointments (waits for the sweeper)
+  queue    5. one queue page of 50 with 1k/10k/100k cases stored
+  memory   6. peak memory of a Lambda-like process handling 1,000 intakes vs the baseline
+  cost     7. monthly AWS + Twilio estimate for 1,000 and 20,000 applicants (uses 1 and 2)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import cost as cost_model
+from bench import inprocess
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+Results = dict[str, Any]
+
+
+def ratio(value: float, baseline: float) -> str:
+    return f"{value / baseline:.2f}x" if baseline else "n/a"
+
+
+def section(title: str) -> None:
+    print(f"\n== {title}")
+
+
+def bench_latency(results: Results, args: argparse.Namespace) -> None:
+    section(f"1. Intake latency, {args.requests} requests each (chalice.test.Client, moto in-process)")
+    figures = inprocess.latency(args.requests)
+    intake, base = figures["intake"], figures["baseline"]
+    for name, row in figures.items():
+        print(
+            f"  {name:9} median {row['median_ms']:7.2f} ms   p99 {row['p99_ms']:7.2f} ms"
+            f"   {row['req_per_s']:7.1f} req/s"
+        )
+    print(
+        f"  ratio     median {ratio(intake['median_ms'], base['median_ms'])}"
+        f"   p99 {ratio(intake['p99_ms'], base['p99_ms'])}"
+        f"   throughput {ratio(base['req_per_s'], intake['req_per_s'])} slower   (target <= 1.3x)"
+    )
+    results["latency"] = figures
+
+
+def bench_items(results: Results, args: argparse.Namespace) -> None:
+    section("2. DynamoDB work per intake (counted with a botocore event hook)")
+    figures = inprocess.items_per_intake(args.requests // 3 or 1)
+    for label, row in (("first in a container", figures["first"]), ("warm", figures["warm"])):
+        calls = ", ".join(f"{name} {n:g}" for name, n in row["calls"].items())
+        print(f"  {label:20} calls: {calls}")
+        print(
+            f"  {'':20} items written {row['items_written']:g}, read {row['items_read']:g};"
+            f" ~{row['wru']:g} WRU, ~{row['rru']:g} RRU"
+        )
+    print("  target: <= 2 items written per intake plus the idempotency record (3 with an Idempotency-Key)")
+    print("  per claim and per reminder sent: added once the staff API and the sweeper exist")
+    results["items"] = figures
+
+
+def _moto_env() -> tuple[Any, dict[str, str], Any]:
+    """A moto server child and the environment a fresh API process needs to use it."""
+    sys.path.insert(0, str(PROJECT_DIR))
+    from tests.reliability.live import api_environment, moto_server
+
+    server = moto_server()
+    url = server.__enter__()
+    data = tempfile.TemporaryDirectory(prefix="migranet-bench-")
+    env = api_environment(url, Path(data.name))
+    import boto3
+
+    boto3.client(
+        "dynamodb", endpoint_url=url, region_name="eu-central-1", aws_access_key_id="x", aws_secret_access_key="x"
+    ).create_table(
+        TableName="bench-baseline",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return server, env, data
+
+
+def _child(mode: str, count: int, env: dict[str, str]) -> dict[str, Any]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.child", mode, str(count)],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])  # the app also logs JSON lines
+    result["process_s"] = time.perf_counter() - started
+    return result
+
+
+def _import_breakdown(env: dict[str, str]) -> list[tuple[str, float]]:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import app"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    by_package: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[0].startswith("import time:") and parts[1].strip().isdigit():
+            name = parts[2].strip()
+            if "." not in name and name not in ("app", "chalicelib"):  # a package, wherever imported
+                by_package[name] = max(by_package.get(name, 0.0), int(parts[1].strip()) / 1e6)
+    return sorted(by_package.items(), key=lambda item: -item[1])[:8]
+
+
+def _package_size() -> None:
+    with tempfile.TemporaryDirectory(prefix="migranet-package-") as out:
+        started = time.perf_counter()
+        env = {**os.environ, "AWS_DEFAULT_REGION": "eu-central-1"}
+        done = subprocess.run(
+            [sys.executable, "-m", "infrastructure.package", "--stage", "prod", "--out", out],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            print(f"  package: `make package` failed ({done.stderr.strip()[-300:]})")
+            return
+        for archive in sorted(Path(out).rglob("*.zip")):
+            with zipfile.ZipFile(archive) as package:
+                sizes: Counter[str] = Counter()
+                for info in package.infolist():
+                    sizes[info.filename.split("/")[0]] += info.file_size
+            total = sum(sizes.values())
+            print(
+                f"  package {archive.name}: {archive.stat().st_size / 2**20:.1f} MB zipped, {total / 2**20:.1f} MB"
+                f" unzipped (built in {time.perf_counter() - started:.0f} s); largest:"
+            )
+            for name, size in sizes.most_common(8):
+                print(f"    {name:32} {size / 2**20:6.1f} MB  {size / total:5.1%}")
+
+
+def bench_cold_start(results: Results, args: argparse.Namespace) -> None:
+    section(f"3. Cold start: fresh process, import + first request, median of {args.cold_runs} (moto server)")
+    server, env, data = _moto_env()
+    try:
+        runs = {mode: [_child(mode, 1, env) for _ in range(args.cold_runs)] for mode in ("cold-app", "cold-baseline")}
+        for mode, rows in runs.items():
+            print(
+                f"  {mode:14} import {statistics.median(r['import_s'] for r in rows) * 1000:6.0f} ms"
+                f"   first request {statistics.median(r['first_request_s'] for r in rows) * 1000:6.0f} ms"
+                f"   total {statistics.median(r['cold_total_s'] for r in rows) * 1000:6.0f} ms"
+                f"   (process incl. interpreter {statistics.median(r['process_s'] for r in rows) * 1000:5.0f} ms)"
+            )
+        app_total = statistics.median(r["cold_total_s"] for r in runs["cold-app"])
+        base_total = statistics.median(r["cold_total_s"] for r in runs["cold-baseline"])
+        print(f"  ratio {ratio(app_total, base_total)}   (target <= 1.3x)")
+        print(
+            "  slowest packages `import app` loads (cumulative): "
+            + ", ".join(f"{n} {s * 1000:.0f} ms" for n, s in _import_breakdown(env))
+        )
+        results["cold"] = {"app_s": app_total, "baseline_s": base_total}
+    finally:
+        server.__exit__(None, None, None)
+        data.cleanup()
+    if args.package:
+        _package_size()
+    else:
+        print("  package size: skipped (--no-package)")
+
+
+def bench_sweep(results: Results, args: argparse.Namespace) -> None:
+    section("4. Reminder sweep with 1k/10k/100k future appointments and the same 100 due")
+    print("  not measured yet: the reminder sweep does not exist in this tree. Add it here as a function")
+    print("  like inprocess.queue_page (store N appointments, time one sweep, count items read).")
+
+
+def bench_queue(results: Results, args: argparse.Namespace) -> None:
+    sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    section(f"5. Queue page of 50 with {'/'.join(f'{s // 1000}k' for s in sizes)} cases (partner-status index)")
+    rows = inprocess.queue_page(sizes, repeats=3)
+    for row in rows:
+        print(
+            f"  {row['cases']:>7} cases: median {row['median_ms']:8.1f} ms, {row['queries_per_page']:g} query,"
+            f" {row['items_read_per_page']:g} items read per page"
+        )
+    print(
+        f"  ratio largest/1k: time {ratio(rows[-1]['median_ms'], rows[0]['median_ms'])},"
+        f" items read {ratio(rows[-1]['items_read_per_page'], rows[0]['items_read_per_page'])}   (target <= 1.5x)"
+    )
+    print("  note: moto answers a GSI query by scanning the whole table, so its time grows with the table;")
+    print("  DynamoDB bills and reads only the page (the items-read figure), which is what stays flat.")
+    results["queue"] = rows
+
+
+def bench_memory(results: Results, args: argparse.Namespace) -> None:
+    section(f"6. Peak memory of one Lambda-like process handling {args.intakes} intakes (moto server)")
+    server, env, data = _moto_env()
+    try:
+        # RSS from a plain run (tracemalloc's own bookkeeping would inflate it), heap peak from a traced one.
+        rows = {
+            kind: {"rss": _child(f"rss-{kind}", args.intakes, env), "heap": _child(f"memory-{kind}", args.intakes, env)}
+            for kind in ("app", "baseline")
+        }
+    finally:
+        server.__exit__(None, None, None)
+        data.cleanup()
+    for kind, row in rows.items():
+        print(
+            f"  {kind:9} peak RSS {row['rss']['max_rss_mb']:6.1f} MB   Python heap peak"
+            f" {row['heap']['traced_peak_mb']:6.1f} MB   errors {row['rss']['errors']}"
+            f"   ({row['rss']['process_s']:.0f} s)"
+        )
+    app_rss, base_rss = rows["app"]["rss"]["max_rss_mb"], rows["baseline"]["rss"]["max_rss_mb"]
+    print(f"  ratio peak RSS {ratio(app_rss, base_rss)}   (target: app < 128 MB)")
+    results["memory"] = rows
+
+
+def bench_cost(results: Results, args: argparse.Namespace) -> None:
+    section("7. Running cost per month (list prices, see bench/prices.py)")
+    if "latency" not in results or "items" not in results:
+        print("  needs sections 1 and 2 in the same run")
+        return
+    for line in cost_model.report(results["latency"]["intake"], results["items"]["warm"]):
+        print(f"  {line}")
+
+
+SECTIONS: dict[str, Callable[[Results, argparse.Namespace], None]] = {
+    "latency": bench_latency,
+    "items": bench_items,
+    "cold": bench_cold_start,
+    "sweep": bench_sweep,
+    "queue": bench_queue,
+    "memory": bench_memory,
+    "cost": bench_cost,
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", action="append", choices=list(SECTIONS), help="run only these sections")
+    parser.add_argument("--quick", action="store_true", help="fewer requests, no 100k queue, no package")
+    parser.add_argument("--no-package", dest="package", action="store_false", help="skip `make package` (slow)")
+    parser.add_argument("--requests", type=int, default=300, help="requests per latency series")
+    parser.add_argument("--intakes", type=int, default=1000, help="intakes in the memory run")
+    parser.add_argument("--cold-runs", type=int, default=5)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.requests, args.intakes, args.cold_runs, args.package = 100, 200, 3, False
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    print(f"MigraNet Intake benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
+    system = f"{platform.system()} {platform.release()}"
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}")
+    results: Results = {}
+    for name in args.only or list(SECTIONS):
+        SECTIONS[name](results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
