@@ -177,3 +177,28 @@ def test_a_staff_token_on_coordinator_endpoints_is_403(client, staff_token) -> N
 def test_a_coordinator_token_opens_coordinator_endpoints(client, staff_token) -> None:
     response = _get(client, staff_token("via-bayern", role="coordinator"), "/coordinator/cases")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "needs_token"),
+    [
+        ("GET", "/staff/queue", True),
+        ("POST", "/staff/cases/{case_id}/claim", True),
+        ("GET", "/coordinator/cases", True),
+        ("GET", "/coordinator", True),
+        ("POST", "/staff", True),
+        ("GET", "/staff", False),  # the staff sign-in page itself
+        ("GET", "/staff/", False),
+        ("GET", "/staff/assets/{name}", False),
+        ("OPTIONS", "/staff/queue", False),  # CORS preflight carries no token
+        ("GET", "/staffing", False),
+        ("GET", "/intake", False),
+        ("GET", "/", False),
+    ],
+)
+def test_which_paths_need_a_staff_token(method: str, path: str, needs_token: bool) -> None:
+    from types import SimpleNamespace
+
+    from app import _needs_staff_token
+
+    assert _needs_staff_token(SimpleNamespace(method=method, path=path)) is needs_token  # type: ignore[arg-type]

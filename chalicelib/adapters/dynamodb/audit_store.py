@@ -43,6 +43,12 @@ def audit_from_model(item: AuditModel) -> AuditEntry:
     )
 
 
+def worth_a_retry(error: PynamoDBException) -> bool:
+    """Throttling and collisions, and also a lost answer (timeout, reset): with no response code we
+    cannot know whether a write applied, and every staff write is conditional, so a retry is safe."""
+    return is_retryable(error) or (error.cause_response_code is None and error.cause is not None)
+
+
 def audit_put_condition() -> Any:
     return AuditModel.at_id.does_not_exist()
 
@@ -53,7 +59,7 @@ class DynamoAuditLog:
         try:
             audit_to_model(entry).save(condition=audit_put_condition())
         except PynamoDBException as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             raise
 
@@ -66,7 +72,7 @@ class DynamoAuditLog:
             )
             page = next(results.page_iter)
         except PynamoDBException as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             raise
         items = [audit_from_model(AuditModel.from_raw_data(raw)) for raw in page.get("Items", [])]

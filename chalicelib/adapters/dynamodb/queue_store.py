@@ -13,10 +13,10 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model
+from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_model, entry_to_model
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
+from chalicelib.adapters.dynamodb.errors import retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, QueueEntryModel
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.staff import AuditEntry, queue_status
@@ -58,7 +58,7 @@ class DynamoQueueStore:
         except CaseModel.DoesNotExist:
             return None
         except PynamoDBException as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             raise
 
@@ -87,7 +87,7 @@ class DynamoQueueStore:
                     transaction.save(entry_to_model(entry), condition=free)
                 transaction.save(audit_to_model(audit), condition=audit_put_condition())
         except TransactWriteError as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             if _is_condition_failure(error):
                 raise StateChangedError("the case changed since it was read") from error
@@ -145,7 +145,7 @@ class DynamoQueueStore:
                     condition=QueueEntryModel.partner_status == f"{entry.partner}#{ROUTED}",
                 )
         except TransactWriteError as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             if _is_condition_failure(error):
                 return False
@@ -185,7 +185,7 @@ class DynamoQueueStore:
             )
             page = next(results.page_iter)
         except PynamoDBException as error:
-            if is_retryable(error):
+            if worth_a_retry(error):
                 raise retryable(error) from error
             raise
         entries = [entry_from_model(QueueEntryModel.from_raw_data(raw)) for raw in page.get("Items", [])]
