@@ -34,14 +34,14 @@ DESKTOP = {"viewport": {"width": 1280, "height": 900}}
 INSTALL_HINT = "run .ci/run, or: apt-get install -y chromium && .venv/bin/pip install -r requirements-dev.txt"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live() -> Iterator[LiveApp]:
-    """The app (moto server + chalice local) for the whole browser session; tests tell their data apart by name."""
+    """The app (moto server + chalice local) while tests/browser runs; tests tell their data apart by name."""
     with live_app() as app:
         yield app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).is_file():
         pytest.fail(f"Chromium not found at {CHROMIUM}: {INSTALL_HINT}", pytrace=False)
