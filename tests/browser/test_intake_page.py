@@ -315,3 +315,25 @@ def test_the_form_can_be_filled_and_sent_with_the_keyboard_alone(live: LiveApp, 
     assert cases[0]["intake"]["qualification"]["country"] == "FR"
     assert cases[0]["intake"]["language"] == "fr"
     assert page.evaluate("document.activeElement.id") == "result"
+
+
+def test_on_a_slow_connection_the_page_reads_at_once_and_works_soon_after(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    # Roughly "slow 3G": 400 ms round trips, 50 KB/s down.
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 400, "downloadThroughput": 50 * 1024, "uploadThroughput": 20 * 1024},
+    )
+    page.goto(f"{live.url}/uk", wait_until="commit")
+    page.locator("h1").wait_for(state="visible")
+    # The HTML streams in: the heading shows before the send button even exists.
+    page.locator("#submit:enabled").wait_for(timeout=20_000)  # the scripts have run
+    paint = page.evaluate(
+        "performance.getEntriesByName('first-contentful-paint')[0]?.startTime"
+        " ?? performance.getEntriesByType('paint').slice(-1)[0]?.startTime"
+    )
+    ready = page.evaluate("performance.now()")
+    assert paint is not None and paint < 4_000, f"first paint after {paint} ms"
+    assert ready < 8_000, f"usable after {ready} ms"

@@ -87,7 +87,8 @@ def documents() -> list[Any]:
 def test_browser_and_server_report_the_same_fields_and_codes(live: LiveApp, mobile_page: Any) -> None:
     page = mobile_page
     page.goto(f"{live.url}/en")
-    page.wait_for_function("window.SchemaValidate !== undefined")
+    # The page's strict CSP forbids eval, so wait with a locator, not wait_for_function.
+    page.locator("#submit:enabled").wait_for()  # intake.js ran, so schema-validate.js (loaded first) did too
     schema = load_schema("intake")
     docs = documents()
     in_browser = page.evaluate(
