@@ -30,6 +30,8 @@ INPUT_HINTS: dict[str, dict[str, str]] = {
 COUNTRY_FIELDS = {"qualification.country"}
 LANGUAGE_FIELDS = {"language"}
 CONSENT_PATH = "consent"
+# Should the schema record which consent texts were shown, the form sends the label file's version id.
+CONSENT_VERSION_PATH = "consent.version"
 
 
 @dataclass
@@ -206,6 +208,8 @@ def render_field(ctx: FormContext, path: str, schema: dict[str, Any], required: 
         return _group(ctx, path, schema, required)
     if isinstance(schema.get("const"), str):
         return f'<input type="hidden" name="{esc(path)}" value="{esc(schema["const"])}">'
+    if path == CONSENT_VERSION_PATH:
+        return f'<input type="hidden" name="{esc(path)}" value="{esc(ctx.labels.get("consent_version", ""))}">'
     if kind == "array" and "enum" in (schema.get("items") or {}):
         return _choice_group(ctx, path, schema, required, "checkbox", _choices(ctx, path, schema["items"]["enum"]))
     if schema.get("const") is True or (kind == "boolean" and WIDGETS.get(path) != "yesno"):

@@ -42,6 +42,13 @@ def test_a_field_added_to_the_schema_appears_in_the_form() -> None:
     assert html.count('name="contact_by" value=') == 2 and 'type="checkbox"' in html
 
 
+def test_if_the_schema_asks_for_the_consent_version_the_form_sends_the_shown_one() -> None:
+    schema = json.loads(json.dumps(load_schema("intake")))
+    schema["properties"]["consent"]["properties"]["version"] = {"type": "string", "pattern": "^consent-"}
+    html = render(schema, "ar")
+    assert f'<input type="hidden" name="consent.version" value="{labels("ar")["consent_version"]}">' in html
+
+
 @pytest.mark.parametrize(
     ("schema", "expected"),
     [
