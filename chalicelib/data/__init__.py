@@ -22,3 +22,11 @@ def default_partners() -> list[dict[str, Any]]:
 
 def default_routing_rules() -> dict[str, Any]:
     return dict(load("routing-rules.json"))
+
+
+def consent_version(language: str) -> str:
+    """The version id of the consent texts the intake page shows in `language`."""
+    try:
+        return str(load(f"labels/{language}.json")["consent_version"])
+    except (FileNotFoundError, KeyError):
+        return str(load("labels/de.json")["consent_version"])

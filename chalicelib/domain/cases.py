@@ -56,8 +56,16 @@ class Case:
     claimed_by_name: str | None = None
     overdue: bool = False
     history: list[HistoryEntry] = field(default_factory=list)
+    # Which consent texts (by version) were accepted, when, in which language; SMS withdrawal.
+    consent: dict[str, Any] = field(default_factory=dict)
+    # Only the hash of the applicant's status-link secret is ever stored.
+    status_secret_hash: str | None = None
+    # So that erasure can also remove the idempotency record of the submission.
+    idempotency_key: str | None = None
+    erased_at: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """What staff and exports see: everything but the secret hash and the idempotency key."""
         return {
             "case_id": self.case_id,
             "reference": self.reference,
@@ -73,6 +81,8 @@ class Case:
             "claimed_by_name": self.claimed_by_name,
             "overdue": self.overdue,
             "history": [h.as_dict() for h in self.history],
+            "consent": self.consent,
+            "erased_at": self.erased_at,
         }
 
 

@@ -1,0 +1,72 @@
+"""Applicants' rights and retention: status-link secrets and anonymisation. No I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from chalicelib.domain.cases import Case, HistoryEntry, iso
+
+SECRET_BYTES = 16  # 128 bits: guessing is hopeless even at millions of tries per second
+
+
+def new_status_secret() -> str:
+    return secrets.token_urlsafe(SECRET_BYTES)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def secret_matches(secret: str | None, stored_hash: str | None) -> bool:
+    """Constant-time, so response timing reveals nothing about the stored hash."""
+    if not secret or not stored_hash:
+        # Still compare, so a missing secret costs the same as a wrong one.
+        hmac.compare_digest(hash_secret(secret or ""), "0" * 64)
+        return False
+    return hmac.compare_digest(hash_secret(secret), stored_hash)
+
+
+def status_link(base_url: str, case_id: str, secret: str) -> str:
+    """The secret sits in the URL fragment, which browsers never send to servers or proxies' logs."""
+    return f"{base_url.rstrip('/')}/status#{case_id}.{secret}"
+
+
+# What statistics keep of an intake: coarse, non-identifying facts only.
+ANONYMOUS_INTAKE_FIELDS = ("language", "german_level", "goals", "registered_with_employment_agency")
+ANONYMOUS_QUALIFICATION_FIELDS = ("profession_group", "level", "country")
+
+
+def anonymous_intake(intake: dict[str, Any]) -> dict[str, Any]:
+    kept = {k: intake[k] for k in ANONYMOUS_INTAKE_FIELDS if k in intake}
+    qualification = intake.get("qualification") or {}
+    kept["qualification"] = {k: qualification[k] for k in ANONYMOUS_QUALIFICATION_FIELDS if k in qualification}
+    return kept
+
+
+def anonymise(case: Case, now: datetime, reason: str) -> Case:
+    """The case without anything that identifies the applicant: no names, phone, free text or link."""
+    history = [HistoryEntry(h.at, h.action, h.partner, None, _codes_only(h.detail)) for h in case.history]
+    history.append(HistoryEntry(iso(now), "erased", case.partner, None, {"reason": reason}))
+    return replace(
+        case,
+        reference="ERASED",
+        intake=anonymous_intake(case.intake),
+        claimed_by_name=None,
+        history=history,
+        status_secret_hash=None,
+        idempotency_key=None,
+        erased_at=iso(now),
+    )
+
+
+# History details written by staff may hold free text (reasons, notes); keep only codes and ids.
+_CODE_KEYS = frozenset({"rule", "partner", "from", "to", "outcome", "from_partner", "to_partner", "status"})
+
+
+def _codes_only(detail: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in detail.items() if k in _CODE_KEYS and isinstance(v, str | bool | int)}
