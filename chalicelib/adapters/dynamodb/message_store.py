@@ -1,0 +1,329 @@
+"""Messages, opt-outs, abuse-limit slots and webhook dedupe in DynamoDB.
+
+Every state change is one conditional write: a claim, a send result or a cancel that
+lost a race returns None/False instead of overwriting someone else's work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.expressions.condition import Condition
+
+from chalicelib.adapters.dynamodb.models import MessageModel, SmsLimitModel, SmsOptOutModel, SmsWebhookModel
+from chalicelib.domain.cases import iso
+from chalicelib.domain.messages import (
+    CANCELLED,
+    PENDING,
+    SENDING,
+    STATUS_RANK,
+    Message,
+)
+
+CONDITION_FAILED = "ConditionalCheckFailedException"
+DEFAULT_RETENTION = timedelta(days=180)
+
+
+def shard_of(message_id: str, shard_count: int) -> str:
+    number = int(hashlib.sha256(message_id.encode()).hexdigest()[:8], 16) % max(1, shard_count)
+    return f"due#{number}"
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def to_message(item: MessageModel) -> Message:
+    return Message(
+        message_id=item.message_id,
+        case_id=item.case_id,
+        kind=item.kind,
+        language=item.language,
+        to=item.to,
+        phone_hash=item.phone_hash,
+        body=item.body,
+        segments=int(item.segments or 0),
+        encoding=item.encoding,
+        status=item.status,
+        created_at=datetime.fromisoformat(item.created_at),
+        due_at=_when(item.due_at),
+        partner_id=item.partner_id,
+        appointment_id=item.appointment_id,
+        send_before=_when(item.send_before),
+        attempts=int(item.attempts or 0),
+        needs_reconcile=bool(item.needs_reconcile),
+        last_attempt_at=_when(item.last_attempt_at),
+        lease_token=item.lease_token,
+        twilio_sid=item.twilio_sid,
+        error_code=item.error_code,
+        reason=item.reason,
+        sent_at=_when(item.sent_at),
+        updated_at=_when(item.updated_at),
+        reply=item.reply,
+        reply_at=_when(item.reply_at),
+        direction=item.direction,
+        attention=item.attention,
+    )
+
+
+def _lost(error: UpdateError | PutError | DeleteError) -> bool:
+    return error.cause_response_code == CONDITION_FAILED
+
+
+class DynamoMessageStore:
+    def __init__(self, retention: timedelta = DEFAULT_RETENTION) -> None:
+        self._retention = retention
+
+    # --- messages ---------------------------------------------------------------------
+
+    def add(self, message: Message, shard_count: int) -> bool:
+        in_index = message.status == PENDING and message.due_at is not None
+        item = MessageModel(
+            message.message_id,
+            case_id=message.case_id,
+            kind=message.kind,
+            direction=message.direction,
+            language=message.language,
+            to=message.to,
+            phone_hash=message.phone_hash,
+            body=message.body,
+            segments=message.segments,
+            encoding=message.encoding,
+            status=message.status,
+            status_rank=STATUS_RANK.get(message.status, 0),
+            created_at=iso(message.created_at),
+            updated_at=iso(message.created_at),
+            due_shard=shard_of(message.message_id, shard_count) if in_index else None,
+            due_at=iso(message.due_at) if in_index and message.due_at else None,
+            partner_id=message.partner_id,
+            appointment_id=message.appointment_id,
+            send_before=iso(message.send_before) if message.send_before else None,
+            reason=message.reason,
+            attention=message.attention,
+            reply=message.reply,
+            expires_at=message.created_at + self._retention,
+        )
+        try:
+            item.save(condition=MessageModel.message_id.does_not_exist())
+        except PutError as error:
+            if _lost(error):
+                return False
+            raise
+        return True
+
+    def get(self, message_id: str) -> Message | None:
+        try:
+            return to_message(MessageModel.get(message_id, consistent_read=True))
+        except DoesNotExist:
+            return None
+
+    def due(self, now: datetime, shard_count: int, page_size: int = 100) -> Iterator[Message]:
+        """Pending messages due by `now` and sending ones whose lease ran out; pages lazily."""
+        for number in range(max(1, shard_count)):
+            query = MessageModel.due_index.query(f"due#{number}", MessageModel.due_at <= iso(now), page_size=page_size)
+            for item in query:
+                yield to_message(item)
+
+    def next_due_at(self, shard_count: int) -> datetime | None:
+        found = []
+        for number in range(max(1, shard_count)):
+            for item in MessageModel.due_index.query(f"due#{number}", limit=1):
+                found.append(datetime.fromisoformat(item.due_at))
+        return min(found) if found else None
+
+    def _update(self, message_id: str, actions: list[Any], condition: Condition) -> Message | None:
+        item = MessageModel(message_id)
+        try:
+            item.update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if _lost(error):
+                return None
+            raise
+        return to_message(item)
+
+    def claim(self, message_id: str, now: datetime, lease: timedelta, token: str) -> Message | None:
+        actions = [
+            MessageModel.status.set(SENDING),
+            MessageModel.status_rank.set(STATUS_RANK[SENDING]),
+            MessageModel.lease_token.set(token),
+            MessageModel.due_at.set(iso(now + lease)),  # an abandoned claim becomes due again
+            MessageModel.last_attempt_at.set(iso(now)),
+            MessageModel.attempts.add(1),
+            MessageModel.updated_at.set(iso(now)),
+        ]
+        due = MessageModel.due_at <= iso(now)
+        claimed = self._update(message_id, actions, (MessageModel.status == PENDING) & due)
+        if claimed is not None:
+            return claimed
+        # A sweeper died (or timed out) holding the lease: it may have reached Twilio, so look first.
+        abandoned = (MessageModel.status == SENDING) & due
+        return self._update(message_id, [*actions, MessageModel.needs_reconcile.set(True)], abandoned)
+
+    def _leave_index(self, now: datetime) -> list[Any]:
+        return [
+            MessageModel.due_shard.remove(),
+            MessageModel.due_at.remove(),
+            MessageModel.lease_token.remove(),
+            MessageModel.needs_reconcile.set(False),
+            MessageModel.updated_at.set(iso(now)),
+        ]
+
+    def mark_sent(self, message: Message, sid: str, status: str, now: datetime, reconciled: bool) -> bool:
+        held = MessageModel.lease_token == (message.lease_token or "")
+        common = [
+            *self._leave_index(now),
+            MessageModel.twilio_sid.set(sid),
+            MessageModel.sent_at.set(iso(now)),
+            MessageModel.reason.set("found at Twilio after an unanswered request") if reconciled else None,
+        ]
+        common = [action for action in common if action is not None]
+        rank = STATUS_RANK.get(status, STATUS_RANK["sent"])
+        status_actions = [MessageModel.status.set(status), MessageModel.status_rank.set(rank)]
+        if self._update(message.message_id, [*common, *status_actions], held & (MessageModel.status_rank < rank)):
+            return True
+        # Twilio's status callback can overtake its own API answer: keep the later status it set.
+        return self._update(message.message_id, common, held) is not None
+
+    def reschedule(
+        self,
+        message: Message,
+        due_at: datetime,
+        now: datetime,
+        reason: str,
+        code: str | None,
+        needs_reconcile: bool,
+        shard_count: int,
+    ) -> bool:
+        actions = [
+            MessageModel.status.set(PENDING),
+            MessageModel.status_rank.set(STATUS_RANK[PENDING]),
+            MessageModel.due_shard.set(shard_of(message.message_id, shard_count)),
+            MessageModel.due_at.set(iso(due_at)),
+            MessageModel.lease_token.remove(),
+            MessageModel.needs_reconcile.set(needs_reconcile),
+            MessageModel.reason.set(reason),
+            MessageModel.error_code.set(code) if code else MessageModel.error_code.remove(),
+            MessageModel.updated_at.set(iso(now)),
+        ]
+        condition = (MessageModel.lease_token == (message.lease_token or "")) & (MessageModel.status == SENDING)
+        return self._update(message.message_id, actions, condition) is not None
+
+    def finish(self, message: Message, status: str, now: datetime, reason: str, code: str | None) -> bool:
+        actions = [
+            *self._leave_index(now),
+            MessageModel.status.set(status),
+            MessageModel.status_rank.set(STATUS_RANK.get(status, 9)),
+            MessageModel.reason.set(reason),
+        ]
+        if code:
+            actions.append(MessageModel.error_code.set(code))
+        condition = (MessageModel.lease_token == (message.lease_token or "")) & (MessageModel.status == SENDING)
+        return self._update(message.message_id, actions, condition) is not None
+
+    def cancel_pending(self, message_id: str, now: datetime, reason: str) -> bool:
+        actions = [
+            *self._leave_index(now),
+            MessageModel.status.set(CANCELLED),
+            MessageModel.status_rank.set(9),
+            MessageModel.reason.set(reason),
+        ]
+        return self._update(message_id, actions, MessageModel.status == PENDING) is not None
+
+    def for_case(self, case_id: str) -> list[Message]:
+        return [to_message(item) for item in MessageModel.case_index.query(case_id)]
+
+    def delete(self, message_id: str) -> None:
+        MessageModel(message_id).delete()
+
+    def for_appointment(self, case_id: str, appointment_id: str) -> list[Message]:
+        query = MessageModel.case_index.query(case_id, filter_condition=MessageModel.appointment_id == appointment_id)
+        return [to_message(item) for item in query]
+
+    def recent_for_phone(self, phone_hash: str, limit: int = 20) -> list[Message]:
+        query = MessageModel.phone_index.query(phone_hash, scan_index_forward=False, limit=limit)
+        return [to_message(item) for item in query]
+
+    def by_sid(self, sid: str) -> Message | None:
+        for item in MessageModel.sid_index.query(sid, limit=1):
+            return self.get(item.message_id)
+        return None
+
+    def update_delivery(self, message_id: str, status: str, code: str | None, sid: str, now: datetime) -> bool:
+        """A status callback: only ever forward (callbacks arrive out of order), and out of the due index."""
+        rank = STATUS_RANK[status]
+        actions = [
+            *self._leave_index(now),
+            MessageModel.status.set(status),
+            MessageModel.status_rank.set(rank),
+            MessageModel.twilio_sid.set(sid),
+        ]
+        if code:
+            actions += [MessageModel.error_code.set(code), MessageModel.reason.set(f"Twilio reported {status}")]
+        condition = MessageModel.message_id.exists() & (MessageModel.status_rank < rank)
+        return self._update(message_id, actions, condition) is not None
+
+    def record_reply(self, message_id: str, reply: str, at: datetime) -> None:
+        actions = [MessageModel.reply.set(reply), MessageModel.reply_at.set(iso(at))]
+        self._update(message_id, actions, MessageModel.message_id.exists())
+
+    # --- opt-outs, limits, webhook dedupe -----------------------------------------------
+
+    def is_opted_out(self, phone_hash: str) -> bool:
+        try:
+            return bool(SmsOptOutModel.get(phone_hash, consistent_read=True).opted_out)
+        except DoesNotExist:
+            return False
+
+    def set_opt_out(self, phone_hash: str, opted_out: bool, at: datetime, keyword: str) -> bool:
+        item = SmsOptOutModel(phone_hash, opted_out=opted_out, changed_at=iso(at), keyword=keyword)
+        changes = SmsOptOutModel.opted_out != opted_out
+        condition = (SmsOptOutModel.phone_hash.does_not_exist() | changes) if opted_out else changes
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if _lost(error):
+                return False
+            raise
+        return True
+
+    def take_limit_slot(self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta) -> bool:
+        """One of `limit` slots whose last use is older than `window`; each slot taken by a conditional put."""
+        free = SmsLimitModel.taken_at <= iso(now - window)
+        for slot in range(limit):
+            item = SmsLimitModel(f"{kind}#{phone_hash}#{slot}", taken_at=iso(now), expires_at=now + window)
+            try:
+                item.save(condition=SmsLimitModel.key.does_not_exist() | free)
+            except PutError as error:
+                if _lost(error):
+                    continue
+                raise
+            return True
+        return False
+
+    def first_webhook(self, key: str, now: datetime, keep: timedelta) -> bool:
+        item = SmsWebhookModel(key, expires_at=now + keep)
+        # TTL deletes late; an expired record must not swallow a new delivery.
+        condition = SmsWebhookModel.key.does_not_exist() | (SmsWebhookModel.expires_at < now)
+        try:
+            item.save(condition=condition)
+        except PutError as error:
+            if _lost(error):
+                return False
+            raise
+        return True
+
+    def webhook_reply(self, key: str) -> str | None:
+        try:
+            return SmsWebhookModel.get(key, consistent_read=True).reply
+        except DoesNotExist:
+            return None
+
+    def save_webhook_reply(self, key: str, reply: str) -> None:
+        SmsWebhookModel(key).update(actions=[SmsWebhookModel.reply.set(reply)])
+
+    def forget_webhook(self, key: str) -> None:
+        SmsWebhookModel(key).delete()

@@ -1,0 +1,431 @@
+"""SMS to applicants: planning (with consent, opt-out, abuse limits, quiet hours), the due sweep,
+the staff view of a case's messages, and Twilio's inbound and status webhooks.
+
+Planning only writes `pending` records (one conditional put each, ids derived from the
+intent so planning twice writes once); the `send_due_messages` sweep sends them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+from xml.sax.saxutils import escape
+
+import phonenumbers
+
+from chalicelib.domain import opt_out
+from chalicelib.domain.cases import Case, iso
+from chalicelib.domain.messages import (
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_CANCELLED,
+    APPOINTMENT_CHANGED,
+    CASE_TRANSFERRED,
+    INBOUND,
+    INTAKE_RECEIVED,
+    MAYBE_SENT,
+    OUTBOUND,
+    PENDING,
+    RECEIVED,
+    REMINDER,
+    SUPPRESSED,
+    TWILIO_STATUS,
+    Message,
+    Values,
+    language_or_default,
+    message_id,
+    phone_hash,
+    render,
+)
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.quiet_hours import reminder_due
+from chalicelib.ports import Clock
+from chalicelib.services.messaging_ports import (
+    CaseAttention,
+    MessageStore,
+    SignatureVerifier,
+    SmsSender,
+    WebhookRequest,
+    WebhookSignatureError,
+)
+from chalicelib.services.sms_dispatch import DeliveryPolicy, Dispatcher, Limiter, SweepReport
+
+log = logging.getLogger(__name__)
+
+# EU member states (with outermost regions that have their own phone regions), EEA, Switzerland, Ukraine.
+DEFAULT_COUNTRIES_TEXT = (
+    "AT,BE,BG,HR,CY,CZ,DK,EE,FI,FR,DE,GR,HU,IE,IT,LV,LT,LU,MT,NL,PL,PT,RO,SK,SI,ES,SE,"
+    "AX,GF,GP,MQ,RE,YT,MF,"
+    "IS,LI,NO,CH,UA"
+)
+
+
+def parse_countries(text: str) -> frozenset[str]:
+    """ "DE, AT,ch" → {"DE", "AT", "CH"}; empty means the default list."""
+    codes = {code.strip().upper() for code in (text or DEFAULT_COUNTRIES_TEXT).split(",") if code.strip()}
+    return frozenset(codes)
+
+
+DEFAULT_ALLOWED_COUNTRIES = parse_countries(DEFAULT_COUNTRIES_TEXT)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week to be safe
+CANNOT_COME = "cannot_come"
+CANCEL_OPT_OUT = "cancel_opt_out"
+
+
+class Appointment(Protocol):
+    """What planning needs from an appointment (the appointments feature owns the real type)."""
+
+    appointment_id: str
+    start: Any  # aware datetime, or ISO 8601 text with offset
+    location: str | None
+    online_url: str | None
+
+
+@dataclass(frozen=True)
+class MessagingPolicy:
+    delivery: DeliveryPolicy
+    phone_hash_key: str
+    allowed_countries: frozenset[str] = DEFAULT_ALLOWED_COUNTRIES
+    intake_limit: int = 3
+    intake_window: timedelta = timedelta(hours=24)
+    # A reminder due within this time after the booking message would only repeat it.
+    reminder_gap: timedelta = timedelta(hours=1)
+    default_language: str = "de"
+
+
+@dataclass
+class MessagingService:
+    store: MessageStore
+    sender: SmsSender
+    clock: Clock
+    policy: MessagingPolicy
+    verifier: SignatureVerifier | None = None
+    limiter: Limiter | None = None
+    attention: CaseAttention | None = None
+    dispatcher: Dispatcher = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.dispatcher = Dispatcher(self.store, self.sender, self.clock, self.policy.delivery, self.limiter)
+
+    def _now(self) -> datetime:
+        return self.clock.now().astimezone(UTC)  # UTC arithmetic: a Berlin wall clock would skew at DST
+
+    # --- planning ----------------------------------------------------------------------
+
+    def intake_received(self, case: Case, partner: Partner, now: datetime | None = None) -> list[Message]:
+        """On intake: the reference and who will contact the applicant."""
+        now = (now or self._now()).astimezone(UTC)
+        values = Values(reference=case.reference, partner=partner.short_name)
+        planned = self._plan(case, INTAKE_RECEIVED, (case.case_id, INTAKE_RECEIVED), values, now, now, partner.id)
+        return [planned] if planned else []
+
+    def case_transferred(self, case: Case, new_partner: Partner, now: datetime | None = None) -> list[Message]:
+        """Name the new partner; an unsent intake or transfer notice naming the old one is dropped."""
+        now = (now or self._now()).astimezone(UTC)
+        for message in self.store.for_case(case.case_id):
+            if message.kind in (INTAKE_RECEIVED, CASE_TRANSFERRED) and message.status == PENDING:
+                self.store.cancel_pending(message.message_id, now, "superseded by a transfer")
+        values = Values(reference=case.reference, partner=new_partner.short_name)
+        key = (case.case_id, CASE_TRANSFERRED, new_partner.id, iso(now))
+        planned = self._plan(case, CASE_TRANSFERRED, key, values, now, now, new_partner.id)
+        return [planned] if planned else []
+
+    def plan_appointment_messages(
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
+    ) -> list[Message]:
+        """A booked appointment: the booking message now, reminders at the partner's offsets."""
+        return self._appointment(case, appointment, partner, (now or self._now()).astimezone(UTC), APPOINTMENT_BOOKED)
+
+    def replan_appointment_messages(
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
+    ) -> list[Message]:
+        """A rescheduled appointment: pending messages for it are cancelled, then `appointment_changed`
+        and new reminders are planned for the new start."""
+        now = (now or self._now()).astimezone(UTC)
+        self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "rescheduled")
+        return self._appointment(case, appointment, partner, now, APPOINTMENT_CHANGED)
+
+    def cancel_appointment_messages(
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
+    ) -> list[Message]:
+        """A cancelled appointment: pending reminders go; the applicant is told, if they ever heard of it."""
+        now = (now or self._now()).astimezone(UTC)
+        earlier = self.store.for_appointment(case.case_id, appointment.appointment_id)
+        self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "appointment cancelled")
+        if not any(m.direction == OUTBOUND and m.status in MAYBE_SENT for m in earlier):
+            return []
+        start = _aware(appointment.start)
+        if start <= now:
+            return []
+        values = Values(reference=case.reference, partner=partner.short_name, at=start)
+        key = (appointment.appointment_id, APPOINTMENT_CANCELLED)
+        due = self.policy.delivery.quiet.next_allowed(now)
+        planned = self._plan(case, APPOINTMENT_CANCELLED, key, values, due, now, partner.id, appointment, start)
+        return [planned] if planned else []
+
+    def cancel_pending_for_appointment(self, case_id: str, appointment_id: str, now: datetime, reason: str) -> int:
+        cancelled = 0
+        for message in self.store.for_appointment(case_id, appointment_id):
+            if message.status == PENDING and self.store.cancel_pending(message.message_id, now, reason):
+                cancelled += 1
+        return cancelled
+
+    def _appointment(
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime, kind: str
+    ) -> list[Message]:
+        start = _aware(appointment.start)
+        if start <= now:
+            return []
+        place = appointment.online_url or appointment.location or partner.address
+        values = Values(reference=case.reference, partner=partner.short_name, place=place, at=start)
+        quiet = self.policy.delivery.quiet
+        planned: list[Message] = []
+        first_due = quiet.next_allowed(now)
+        key = (appointment.appointment_id, kind, iso(start))
+        message = self._plan(case, kind, key, values, first_due, now, partner.id, appointment, start)
+        if message is not None:
+            planned.append(message)
+        seen: set[datetime] = set()
+        for minutes in sorted(set(partner.reminder_offsets_minutes), reverse=True):
+            due = reminder_due(start, timedelta(minutes=minutes), quiet)
+            if due <= first_due + self.policy.reminder_gap or due >= start or due in seen:
+                continue  # past, right after the booking message, or a duplicate after the quiet-hours move
+            seen.add(due)
+            key = (appointment.appointment_id, REMINDER, str(minutes), iso(start))
+            message = self._plan(case, REMINDER, key, values, due, now, partner.id, appointment, start)
+            if message is not None:
+                planned.append(message)
+        return planned
+
+    def _plan(
+        self,
+        case: Case,
+        kind: str,
+        key: tuple[str, ...],
+        values: Values,
+        due: datetime,
+        now: datetime,
+        partner_id: str | None,
+        appointment: Appointment | None = None,
+        send_before: datetime | None = None,
+    ) -> Message | None:
+        to = sms_recipient(case)
+        if to is None:
+            return None  # no consent (or withdrawn, or no number): nothing is written
+        language = language_or_default(case.language)
+        rendered = render(kind, language, values)
+        hashed = phone_hash(to, self.policy.phone_hash_key)
+        message = Message(
+            message_id=message_id(*key),
+            case_id=case.case_id,
+            kind=kind,
+            language=language,
+            to=to,
+            phone_hash=hashed,
+            body=rendered.body,
+            segments=rendered.segments,
+            encoding=rendered.encoding,
+            status=PENDING,
+            created_at=now,
+            due_at=self.policy.delivery.quiet.next_allowed(due),
+            partner_id=partner_id,
+            appointment_id=appointment.appointment_id if appointment else None,
+            send_before=send_before,
+        )
+        existing = self.store.get(message.message_id)
+        if existing is not None:
+            return existing
+        reason = self._refusal(message, now)
+        if reason is not None:
+            message.status, message.reason, message.due_at = SUPPRESSED, reason, None
+            log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
+        if not self.store.add(message, self.policy.delivery.shard_count):
+            return self.store.get(message.message_id)
+        return message
+
+    def _refusal(self, message: Message, now: datetime) -> str | None:
+        """Why this message must not be sent (abuse limits, opt-out), or None."""
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(message.to))
+        if region not in self.policy.allowed_countries:
+            return f"country_not_allowed: {region or 'unknown'}"
+        if self.store.is_opted_out(message.phone_hash):
+            return "opted_out"
+        if message.kind == INTAKE_RECEIVED and not self.store.take_limit_slot(
+            message.phone_hash, INTAKE_RECEIVED, now, self.policy.intake_limit, self.policy.intake_window
+        ):
+            hours = int(self.policy.intake_window.total_seconds() // 3600)
+            return f"rate_limited: at most {self.policy.intake_limit} {INTAKE_RECEIVED} per number per {hours} h"
+        return None
+
+    # --- delivery and the staff view ---------------------------------------------------
+
+    def send_due(self, budget_seconds: float | None = None) -> SweepReport:
+        return self.dispatcher.sweep(budget_seconds)
+
+    def messages_for_case(self, case_id: str) -> list[dict[str, Any]]:
+        """Every SMS of a case, in and out, oldest first: status, failures and replies for staff."""
+        found = sorted(self.store.for_case(case_id), key=lambda m: (m.created_at, m.due_at or m.created_at))
+        return [m.as_dict() for m in found]
+
+    # --- applicants' rights (the privacy feature's PersonalDataHolder) ---------------------
+
+    def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
+        """Art. 15: every SMS of the case, with the number it went to (it is the applicant's own)."""
+        messages = sorted(self.store.for_case(case_id), key=lambda m: (m.created_at, m.due_at or m.created_at))
+        return [{**m.as_dict(), "phone": m.to} for m in messages]
+
+    def erase_for_case(self, case_id: str) -> int:
+        """Art. 17: delete every SMS record of the case; pending ones are thereby never sent.
+
+        A sweep holding a claim finds the record gone and its conditional writes fail; opt-outs
+        stay (a keyed hash, no number), so an erased applicant who said STOP is never texted again.
+        """
+        erased = 0
+        for message in self.store.for_case(case_id):
+            self.store.delete(message.message_id)
+            erased += 1
+        return erased
+
+    # --- webhooks ------------------------------------------------------------------------
+
+    def _verify(self, request: WebhookRequest) -> None:
+        verifier = self.verifier
+        if verifier is None or not verifier.valid(
+            request.url, request.params, request.signature, request.signature_settings
+        ):
+            raise WebhookSignatureError("invalid or missing X-Twilio-Signature")
+
+    def handle_inbound(self, request: WebhookRequest) -> str:
+        """An SMS from an applicant → TwiML (possibly empty). Twilio's retries get the first answer."""
+        self._verify(request)
+        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        sender = request.params.get("From", "")
+        if not sid or not sender:
+            return EMPTY_TWIML
+        now = self._now()
+        key = f"inbound#{sid}"
+        if not self.store.first_webhook(key, now, WEBHOOK_MEMORY):
+            return self.store.webhook_reply(key) or EMPTY_TWIML
+        try:
+            answer = self._inbound(sid, sender, request.params.get("Body", ""), now)
+        except Exception:
+            self.store.forget_webhook(key)  # let Twilio's retry try again
+            raise
+        twiml = _twiml(answer)
+        self.store.save_webhook_reply(key, twiml)
+        return twiml
+
+    def _inbound(self, sid: str, sender: str, body: str, now: datetime) -> str | None:
+        hashed = phone_hash(sender, self.policy.phone_hash_key)
+        ours = [m for m in self.store.recent_for_phone(hashed) if m.direction == OUTBOUND]
+        language = ours[0].language if ours else self.policy.default_language
+        opted_out = self.store.is_opted_out(hashed)
+        intent = opt_out.classify(body, opted_out)
+        about = ours[0] if ours else None
+        reply_key: str | None = None
+        attention: str | None = None
+        answer: str | None = None
+        if intent.kind == opt_out.OPT_OUT:
+            changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
+            attention = CANCEL_OPT_OUT if intent.is_cancel else None
+            if changed:  # confirmed once; a repeated STOP gets silence
+                reply_key = "reply_opted_out_cancel" if intent.is_cancel else "reply_opted_out"
+        elif intent.kind == opt_out.OPT_IN:
+            self.store.set_opt_out(hashed, False, now, intent.keyword or "START")
+            opted_out, reply_key = False, "reply_opted_in"
+        elif intent.kind == opt_out.HELP:
+            reply_key = "reply_help"
+        elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
+            answer = "1" if intent.kind == opt_out.COMING else "2"
+            reminder = next((m for m in ours if m.kind == REMINDER and m.status in MAYBE_SENT), None)
+            if reminder is None:
+                reply_key = "reply_no_appointment"
+            else:
+                about = reminder
+                self.store.record_reply(reminder.message_id, answer, now)
+                attention = CANNOT_COME if answer == "2" else None
+                reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
+        else:
+            reply_key = "reply_unknown"
+        if about is not None:
+            self._keep_inbound(sid, sender, hashed, body, about, answer, attention, now)
+        if opted_out and intent.kind != opt_out.OPT_OUT:
+            return None  # nothing, ever, to a number that opted out
+        return render(reply_key, language, Values()).body if reply_key else None
+
+    def _keep_inbound(
+        self,
+        sid: str,
+        sender: str,
+        hashed: str,
+        body: str,
+        about: Message,
+        answer: str | None,
+        attention: str | None,
+        now: datetime,
+    ) -> None:
+        record = Message(
+            message_id=message_id("inbound", sid),
+            case_id=about.case_id,
+            kind="inbound",
+            language=about.language,
+            to=sender,
+            phone_hash=hashed,
+            body=body,
+            segments=0,
+            encoding="",
+            status=RECEIVED,
+            created_at=now,
+            appointment_id=about.appointment_id,
+            direction=INBOUND,
+            reply=answer,
+            attention=attention,
+            twilio_sid=None,
+        )
+        self.store.add(record, self.policy.delivery.shard_count)
+        if attention and self.attention is not None:
+            try:
+                self.attention.flag(about.case_id, attention, about.appointment_id, now)
+            except Exception:
+                log.exception("sms.attention_failed", extra={"case_id": about.case_id})
+
+    def handle_status(self, request: WebhookRequest) -> None:
+        """Twilio's status callback: forward-only status and error code on the message."""
+        self._verify(request)
+        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        status = TWILIO_STATUS.get((request.params.get("MessageStatus") or "").lower())
+        if not sid or status is None:
+            return
+        code = request.params.get("ErrorCode") or None
+        target = (request.query or {}).get("m")
+        if not target:
+            found = self.store.by_sid(sid)
+            target = found.message_id if found else None
+        if target:
+            self.store.update_delivery(target, status, code, sid, self._now())
+
+
+def sms_recipient(case: Case) -> str | None:
+    """The E.164 number when the applicant consented to SMS and has not withdrawn; else None."""
+    if getattr(case, "erased_at", None):
+        return None
+    consent = getattr(case, "consent", None) or case.intake.get("consent") or {}
+    if not consent.get("sms") or consent.get("sms_withdrawn_at"):
+        return None
+    phone = case.intake.get("phone")
+    return phone if isinstance(phone, str) and phone.startswith("+") else None
+
+
+def _aware(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("appointment start must carry a time zone offset")
+    return moment
+
+
+def _twiml(text: str | None) -> str:
+    if not text:
+        return EMPTY_TWIML
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'

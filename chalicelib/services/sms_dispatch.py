@@ -1,0 +1,201 @@
+"""The sweep behind `send_due_messages`: claim each due message, send it once, record the outcome.
+
+Twilio has no idempotency key, so the order is: the intent is already stored (pending);
+a conditional claim (pending → sending, with a lease) makes this run its only sender;
+only then the API call. When the call's outcome is unknown the message is not resent
+blindly: the next attempt first asks Twilio whether it has it (reconciliation), and if
+Twilio cannot be asked, the message ends as `unknown` for staff to check.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+from chalicelib.domain.messages import EXPIRED, FAILED, QUEUED, SENT, SUPPRESSED, UNKNOWN, Message
+from chalicelib.domain.quiet_hours import QuietHours
+from chalicelib.ports import Clock
+from chalicelib.services.messaging_ports import (
+    LookupFailedError,
+    MessageStore,
+    OutgoingSms,
+    PermanentSendError,
+    SmsSender,
+    TransientSendError,
+    UnknownOutcomeError,
+)
+
+log = logging.getLogger(__name__)
+UNSUBSCRIBED_AT_TWILIO = "21610"
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    quiet: QuietHours
+    shard_count: int = 1
+    max_attempts: int = 5
+    backoff_base: timedelta = timedelta(minutes=1)
+    backoff_cap: timedelta = timedelta(minutes=30)
+    reconcile_delay: timedelta = timedelta(minutes=2)  # let an in-flight request land before asking Twilio
+    lease: timedelta = timedelta(minutes=2)  # longer than the Twilio timeout plus the rate limiter's wait
+    status_callback_base: str = ""
+
+
+@dataclass
+class SweepReport:
+    sent: int = 0
+    reconciled: int = 0
+    retried: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    expired: int = 0
+    unknown: int = 0
+    skipped: int = 0  # claimed by an overlapping run, or already handled
+    quiet_hours: bool = False
+    stopped_early: bool = False
+
+    def as_dict(self) -> dict[str, int | bool]:
+        return asdict(self)
+
+
+class Limiter:
+    def acquire(self, tokens: float) -> float: ...
+
+
+@dataclass
+class Dispatcher:
+    store: MessageStore
+    sender: SmsSender
+    clock: Clock
+    policy: DeliveryPolicy
+    limiter: Limiter | None = None
+    random: random.Random | None = None
+    monotonic: Callable[[], float] = time.monotonic
+
+    def _now(self) -> datetime:
+        return self.clock.now().astimezone(UTC)  # UTC arithmetic: a Berlin wall clock would skew at DST
+
+    def sweep(self, budget_seconds: float | None = None) -> SweepReport:
+        report = SweepReport()
+        started = self.monotonic()
+        now = self._now()
+        if self.policy.quiet.contains(now):
+            report.quiet_hours = True  # nothing goes out at night; not even a query
+            return report
+        for candidate in self.store.due(now, self.policy.shard_count):
+            if budget_seconds is not None and self.monotonic() - started > budget_seconds:
+                report.stopped_early = True  # the rest stays due for the next run
+                break
+            if self.policy.quiet.contains(self._now()):
+                report.quiet_hours = True
+                break
+            try:
+                self._one(candidate, report)
+            except Exception:
+                # The claim's lease runs out and the next run reconciles before any resend.
+                log.exception("sms.sweep.error", extra={"message_id": candidate.message_id})
+        log.info("sms.sweep", extra={"report": report.as_dict()})
+        return report
+
+    def _one(self, candidate: Message, report: SweepReport) -> None:
+        now = self._now()
+        message = self.store.claim(candidate.message_id, now, self.policy.lease, uuid.uuid4().hex)
+        if message is None:
+            report.skipped += 1
+            return
+        if message.send_before is not None and now >= message.send_before:
+            self.store.finish(message, EXPIRED, now, "too late: the appointment has begun", None)
+            report.expired += 1
+            return
+        if self.store.is_opted_out(message.phone_hash):
+            self.store.finish(message, SUPPRESSED, now, "opted_out", None)
+            report.suppressed += 1
+            return
+        if message.needs_reconcile and self._reconciled(message, candidate.last_attempt_at, report):
+            return
+        if message.attempts > self.policy.max_attempts:
+            reason = f"not sent after {self.policy.max_attempts} attempts: {message.reason or 'unknown error'}"
+            self.store.finish(message, FAILED, now, reason, message.error_code)
+            report.failed += 1
+            return
+        self._send(message, report)
+
+    def _reconciled(self, message: Message, previous_attempt: datetime | None, report: SweepReport) -> bool:
+        """True when the message's fate is settled without sending (found at Twilio, or left for staff)."""
+        now = self._now()
+        since = previous_attempt or message.created_at
+        try:
+            sid = self.sender.find_sent(message.to, message.body, since)
+        except LookupFailedError as error:
+            if message.attempts > self.policy.max_attempts:
+                reason = "outcome unknown and Twilio could not be asked: check at Twilio before resending"
+                self.store.finish(message, UNKNOWN, now, reason, error.code)
+                report.unknown += 1
+            else:
+                self._retry(message, now, error.reason, error.code, needs_reconcile=True)
+                report.retried += 1
+            return True
+        if sid is None:
+            return False  # Twilio never got it: sending now is the first delivery
+        self.store.mark_sent(message, sid, SENT, now, reconciled=True)
+        report.reconciled += 1
+        return True
+
+    def _send(self, message: Message, report: SweepReport) -> None:
+        if self.limiter is not None:
+            self.limiter.acquire(max(1, message.segments))
+        callback = None
+        if self.policy.status_callback_base:
+            callback = f"{self.policy.status_callback_base}/sms/status?m={message.message_id}"
+        sms = OutgoingSms(message.message_id, message.to, message.body, callback)
+        try:
+            result = self.sender.send(sms)
+        except UnknownOutcomeError as error:
+            delay = self.policy.reconcile_delay
+            self._retry(message, self._now(), error.reason, error.code, needs_reconcile=True, delay=delay)
+            report.retried += 1
+            return
+        except TransientSendError as error:
+            now = self._now()
+            if message.attempts >= self.policy.max_attempts:
+                reason = f"gave up after {message.attempts} attempts: {error.reason}"
+                self.store.finish(message, FAILED, now, reason, error.code)
+                report.failed += 1
+            else:
+                self._retry(message, now, error.reason, error.code, needs_reconcile=False)
+                report.retried += 1
+            return
+        except PermanentSendError as error:
+            self.store.finish(message, FAILED, self._now(), error.reason, error.code)
+            if error.code == UNSUBSCRIBED_AT_TWILIO:  # Twilio knows of an opt-out we missed: honour it too
+                self.store.set_opt_out(message.phone_hash, True, self._now(), "TWILIO_21610")
+            report.failed += 1
+            return
+        status = SENT if result.status == SENT else QUEUED
+        if not self.store.mark_sent(message, result.sid, status, self._now(), reconciled=False):
+            log.warning("sms.lease_lost", extra={"message_id": message.message_id})
+        report.sent += 1
+
+    def _retry(
+        self,
+        message: Message,
+        now: datetime,
+        reason: str,
+        code: str | None,
+        needs_reconcile: bool,
+        delay: timedelta | None = None,
+    ) -> None:
+        wait = delay if delay is not None else self.backoff(message.attempts)
+        self.store.reschedule(message, now + wait, now, reason, code, needs_reconcile, self.policy.shard_count)
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential with "equal jitter": half fixed, half random, so retries of a burst spread out."""
+        base = self.policy.backoff_base.total_seconds() * 2 ** max(0, attempts - 1)
+        capped = min(base, self.policy.backoff_cap.total_seconds())
+        spread = (self.random or random).uniform(0, capped / 2)
+        return timedelta(seconds=capped / 2 + spread)

@@ -1,0 +1,425 @@
+"""The send_due sweep on the DynamoDB store (moto): claims, exactly-once, retries, reconciliation."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
+from chalicelib.adapters.sms.fake import TIMEOUT, FakeSender
+from chalicelib.adapters.sms.rate_limit import TokenBucket
+from chalicelib.domain.cases import Case
+from chalicelib.domain.messages import PENDING, SENDING, Message, message_id, phone_hash
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.quiet_hours import QuietHours
+from chalicelib.services.messaging import MessagingPolicy, MessagingService
+from chalicelib.services.sms_dispatch import DeliveryPolicy
+from tests.conftest import FrozenClock
+
+BERLIN = ZoneInfo("Europe/Berlin")
+KEY = "test-phone-key"
+MONDAY = datetime(2027, 3, 22, 10, 0, tzinfo=BERLIN)
+PARTNER = Partner(
+    id="via-bayern",
+    name="Verband für Interkulturelle Arbeit (VIA) Bayern e.V.",
+    short_name="VIA Bayern",
+    description="",
+    offers=(),
+    languages=("de",),
+    address="Landwehrstraße 22, 80336 München",
+    reminder_offsets_minutes=(1440, 120),
+)
+OTHER_PARTNER = Partner(
+    id="lmu-klinikum",
+    name="LMU Klinikum München",
+    short_name="LMU Klinikum",
+    description="",
+    offers=(),
+    languages=("de",),
+    address="Marchioninistraße 15, 81377 München",
+)
+
+
+def make_case(number: int, language: str = "de", phone: str | None = None) -> Case:
+    phone = phone or f"+4915{number:09d}"
+    intake = {"phone": phone, "consent": {"sms": True}}
+    return Case(f"case-{number}", f"K7P{number % 10}-Q9XA", PARTNER.id, "routed", "r", "", language, intake, "", "", "")
+
+
+def appointment(appointment_id: str, start: datetime, online_url: str | None = None) -> Any:
+    return SimpleNamespace(appointment_id=appointment_id, start=start, location=None, online_url=online_url)
+
+
+class Sleeper:
+    """The rate limiter's clock and sleep, without sleeping."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept = 0.0
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += seconds
+            self.slept += seconds
+
+
+def build(
+    store: Any, sender: Any, clock: FrozenClock, sleeper: Sleeper | None = None, **delivery: Any
+) -> MessagingService:
+    policy = MessagingPolicy(delivery=DeliveryPolicy(quiet=QuietHours(), **delivery), phone_hash_key=KEY)
+    sleeper = sleeper or Sleeper()
+    limiter = TokenBucket(10, monotonic=sleeper.monotonic, sleeper=sleeper.sleep)
+    service = MessagingService(store=store, sender=sender, clock=clock, policy=policy, limiter=limiter)
+    service.dispatcher.random = random.Random(7)
+    return service
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(MONDAY)
+
+
+@pytest.fixture
+def store(aws: None, atomic_dynamodb: None) -> DynamoMessageStore:
+    return DynamoMessageStore()
+
+
+@pytest.fixture
+def sender(clock: FrozenClock) -> FakeSender:
+    return FakeSender(clock=clock.now)
+
+
+def plan_intakes(service: MessagingService, count: int, now: datetime) -> list[Case]:
+    cases = [make_case(n) for n in range(count)]
+    for case in cases:
+        service.intake_received(case, PARTNER, now)
+    return cases
+
+
+# --- exactly once --------------------------------------------------------------------------
+
+
+def test_overlapping_sweeps_send_each_message_once(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    cases = plan_intakes(service, 30, clock.now())
+    barrier = threading.Barrier(3)
+    reports = []
+
+    def run() -> None:
+        barrier.wait()
+        reports.append(service.send_due())
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(d.message_id for d in sender.accepted) == sorted(
+        message_id(c.case_id, "intake_received") for c in cases
+    )
+    assert sum(r.sent for r in reports) == 30
+    assert sum(r.skipped for r in reports) > 0  # the runs really overlapped and lost claims to each other
+    assert service.send_due().sent == 0  # nothing is left to send
+
+
+def test_a_claimed_message_is_not_claimed_again_while_its_lease_runs(
+    store: DynamoMessageStore, clock: FrozenClock
+) -> None:
+    service = build(store, FakeSender(), clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    mid = message_id(case.case_id, "intake_received")
+    assert store.claim(mid, clock.now(), timedelta(minutes=2), "run-1") is not None
+    assert store.claim(mid, clock.now(), timedelta(minutes=2), "run-2") is None
+    assert store.claim(mid, clock.now() + timedelta(minutes=1), timedelta(minutes=2), "run-2") is None
+
+
+def test_the_twilio_sid_is_recorded(store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    service.send_due()
+    [sent] = service.messages_for_case(case.case_id)
+    assert sent["twilio_sid"] == sender.accepted[0].sid
+    assert sent["status"] == "queued" and sent["attempts"] == 1
+
+
+# --- unknown outcomes: reconcile before any resend ---------------------------------------
+
+
+def test_a_timeout_is_reconciled_not_resent(store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    sender.fail_next(TIMEOUT)  # Twilio took it; the answer was lost
+    assert service.send_due().retried == 1
+    assert service.send_due().sent == 0  # not before the reconcile delay
+    clock.advance(minutes=3)
+    report = service.send_due()
+    assert report.reconciled == 1 and report.sent == 0
+    assert len(sender.accepted) == 1 and sender.lookups == 1
+    [message] = service.messages_for_case(case.case_id)
+    assert message["status"] == "sent" and message["twilio_sid"] == sender.accepted[0].sid
+    assert "found at Twilio" in message["reason"]
+
+
+def test_an_unknown_outcome_that_twilio_never_got_is_sent_after_checking(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    from chalicelib.services.messaging_ports import UnknownOutcomeError
+
+    service = build(store, sender, clock)
+    plan_intakes(service, 1, clock.now())
+    sender.fail_next(UnknownOutcomeError("connection reset"))  # lost before Twilio stored it
+    service.send_due()
+    clock.advance(minutes=3)
+    assert service.send_due().sent == 1
+    assert len(sender.accepted) == 1 and sender.lookups == 1
+
+
+def test_when_twilio_cannot_be_asked_the_message_is_left_for_staff(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    sender.fail_next(TIMEOUT)
+    sender.lookup_failures = 100
+    service.send_due()
+    for _ in range(12):
+        clock.advance(minutes=40)
+        service.send_due()
+    [message] = service.messages_for_case(case.case_id)
+    assert message["status"] == "unknown"
+    assert "check at Twilio" in message["reason"]
+    assert len(sender.accepted) == 1  # never resent blindly
+
+
+def test_a_sweeper_that_died_holding_a_claim_is_reconciled(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    mid = message_id(case.case_id, "intake_received")
+    claimed = store.claim(mid, clock.now(), timedelta(minutes=2), "crashed-run")
+    assert claimed is not None and claimed.status == SENDING
+    sender.send(SimpleNamespace(message_id=mid, to=claimed.to, body=claimed.body))  # it did reach Twilio
+    assert service.send_due().sent == 0  # lease still running
+    clock.advance(minutes=3)
+    report = service.send_due()
+    assert report.reconciled == 1 and len(sender.accepted) == 1
+
+
+# --- transient and permanent failures -----------------------------------------------------
+
+
+def test_transient_failures_back_off_and_give_up_after_5_attempts(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    sender.fail_next("5xx", "429", "5xx", "429", "5xx")
+    waits = []
+    for _ in range(5):
+        before = clock.now()
+        service.send_due()
+        [message] = service.messages_for_case(case.case_id)
+        if message["status"] != "pending":
+            break
+        due = datetime.fromisoformat(message["due_at"])
+        waits.append((due - before).total_seconds())
+        clock.set(due)
+    assert len(waits) == 4
+    assert all(later > earlier for earlier, later in itertools.pairwise(waits))  # exponential
+    assert 30 <= waits[0] <= 60  # first retry after 30–60 s (1 min with jitter)
+    [message] = service.messages_for_case(case.case_id)
+    assert message["status"] == "failed" and message["attempts"] == 5
+    assert message["reason"].startswith("gave up after 5 attempts")
+    assert sender.calls == 5 and sender.accepted == []
+
+
+def test_a_transient_failure_then_success_sends_once(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    plan_intakes(service, 1, clock.now())
+    sender.fail_next("429")
+    service.send_due()
+    clock.advance(minutes=2)
+    assert service.send_due().sent == 1
+    assert len(sender.accepted) == 1
+
+
+@pytest.mark.parametrize("code", ["21211", "21610", "21614"])
+def test_permanent_failures_are_not_retried_and_shown_on_the_case(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock, code: str
+) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    sender.fail_next(code)
+    service.send_due()
+    clock.advance(hours=2)
+    service.send_due()
+    assert sender.calls == 1
+    [message] = service.messages_for_case(case.case_id)
+    assert (message["status"], message["error_code"]) == ("failed", code)
+    assert code in message["reason"]
+    unsubscribed = store.is_opted_out(phone_hash(case.intake["phone"], KEY))
+    assert unsubscribed is (code == "21610")  # Twilio's opt-out is honoured by us too
+
+
+# --- appointments ----------------------------------------------------------------------------
+
+
+def test_booking_plans_the_message_and_reminders_at_the_partners_offsets(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    start = datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(make_case(1), appointment("a1", start), PARTNER)
+    assert [(m.kind, m.due_at) for m in planned] == [
+        ("appointment_booked", clock.now()),
+        ("reminder", start - timedelta(hours=24)),
+        ("reminder", start - timedelta(hours=2)),
+    ]
+    again = service.plan_appointment_messages(make_case(1), appointment("a1", start), PARTNER)
+    assert [m.message_id for m in again] == [m.message_id for m in planned]  # planning twice writes once
+
+
+def test_reschedule_cancels_old_reminders_and_sends_appointment_changed(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    service.plan_appointment_messages(case, appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)), PARTNER)
+    service.send_due()
+    new_start = datetime(2027, 3, 26, 11, 0, tzinfo=BERLIN)
+    planned = service.replan_appointment_messages(case, appointment("a1", new_start), PARTNER)
+    assert [m.kind for m in planned] == ["appointment_changed", "reminder", "reminder"]
+    statuses = {(m["kind"], m["status"]) for m in service.messages_for_case(case.case_id)}
+    assert ("reminder", "cancelled") in statuses and ("appointment_booked", "queued") in statuses
+    clock.set(datetime(2027, 3, 27, 12, 0, tzinfo=BERLIN))
+    for hour in range(30):  # every sweep up to and past the new start
+        clock.set(datetime(2027, 3, 22, 10, 5, tzinfo=BERLIN) + timedelta(hours=hour * 4))
+        service.send_due()
+    bodies = [d.body for d in sender.accepted]
+    assert sum("Termin" in b and "verlegt" in b for b in bodies) == 1
+    assert sum(b.startswith("Erinnerung") and "Fr., 26. März" in b for b in bodies) == 2
+    assert not any(b.startswith("Erinnerung") and "25. März" in b for b in bodies)
+
+
+def test_cancellation_tells_the_applicant_and_stops_reminders(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    slot = appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN))
+    service.plan_appointment_messages(case, slot, PARTNER)
+    service.send_due()
+    [cancelled] = service.cancel_appointment_messages(case, slot, PARTNER)
+    assert cancelled.kind == "appointment_cancelled" and "fällt aus" in cancelled.body
+    clock.advance(minutes=5)
+    service.send_due()
+    for _ in range(24):  # sweeps through the following days: no reminder for the cancelled slot
+        clock.advance(hours=4)
+        service.send_due()
+    kinds = [m["kind"] for m in service.messages_for_case(case.case_id) if m["status"] in ("queued", "sent")]
+    assert sorted(kinds) == ["appointment_booked", "appointment_cancelled"]
+
+
+def test_cancelling_before_anything_went_out_sends_nothing(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2027, 3, 22, 22, 0, tzinfo=BERLIN))  # booked at night: the booking SMS waits for 08:00
+    service = build(store, sender, clock)
+    case = make_case(1)
+    slot = appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN))
+    service.plan_appointment_messages(case, slot, PARTNER)
+    assert service.cancel_appointment_messages(case, slot, PARTNER) == []
+    clock.advance(hours=12)
+    service.send_due()
+    assert sender.accepted == []
+
+
+def test_a_reminder_is_never_sent_after_the_appointment_began(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    service.plan_appointment_messages(case, appointment("a1", datetime(2027, 3, 22, 15, 0, tzinfo=BERLIN)), PARTNER)
+    clock.set(datetime(2027, 3, 22, 15, 0, tzinfo=BERLIN))  # the sweeper was down all afternoon
+    service.send_due()
+    assert sender.accepted == []
+    statuses = [m["status"] for m in service.messages_for_case(case.case_id)]
+    assert statuses == ["expired", "expired"]
+
+
+def test_a_transfer_names_the_new_partner_and_drops_the_unsent_intake_sms(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    clock.set(datetime(2027, 3, 22, 23, 0, tzinfo=BERLIN))
+    service = build(store, sender, clock)
+    case = make_case(1)
+    service.intake_received(case, PARTNER)
+    clock.set(datetime(2027, 3, 23, 7, 30, tzinfo=BERLIN))
+    service.case_transferred(case, OTHER_PARTNER)
+    clock.set(datetime(2027, 3, 23, 8, 0, tzinfo=BERLIN))
+    service.send_due()
+    [sms] = sender.accepted
+    assert "LMU Klinikum" in sms.body and "VIA Bayern" not in sms.body
+
+
+def test_an_online_appointment_carries_its_link(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    link = "https://meet.jit.si/MigraNet-K7P3Q9XA"
+    start = datetime(2027, 3, 24, 11, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(make_case(1, "uk"), appointment("a1", start, link), PARTNER)
+    assert all(link in m.body and m.segments <= 2 for m in planned)
+
+
+# --- rate and time budget -----------------------------------------------------------------
+
+
+def test_the_send_rate_is_10_segments_per_second(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    sleeper = Sleeper()
+    service = build(store, sender, clock, sleeper)
+    start = datetime(2027, 3, 26, 14, 0, tzinfo=BERLIN)
+    for number in range(20):  # 20 two-segment Ukrainian booking messages = 40 segments
+        service.plan_appointment_messages(make_case(number, "uk"), appointment(f"a{number}", start), PARTNER)
+    service.send_due()
+    assert len(sender.accepted) == 20
+    assert sleeper.slept == pytest.approx((40 - 10) / 10, abs=0.01)  # the first 10 go as a burst
+
+
+def test_a_sweep_stops_when_its_time_budget_is_spent(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    sleeper = Sleeper()
+    service = build(store, sender, clock, sleeper)
+    service.dispatcher.monotonic = sleeper.monotonic
+    plan_intakes(service, 30, clock.now())
+    first = service.send_due(budget_seconds=1.0)
+    assert first.stopped_early and 10 <= first.sent < 30
+    rest = service.send_due()
+    assert first.sent + rest.sent == 30 and len(sender.accepted) == 30
+
+
+def test_pending_records_carry_no_more_than_they_need(store: DynamoMessageStore, clock: FrozenClock) -> None:
+    service = build(store, FakeSender(), clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    stored = store.get(message_id(case.case_id, "intake_received"))
+    assert isinstance(stored, Message) and stored.status == PENDING
+    assert stored.phone_hash == phone_hash(case.intake["phone"], KEY) and case.intake["phone"] not in stored.phone_hash

@@ -1,0 +1,164 @@
+"""The intake_received SMS: consent, abuse limits (3 per number per 24 h, allowed countries), quiet hours."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from tests.conftest import post_json
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def submit(client: Client, intake: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = copy.deepcopy(intake)
+    body.update(changes)
+    response = post_json(client, "/intake", body)
+    assert response.status_code == 201, response.body
+    return json.loads(response.body)
+
+
+def sweep(client: Client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    return client.lambda_.invoke("send_due_messages", event).payload
+
+
+def messages(case_id: str) -> list[dict[str, Any]]:
+    return bootstrap.messaging_service().messages_for_case(case_id)
+
+
+def test_intake_received_names_the_reference_and_the_partner(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    created = submit(client, valid_intake, language="de")
+    [planned] = messages(created["case_id"])
+    assert (planned["kind"], planned["status"]) == ("intake_received", "pending")
+    assert fake_sender.accepted == []  # the intake request itself never calls Twilio
+    report = sweep(client)
+    assert report["sent"] == 1
+    [sms] = fake_sender.accepted
+    assert sms.to == "+4915112345678"
+    assert created["reference"] in sms.body
+    partner = bootstrap.directory().partners()[created["partner"]]
+    assert partner.short_name in sms.body
+    assert sms.body.startswith("MigraNet: Ihre Anfrage ist angekommen")
+    [sent] = messages(created["case_id"])
+    assert sent["status"] == "queued" and sent["twilio_sid"] == sms.sid
+    assert "phone" not in json.dumps(sent) and "+49151" not in json.dumps(sent)  # staff view: no number
+
+
+def test_no_sms_without_consent(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    consent = {"data_processing": True, "share_with_partners": True, "sms": False}
+    created = submit(client, valid_intake, consent=consent)
+    assert messages(created["case_id"]) == []
+    sweep(client)
+    assert fake_sender.accepted == []
+
+
+def test_at_most_three_intake_sms_per_number_per_24_hours(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    cases = [submit(client, valid_intake)["case_id"] for _ in range(4)]
+    statuses = [messages(case_id)[0]["status"] for case_id in cases]
+    assert statuses == ["pending", "pending", "pending", "suppressed"]
+    assert messages(cases[3])[0]["reason"].startswith("rate_limited")
+    assert sweep(client)["sent"] == 3
+    assert len(fake_sender.accepted) == 3  # the fourth intake is stored and routed, but no Twilio call
+    case = bootstrap.intake_service().store.get_case(cases[3])
+    assert case is not None and case.status == "routed"
+    frozen_clock.advance(hours=23, minutes=59)
+    assert messages(submit(client, valid_intake)["case_id"])[0]["status"] == "suppressed"
+    frozen_clock.advance(minutes=2)  # the first three are now older than 24 h: rolling window
+    assert messages(submit(client, valid_intake)["case_id"])[0]["status"] == "pending"
+
+
+def test_another_number_has_its_own_limit(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    for _ in range(3):
+        submit(client, valid_intake)
+    other = submit(client, valid_intake, phone="+43 664 1234567")  # Austria
+    assert messages(other["case_id"])[0]["status"] == "pending"
+
+
+@pytest.mark.parametrize(
+    ("phone", "allowed"),
+    [
+        ("+43 664 1234567", True),  # Austria (EU)
+        ("+41 79 123 45 67", True),  # Switzerland
+        ("+380 50 123 4567", True),  # Ukraine
+        ("+47 412 34 567", True),  # Norway (EEA)
+        ("+1 415 555 2671", False),  # USA
+        ("+44 7911 123456", False),  # Guernsey (a UK Crown Dependency)
+        ("+234 803 123 4567", False),  # Nigeria: a classic SMS-pumping destination
+    ],
+)
+def test_only_allowed_countries_get_sms(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any], phone: str, allowed: bool
+) -> None:
+    created = submit(client, valid_intake, phone=phone)
+    [planned] = messages(created["case_id"])
+    if allowed:
+        assert planned["status"] == "pending"
+    else:
+        assert planned["status"] == "suppressed"
+        assert planned["reason"].startswith("country_not_allowed")
+    sweep(client)
+    assert len(fake_sender.accepted) == int(allowed)
+
+
+def test_the_allow_list_is_configurable(
+    monkeypatch: pytest.MonkeyPatch, frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    monkeypatch.setenv("SMS_ALLOWED_COUNTRIES", "DE, at")
+    bootstrap.messaging_service.cache_clear()
+    bootstrap.intake_service.cache_clear()
+    swiss = submit(client, valid_intake, phone="+41 79 123 45 67")
+    assert messages(swiss["case_id"])[0]["status"] == "suppressed"
+    austrian = submit(client, valid_intake, phone="+43 664 1234567")
+    assert messages(austrian["case_id"])[0]["status"] == "pending"
+
+
+def test_a_night_intake_is_answered_at_8(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    frozen_clock.set(datetime(2025, 3, 7, 23, 10, tzinfo=BERLIN))
+    created = submit(client, valid_intake)
+    [planned] = messages(created["case_id"])
+    assert datetime.fromisoformat(planned["due_at"]) == datetime(2025, 3, 8, 8, 0, tzinfo=BERLIN)
+    assert sweep(client)["quiet_hours"] is True
+    frozen_clock.set(datetime(2025, 3, 8, 7, 55, tzinfo=BERLIN))
+    assert sweep(client)["sent"] == 0
+    frozen_clock.set(datetime(2025, 3, 8, 8, 0, tzinfo=BERLIN))
+    assert sweep(client)["sent"] == 1
+
+
+def test_an_sms_failure_never_fails_the_intake(
+    monkeypatch: pytest.MonkeyPatch, frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("storage down")
+
+    monkeypatch.setattr(bootstrap.message_store(), "add", broken)
+    created = submit(client, valid_intake)
+    assert created["status"] == "routed"
+
+
+def test_a_replayed_intake_plans_no_second_sms(
+    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    headers = {"Idempotency-Key": "retry-1"}
+    first = post_json(client, "/intake", valid_intake, headers)
+    again = post_json(client, "/intake", valid_intake, headers)
+    assert json.loads(first.body)["case_id"] == json.loads(again.body)["case_id"]
+    sweep(client)
+    assert len(fake_sender.accepted) == 1

@@ -1,0 +1,272 @@
+"""Twilio → us: signed inbound SMS (STOP/START/HELP, answers 1/2, CANCEL) and status callbacks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from chalicelib.domain.messages import render
+from tests.conftest import post_json, twilio_signature
+
+TOKEN = "twilio-test-auth-token"
+BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"  # API Gateway stage "api" in the path
+PHONE = "+4915112345678"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.fixture(autouse=True)
+def _twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
+
+
+def post_form(
+    client: Client,
+    path: str,
+    pairs: list[tuple[str, str]],
+    signature: str | None = "sign",
+    signed_url: str | None = None,
+    token: str = TOKEN,
+) -> Any:
+    headers = {"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8"}
+    if signature == "sign":
+        signature = twilio_signature(token, signed_url or BASE + path, pairs)
+    if signature is not None:
+        headers["X-Twilio-Signature"] = signature
+    return client.http.post(path, body=urlencode(pairs).encode("utf-8"), headers=headers)
+
+
+def inbound(body: str, sid: str, sender: str = PHONE) -> list[tuple[str, str]]:
+    return [
+        ("ToCountry", "DE"),
+        ("SmsMessageSid", sid),
+        ("NumMedia", "0"),
+        ("SmsSid", sid),
+        ("Body", body),
+        ("From", sender),
+        ("To", "+4989123456"),
+        ("MessageSid", sid),
+        ("AccountSid", "AC" + "1" * 32),
+        ("FromCity", ""),  # Twilio sends blank fields; they are part of the signature
+    ]
+
+
+def message_text(response: Any) -> str | None:
+    assert response.status_code == 200, response.body
+    assert response.headers["Content-Type"].startswith("text/xml")
+    body = response.body.decode() if isinstance(response.body, bytes) else response.body
+    if "<Message>" not in body:
+        return None
+    return body.split("<Message>")[1].split("</Message>")[0]
+
+
+@pytest.fixture
+def applicant(frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]) -> Any:
+    """An Arabic-speaking applicant whose intake SMS and 24 h reminder have gone out."""
+    created = json.loads(post_json(client, "/intake", valid_intake).body)
+    case = bootstrap.intake_service().store.get_case(created["case_id"])
+    partner = bootstrap.directory().partners()[case.partner]
+    start = datetime(2025, 3, 11, 10, 0, tzinfo=BERLIN)
+    appointment = SimpleNamespace(appointment_id="appt-1", start=start, location=None, online_url=None)
+    bootstrap.messaging_service().plan_appointment_messages(case, appointment, partner)
+    frozen_clock.set(datetime(2025, 3, 10, 10, 5, tzinfo=BERLIN))  # the 24 h reminder is due
+    invoke_sweep(client)
+    kinds = [m["kind"] for m in bootstrap.messaging_service().messages_for_case(case.case_id) if m["sent_at"]]
+    assert sorted(kinds) == ["appointment_booked", "intake_received", "reminder"]
+    return SimpleNamespace(case=case, partner=partner, appointment=appointment, clock=frozen_clock)
+
+
+def invoke_sweep(client: Client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    return client.lambda_.invoke("send_due_messages", event).payload
+
+
+def case_messages(case_id: str) -> list[dict[str, Any]]:
+    return bootstrap.messaging_service().messages_for_case(case_id)
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+
+def test_unsigned_inbound_is_rejected(client: Client, fake_sender: Any) -> None:
+    response = post_form(client, "/sms/inbound", inbound("STOP", "SM1"), signature=None)
+    assert response.status_code == 403
+    assert json.loads(response.body)["code"] == "invalid_signature"
+
+
+def test_forged_inbound_is_rejected_and_changes_nothing(client: Client, fake_sender: Any) -> None:
+    response = post_form(client, "/sms/inbound", inbound("STOP", "SM1"), token="not-the-token")
+    assert response.status_code == 403
+    assert not bootstrap.message_store().is_opted_out(_hash(PHONE))
+
+
+def test_a_signature_for_other_fields_is_rejected(client: Client, fake_sender: Any) -> None:
+    signed = twilio_signature(TOKEN, BASE + "/sms/inbound", inbound("HELP", "SM1"))
+    response = post_form(client, "/sms/inbound", inbound("STOP", "SM1"), signature=signed)
+    assert response.status_code == 403
+
+
+def test_the_url_must_be_the_one_twilio_saw_with_the_stage(client: Client, fake_sender: Any) -> None:
+    without_stage = "https://abc123.execute-api.eu-central-1.amazonaws.com/sms/inbound"
+    response = post_form(client, "/sms/inbound", inbound("HELP", "SM1"), signed_url=without_stage)
+    assert response.status_code == 403
+    assert post_form(client, "/sms/inbound", inbound("HELP", "SM1")).status_code == 200
+
+
+def test_blank_and_repeated_fields_are_kept_exactly(client: Client, fake_sender: Any) -> None:
+    pairs = [*inbound("HELP", "SM7"), ("MediaUrl0", ""), ("AddOns", "a"), ("AddOns", "b"), ("Note", " spaced ")]
+    assert post_form(client, "/sms/inbound", pairs).status_code == 200
+    dropped_blank = [p for p in pairs if p[1] != ""]
+    forged = twilio_signature(TOKEN, BASE + "/sms/inbound", dropped_blank)
+    assert post_form(client, "/sms/inbound", pairs, signature=forged).status_code == 403
+
+
+def test_unsigned_status_callbacks_are_rejected(client: Client, fake_sender: Any) -> None:
+    pairs = [("MessageSid", "SM1"), ("MessageStatus", "delivered")]
+    assert post_form(client, "/sms/status", pairs, signature=None).status_code == 403
+    assert post_form(client, "/sms/status", pairs, token="forged").status_code == 403
+
+
+# --- opt-out, opt-in, help ----------------------------------------------------------------------
+
+
+def test_stop_opts_out_confirms_once_in_the_applicants_language(client: Client, applicant: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("Stop.", "SMstop1")))
+    assert reply == render("reply_opted_out", "ar", no_values()).body
+    assert message_text(post_form(client, "/sms/inbound", inbound("STOP", "SMstop2"))) is None  # only once
+
+
+def test_twilio_retries_of_one_message_are_answered_once(client: Client, applicant: Any) -> None:
+    first = post_form(client, "/sms/inbound", inbound("ABMELDEN", "SMretry"))
+    again = post_form(client, "/sms/inbound", inbound("ABMELDEN", "SMretry"))
+    assert message_text(first) is not None
+    assert again.body == first.body  # the same answer, not "already opted out" silence
+    inbound_records = [m for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"]
+    assert len(inbound_records) == 1
+
+
+def test_stop_is_honoured_by_every_later_send(client: Client, applicant: Any, fake_sender: Any) -> None:
+    post_form(client, "/sms/inbound", inbound("stop please", "SMs"))
+    before = len(fake_sender.accepted)
+    service = bootstrap.messaging_service()
+    moved = SimpleNamespace(
+        appointment_id="appt-1", start=datetime(2025, 3, 12, 15, 0, tzinfo=BERLIN), location=None, online_url=None
+    )
+    planned = service.replan_appointment_messages(applicant.case, moved, applicant.partner)
+    assert planned and {m.status for m in planned} == {"suppressed"}
+    assert {m.reason for m in planned} == {"opted_out"}
+    applicant.clock.advance(days=3)
+    invoke_sweep(client)
+    assert len(fake_sender.accepted) == before  # nothing more, ever
+    # Even a reminder planned before the STOP is stopped at send time.
+    assert all(m["status"] != "pending" for m in case_messages(applicant.case.case_id))
+
+
+def test_start_opts_back_in(client: Client, applicant: Any) -> None:
+    post_form(client, "/sms/inbound", inbound("STOP", "SMa"))
+    reply = message_text(post_form(client, "/sms/inbound", inbound("START", "SMb")))
+    assert reply == render("reply_opted_in", "ar", no_values()).body
+    assert not bootstrap.message_store().is_opted_out(_hash(PHONE))
+
+
+@pytest.mark.parametrize("word", ["HELP", "hilfe"])
+def test_help_is_answered_in_the_applicants_language(client: Client, applicant: Any, word: str) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound(word, "SMh" + word)))
+    assert reply == render("reply_help", "ar", no_values()).body
+
+
+def test_an_unknown_number_gets_german_help(client: Client, fake_sender: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("HILFE", "SMx", sender="+4917700000000")))
+    assert reply == render("reply_help", "de", no_values()).body
+
+
+# --- answers to reminders ---------------------------------------------------------------------
+
+
+def test_a_2_is_recorded_on_the_reminder_and_shown_to_staff(client: Client, applicant: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMr2")))
+    assert reply == render("reply_not_coming", "ar", no_values()).body
+    messages = case_messages(applicant.case.case_id)
+    reminder = next(m for m in messages if m["kind"] == "reminder" and m["sent_at"])
+    assert reminder["reply"] == "2"
+    flagged = [m for m in messages if m["direction"] == "inbound"]
+    assert [(m["attention"], m["body"], m["appointment_id"]) for m in flagged] == [("cannot_come", "2", "appt-1")]
+
+
+@pytest.mark.parametrize(("body", "answer"), [("1", "1"), ("Ja", "1"), ("NEIN", "2"), ("no", "2")])
+def test_digits_and_ja_nein_no_are_answers(client: Client, applicant: Any, body: str, answer: str) -> None:
+    post_form(client, "/sms/inbound", inbound(body, "SMans" + body))
+    reminder = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and m["sent_at"])
+    assert reminder["reply"] == answer
+
+
+def test_a_1_is_not_flagged(client: Client, applicant: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("1", "SMr1")))
+    assert reply == render("reply_coming", "ar", no_values()).body
+    assert [m["attention"] for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"] == [None]
+
+
+def test_cancel_opts_out_and_flags_the_case_for_a_call(client: Client, applicant: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("CANCEL", "SMc")))
+    assert reply == render("reply_opted_out_cancel", "ar", no_values()).body
+    assert bootstrap.message_store().is_opted_out(_hash(PHONE))
+    flagged = [m["attention"] for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"]
+    assert flagged == ["cancel_opt_out"]
+
+
+def test_a_2_without_a_reminder_is_answered_politely(client: Client, fake_sender: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMz", sender="+4917711111111")))
+    assert reply == render("reply_no_appointment", "de", no_values()).body
+
+
+# --- status callbacks ------------------------------------------------------------------------
+
+
+def test_status_callbacks_update_status_and_error_code(client: Client, applicant: Any) -> None:
+    reminder = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and m["sent_at"])
+    path = f"/sms/status?m={reminder['message_id']}"
+    sid = reminder["twilio_sid"]
+    delivered = [("MessageSid", sid), ("MessageStatus", "delivered"), ("To", PHONE), ("ErrorCode", "")]
+    assert post_form(client, path, delivered).status_code == 200
+    late_sent = [("MessageSid", sid), ("MessageStatus", "sent"), ("To", PHONE)]
+    post_form(client, path, late_sent)  # out of order: must not move the status back
+    current = next(m for m in case_messages(applicant.case.case_id) if m["message_id"] == reminder["message_id"])
+    assert current["status"] == "delivered"
+
+    booked = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "appointment_booked")
+    failed = [("MessageSid", booked["twilio_sid"]), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")]
+    post_form(client, "/sms/status", failed)  # no message id in the URL: found by Twilio's SID
+    current = next(m for m in case_messages(applicant.case.case_id) if m["message_id"] == booked["message_id"])
+    assert (current["status"], current["error_code"]) == ("undelivered", "30003")
+
+
+def test_a_status_for_an_unknown_message_is_accepted_and_ignored(client: Client, fake_sender: Any) -> None:
+    pairs = [("MessageSid", "SMnobody"), ("MessageStatus", "delivered")]
+    assert post_form(client, "/sms/status", pairs).status_code == 200
+
+
+def no_values() -> Any:
+    from chalicelib.domain.messages import Values
+
+    return Values()
+
+
+def _hash(phone: str) -> str:
+    from chalicelib.config import settings
+    from chalicelib.domain.messages import phone_hash
+
+    return phone_hash(phone, settings().phone_hash_key)
+
+
+def test_timestamps_use_the_frozen_clock(applicant: Any) -> None:
+    sent = [m["sent_at"] for m in case_messages(applicant.case.case_id) if m["sent_at"]]
+    assert max(sent) <= (applicant.clock.now() + timedelta(seconds=1)).isoformat()
