@@ -148,7 +148,11 @@ def _package_size() -> None:
             with zipfile.ZipFile(archive) as package:
                 sizes: Counter[str] = Counter()
                 for info in package.infolist():
-                    sizes[info.filename.split("/")[0]] += info.file_size
+                    # A layer nests packages under python/lib/python3.x/site-packages/.
+                    parts = [p for p in info.filename.split("/") if p]
+                    if parts[:1] == ["python"]:
+                        parts = parts[4:] if parts[1:2] == ["lib"] else parts[1:]
+                    sizes[(parts or ["?"])[0]] += info.file_size
             total = sum(sizes.values())
             print(
                 f"  package {archive.name}: {archive.stat().st_size / 2**20:.1f} MB zipped, {total / 2**20:.1f} MB"
@@ -213,16 +217,18 @@ def bench_queue(results: Results, args: argparse.Namespace) -> None:
 
 def bench_memory(results: Results, args: argparse.Namespace) -> None:
     section(f"6. Peak memory of one Lambda-like process handling {args.intakes} intakes (moto server)")
-    server, env, data = _moto_env()
-    try:
-        # RSS from a plain run (tracemalloc's own bookkeeping would inflate it), heap peak from a traced one.
-        rows = {
-            kind: {"rss": _child(f"rss-{kind}", args.intakes, env), "heap": _child(f"memory-{kind}", args.intakes, env)}
-            for kind in ("app", "baseline")
-        }
-    finally:
-        server.__exit__(None, None, None)
-        data.cleanup()
+    # RSS from a plain run (tracemalloc's own bookkeeping would inflate it), heap peak from a traced one.
+    # A fresh moto per run: moto deep-copies every table on each transaction, so a shared, growing
+    # server makes each run slower (and the server itself grows to gigabytes).
+    rows: dict[str, dict[str, Any]] = {}
+    for kind in ("app", "baseline"):
+        for measure, mode in (("rss", f"rss-{kind}"), ("heap", f"memory-{kind}")):
+            server, env, data = _moto_env()
+            try:
+                rows.setdefault(kind, {})[measure] = _child(mode, args.intakes, env)
+            finally:
+                server.__exit__(None, None, None)
+                data.cleanup()
     for kind, row in rows.items():
         print(
             f"  {kind:9} peak RSS {row['rss']['max_rss_mb']:6.1f} MB   Python heap peak"
