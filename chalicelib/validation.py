@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema import ValidationError as SchemaError
 
 from chalicelib.errors import FieldError
@@ -28,11 +30,44 @@ _KEYWORD_CODES = {
 
 
 @cache
-def validator(schema_name: str) -> Draft202012Validator:
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    """JSON Schema patterns are ECMA-262: `$` ends the string. Python's `$` also matches before a
+    trailing newline, which let "80331\n" pass as a postcode while the browser refused it."""
+    translated, in_class, escaped = [], False, False
+    for char in pattern:
+        if escaped:
+            translated.append(char)
+            escaped = False
+        elif char == "\\":
+            translated.append(char)
+            escaped = True
+        elif char == "[":
+            in_class = True
+            translated.append(char)
+        elif char == "]":
+            in_class = False
+            translated.append(char)
+        elif char == "$" and not in_class:
+            translated.append(r"\Z")
+        else:
+            translated.append(char)
+    return re.compile("".join(translated))
+
+
+def _pattern(_validator: Any, pattern: str, instance: Any, _schema: dict[str, Any]) -> Iterator[SchemaError]:
+    if isinstance(instance, str) and not _ecma_regex(pattern).search(instance):
+        yield SchemaError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
+
+
+@cache
+def validator(schema_name: str) -> Any:
     """One compiled validator per schema, with formats checked (jsonschema skips them by default)."""
     schema = load_schema(schema_name)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
+    return _Validator(schema, format_checker=FormatChecker())
 
 
 def _path(parts: list[Any]) -> str:

@@ -141,3 +141,9 @@ def test_names_in_any_script_are_accepted(valid_intake):
     for name in ("Олександра", "محمد", "Ayşe", "Nguyễn", "李"):
         valid_intake["given_name"] = name
         assert validate("intake", valid_intake) == []
+
+
+@pytest.mark.parametrize("value", ["80331\n", "80331\r\n"])
+def test_pattern_end_means_end_of_string_as_in_browsers(valid_intake, value):
+    valid_intake["postcode"] = value
+    assert codes(valid_intake) == {"postcode": "invalid_postcode"}
