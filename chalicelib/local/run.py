@@ -104,11 +104,11 @@ class LocalStack:
         )
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
+        from chalicelib.local.moto_server import SerialMotoServer
 
         # werkzeug would log every DynamoDB call; the API's own log is what a developer reads.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
+        self._moto = SerialMotoServer(ip_address=HOST, port=self.moto_port, verbose=False)
         self._moto.start()
 
     def _provision_and_restore(self) -> None:

@@ -21,13 +21,12 @@ def _exit_at_eof() -> None:
 
 def moto() -> int:
     # Its own process: moto in the pytest process would share state with the mock_aws tests.
-    from moto.server import ThreadedMotoServer
+    from chalicelib.local.moto_server import SerialMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+    url = server.url
     os.environ.update({"DYNAMODB_ENDPOINT": url, "SQS_ENDPOINT": url})
 
     from chalicelib.config import settings
