@@ -6,7 +6,7 @@ REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 DATA_DIR := .local-data
 
-.PHONY: venv run test lint reset clean package infrastructure bench fuzz
+.PHONY: venv run test lint reset clean package infrastructure bench fuzz demo
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ venv: $(STAMP)
 
 run: venv ## local stack: moto server + tables + seed + chalice local on :8000
 	$(PY) -m chalicelib.local.run --data-dir $(DATA_DIR)
+
+demo: venv ## ~50 sample applicants in the RUNNING local stack (start `make run` first); safe to repeat
+	$(PY) -m chalicelib.cli demo
 
 test: venv ## lint + the whole test suite (moto, no AWS account)
 	$(VENV)/bin/ruff check .

@@ -204,6 +204,21 @@ def get_openapi() -> Response:
     return json_response(openapi.document(openapi.base_path(context.get("path"), context.get("resourcePath"))))
 
 
+@app.route("/staff", methods=["GET"])
+def get_staff_page() -> Response:
+    """The staff workspace page (issue 5); staff_sign_in lets it through: the page holds no data."""
+    request = app.current_request
+    return _page_response(
+        pages.staff_page(
+            lang=(request.query_params or {}).get("lang"),
+            accept_language=request.headers.get("accept-language"),
+            context=request.context,
+            settings=settings(),
+            if_none_match=request.headers.get("if-none-match"),
+        )
+    )
+
+
 # --- staff workspace (issue 3): every route below is behind staff_sign_in ----------------
 
 

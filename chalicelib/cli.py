@@ -129,6 +129,45 @@ def staff_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    from chalicelib.local.demo_data import DEFAULT_COUNT, DEFAULT_SEED
+
+    parser.add_argument("--api-url", default=None, help="the API (default: the stack `make run` started)")
+    parser.add_argument("--count", type=int, default=DEFAULT_COUNT, help=f"applicants (default {DEFAULT_COUNT})")
+    parser.add_argument("--seed", default=DEFAULT_SEED, help="another seed gives other applicants")
+
+
+@command(
+    "demo",
+    "fill the running local stack with ~50 sample applicants, some claimed, closed or booked (safe to repeat)",
+    _demo_arguments,
+)
+def demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from chalicelib.config import settings
+    from chalicelib.local.demo import StackNotRunningError, run
+    from chalicelib.local.stack import data_dir, read_stack_file
+
+    current = settings()
+    if current.auth_mode != "local":
+        print(f"stage {current.stage!r} is not the local stack; the demo only fills `make run`", file=sys.stderr)
+        return 2
+    info = read_stack_file(data_dir())
+    api_url = args.api_url or (info.api_url if info else None)
+    not_running = "the local stack is not running: start it with `make run` in another terminal, then `make demo`"
+    if api_url is None:
+        print(not_running, file=sys.stderr)
+        return 1
+    state_dir = Path(info.data_dir) if info and not args.api_url else data_dir()
+    try:
+        run(api_url, current, state_dir, sys.stdout, args.seed, args.count)
+    except StackNotRunningError as error:
+        print(f"{error}\n{not_running}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from chalicelib.local.stack import use_running_stack
 

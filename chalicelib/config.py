@@ -32,6 +32,10 @@ class Settings:
     jwt_audience: str = "migranet-staff"
     jwks_url: str | None = None
     local_jwt_key_file: Path = PROJECT_DIR / ".local-data" / "staff-signing-key.pem"
+    # Staff page sign-in (issue 5): the Cognito hosted UI (code flow + PKCE); empty locally (pasted token).
+    cognito_domain: str = ""  # https://<prefix>.auth.<region>.amazoncognito.com
+    cognito_app_client_id: str = ""
+    staff_redirect_url: str = ""  # where the hosted UI returns to: <PUBLIC_BASE_URL>/staff
 
     def table(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
@@ -58,6 +62,7 @@ def settings() -> Settings:
         idempotency_hours=int(env.get("IDEMPOTENCY_HOURS", "24")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024))),
         **_auth_settings(env, stage, region),
+        **_staff_page_settings(env, stage, region),
     )
 
 
@@ -76,4 +81,19 @@ def _auth_settings(env: Mapping[str, str], stage: str, region: str) -> dict[str,
         "jwt_audience": env.get("COGNITO_APP_CLIENT_ID", ""),
         "jwks_url": env.get("COGNITO_JWKS_URL") or f"{issuer}/.well-known/jwks.json",
         "local_jwt_key_file": key_file,
+    }
+
+
+def _staff_page_settings(env: Mapping[str, str], stage: str, region: str) -> dict[str, Any]:
+    """The hosted UI the staff page sends people to; the stack passes the domain prefix (COGNITO_DOMAIN)."""
+    if stage == "local":
+        return {}  # the local stage signs in with a pasted token, never with Cognito
+    domain = env.get("COGNITO_DOMAIN", "").strip().rstrip("/")
+    if domain and "://" not in domain:
+        domain = f"https://{domain}" if "." in domain else f"https://{domain}.auth.{region}.amazoncognito.com"
+    public = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+    return {
+        "cognito_domain": domain,
+        "cognito_app_client_id": env.get("COGNITO_APP_CLIENT_ID", ""),
+        "staff_redirect_url": env.get("STAFF_REDIRECT_URL") or (f"{public}/staff" if public else ""),
     }

@@ -249,6 +249,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "another body with the same key returns 409.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
     },
+    "StaffPageLanguage": {
+        "name": "lang",
+        "in": "query",
+        "required": False,
+        "description": "Language of the staff page; the browser's Accept-Language (else German) when omitted.",
+        "schema": {"enum": ["de", "en"]},
+    },
     # Staff workspace query parameters (issue 3).
     "QueueStatus": {
         "name": "status",
@@ -381,6 +388,15 @@ OPERATIONS: tuple[Operation, ...] = (
             304: Body("Not modified (ETag)."),
         },
         errors=(404,),
+    ),
+    Operation(
+        "GET",
+        "/staff",
+        "The staff workspace page (German/English, `?lang=`); it signs in and calls the API from the browser.",
+        "pages",
+        public=True,
+        parameters=("StaffPageLanguage",),
+        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
     ),
     # Staff workspace (issue 3): bearer token required (staff_sign_in in app.py).
     Operation(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from infrastructure.identity import APP_CLIENT, USER_POOL
+from infrastructure.identity import APP_CLIENT, DOMAIN, USER_POOL
 from infrastructure.naming import StageNames
 
 REST_API = "RestAPI"  # the logical id `chalice package` gives the REST API
@@ -39,6 +39,8 @@ def function_environment(names: StageNames) -> dict[str, Any]:
     return {
         "COGNITO_USER_POOL_ID": {"Ref": USER_POOL},
         "COGNITO_APP_CLIENT_ID": {"Ref": APP_CLIENT},
+        # The hosted UI's domain prefix: the staff page sends people there to sign in.
+        "COGNITO_DOMAIN": {"Ref": DOMAIN},
         # The account SID and auth token are SecureString parameters under this prefix.
         "TWILIO_SSM_PREFIX": names.twilio_ssm_prefix,
         "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},

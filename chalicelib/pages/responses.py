@@ -7,12 +7,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.config import Settings
 from chalicelib.errors import NotFoundError
 from chalicelib.pages.assets import StaticFile, asset, cache_headers
 from chalicelib.pages.html import base_path, page_headers
 from chalicelib.pages.intake_page import render_intake_page
 from chalicelib.pages.labels import languages, negotiate
 from chalicelib.pages.schema_files import public_schema
+from chalicelib.pages.staff_page import choose_language, render_staff_page, staff_page_headers
 
 
 @dataclass(frozen=True)
@@ -66,3 +68,17 @@ def asset_file(name: str, *, version: str | None, if_none_match: str | None = No
 def schema_document(filename: str, *, version: str | None, if_none_match: str | None = None) -> PageResult:
     """`GET /schemas/{name}.schema.json`: the schema the browser validates with."""
     return _static(public_schema(filename), f"schema {filename!r}", version, if_none_match)
+
+
+def staff_page(
+    *,
+    lang: str | None,
+    accept_language: str | None,
+    context: Mapping[str, Any] | None,
+    settings: Settings,
+    if_none_match: str | None = None,
+) -> PageResult:
+    """`GET /staff` (issue 5): the workspace shell in German or English; no token needed, no data in it."""
+    language = choose_language(lang, accept_language)
+    body = render_staff_page(language, base_path(context, "/staff"), settings)
+    return _conditional(body, staff_page_headers(language, settings), if_none_match)

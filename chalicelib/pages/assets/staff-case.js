@@ -1,0 +1,578 @@
+/* One case on the staff page: what the applicant told us, the routing decision, claim/release,
+ * appointments (booked in Berlin time), the SMS log, transfer/reassign and close, history and audit.
+ */
+(function (global) {
+  "use strict";
+
+  var S = global.Staff;
+  var data = S.data;
+  var t = S.t;
+  var el = S.el;
+  var session = S.session;
+
+  var panel = S.byId("case");
+  var problem = S.byId("case-problem");
+  var claimButton = S.byId("case-claim");
+  var releaseButton = S.byId("case-release");
+  var appointmentForm = S.byId("appointment-form");
+  var transferForm = S.byId("transfer-form");
+  var closeForm = S.byId("close-form");
+  var INTAKE_FIELDS = ["given_name", "family_name", "phone", "email", "postcode", "language", "qualification.country",
+    "qualification.title", "qualification.profession_group", "qualification.level", "german_level", "goals",
+    "registered_with_employment_agency", "message", "consent.sms"];
+  var LTR_FIELDS = { phone: true, email: true, postcode: true };
+
+  var current = null;  // the case as last read
+  var openId = null;
+  var editing = null;  // the appointment being rescheduled
+  var appointments = [];
+  var attention = [];  // applicant SMS waiting for staff (a "2", or CANCEL)
+  var partners = [];
+  var ticket = 0;
+
+  function path(suffix) {
+    return "/staff/cases/" + encodeURIComponent(openId) + (suffix || "");
+  }
+
+  function heldByOther(c) {
+    return !!c.claimed_by && c.claimed_by !== session.staffId;
+  }
+
+  function mayWork(c) {
+    return !heldByOther(c) || session.isCoordinator;
+  }
+
+  /* ---- reading ---- */
+
+  function open(caseId) {
+    var mine = ++ticket;
+    if (openId !== caseId) {
+      openId = caseId;
+      current = null;
+      resetForms();
+      ["case-intake", "case-routing", "appointments", "messages", "history", "audit"].forEach(function (id) {
+        S.clear(S.byId(id));
+      });
+      S.byId("case-reference").textContent = "";
+      S.byId("case-state").textContent = t("loading");
+    }
+    S.hideProblem(problem);
+    panel.hidden = false;
+    document.body.classList.add("case-open");
+    return S.api("GET", path()).then(function (c) {
+      if (mine !== ticket) return;
+      show(c);
+      S.byId("case-title").focus();
+      S.announce(t("case_loaded", { reference: c.reference }));
+      loadExtras();
+    }, function (error) {
+      if (mine !== ticket || !session.token) return;
+      S.byId("case-state").textContent = "";
+      S.showProblem(problem, S.explain(error));
+    });
+  }
+
+  function refresh() {
+    return S.api("GET", path()).then(function (c) { show(c); loadExtras(); });
+  }
+
+  function loadExtras() {
+    var id = openId;
+    S.api("GET", path("/audit")).then(function (body) { if (id === openId) renderAudit(body.entries || []); },
+      function () { /* the case itself is shown; the log can wait for the next refresh */ });
+    S.api("GET", path("/appointments")).then(function (body) {
+      if (id !== openId) return;
+      appointments = body.appointments || [];
+      attention = body.attention || [];
+      renderAppointments();
+    }, function () { appointments = []; renderAppointments(); });
+    S.api("GET", path("/messages")).then(function (body) {
+      if (id === openId) renderMessages(body);
+    }, function () { renderMessages({}); });
+  }
+
+  function close() {
+    ticket++;
+    openId = null;
+    current = null;
+    panel.hidden = true;
+    document.body.classList.remove("case-open");
+  }
+
+  function reset() {
+    close();
+    resetForms();
+  }
+
+  /* ---- showing ---- */
+
+  function show(c) {
+    current = c;
+    S.byId("case-reference").textContent = c.reference;
+    var line = [t("status_line", { status: S.label("statuses", c.status) })];
+    if (c.claimed_by) line.push(t("held_by", { name: c.claimed_by === session.staffId ? t("you") : c.claimed_by_name }));
+    line.push(session.partnerName(c.partner));
+    var stateLine = S.clear(S.byId("case-state"));
+    if (c.overdue) stateLine.appendChild(el("span", { className: "badge overdue", text: t("overdue") }));
+    stateLine.appendChild(document.createTextNode(" " + line.join(" · ")));
+
+    claimButton.hidden = c.status !== "routed";
+    releaseButton.hidden = !(c.status === "claimed" && mayWork(c));
+    var working = (c.status === "claimed" || c.status === "scheduled") && mayWork(c);
+    appointmentForm.hidden = !working;
+    S.byId("section-close").hidden = !working;
+    var movable = (c.status === "routed" || c.status === "claimed") && mayWork(c);
+    S.byId("section-move").hidden = !movable;
+    S.byId("move-title-staff").hidden = session.isCoordinator;
+    S.byId("move-title-coordinator").hidden = !session.isCoordinator;
+    S.byId("transfer-submit").textContent = data.page[session.isCoordinator ? "reassign_submit" : "transfer_submit"];
+    fillMoveTargets(c.partner);
+    renderIntake(c.intake || {});
+    renderRouting(c);
+    renderHistory(c.history || []);
+  }
+
+  function value(intake, field) {
+    var node = intake;
+    field.split(".").forEach(function (part) { node = node === undefined || node === null ? undefined : node[part]; });
+    return node;
+  }
+
+  function shown(field, raw) {
+    if (raw === undefined || raw === null || raw === "") return null;
+    if (typeof raw === "boolean") return t(raw ? "yes" : "no");
+    if (field === "qualification.country") return S.displayName("region", raw);
+    if (field === "language") return S.displayName("language", raw);
+    var names = data.options[field];
+    if (Array.isArray(raw)) return raw.map(function (x) { return names && names[x] || x; }).join(", ");
+    return names && names[raw] || String(raw);
+  }
+
+  function renderIntake(intake) {
+    var list = S.clear(S.byId("case-intake"));
+    INTAKE_FIELDS.forEach(function (field) {
+      var text = shown(field, value(intake, field));
+      if (text === null) return;
+      list.appendChild(el("div", { className: "fact" }, [
+        el("dt", { text: data.fields[field] || field }),
+        el("dd", { text: text, dir: LTR_FIELDS[field] ? "ltr" : "auto", className: "field-" + field.replace(".", "-") })
+      ]));
+    });
+  }
+
+  function renderRouting(c) {
+    var routing = c.routing || {};
+    var list = S.clear(S.byId("case-routing"));
+    [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule],
+      ["routing_reason", routing.reason]].forEach(function (pair) {
+      list.appendChild(el("div", { className: "fact" }, [
+        el("dt", { text: data.page[pair[0]] }),
+        el("dd", { text: pair[1] || t("none"), "data-routing": pair[0] })
+      ]));
+    });
+  }
+
+  function detailText(entry) {
+    var d = entry.detail || {};
+    var parts = [];
+    if (d.by_name) parts.push(t("by", { name: d.by_name }));
+    if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
+    if (d.outcome) parts.push(S.label("outcomes", d.outcome));
+    if (d.reason) parts.push("„" + d.reason + "“");
+    if (d.note) parts.push(d.note);
+    if (d.released_for) parts.push(d.released_for);
+    if (d.start) parts.push(S.formatTime(d.start));
+    return parts.join(" · ");
+  }
+
+  function renderHistory(history) {
+    var list = S.clear(S.byId("history"));
+    history.slice().reverse().forEach(function (entry) {
+      list.appendChild(el("li", {}, [
+        el("time", { datetime: entry.at, text: S.formatTime(entry.at) }), " ",
+        el("strong", { text: S.label("actions", entry.action) }), " ",
+        el("span", { text: detailText(entry), dir: "auto" })
+      ]));
+    });
+    if (!history.length) list.appendChild(el("li", { text: t("no_history") }));
+  }
+
+  function renderAudit(entries) {
+    var list = S.clear(S.byId("audit"));
+    entries.forEach(function (entry) {
+      list.appendChild(el("li", {}, [
+        el("time", { datetime: entry.at, text: S.formatTime(entry.at) }), " ",
+        el("strong", { text: S.label("actions", entry.action) }), " ",
+        el("span", { text: t("audit_line", { who: entry.staff_name, partner: session.partnerName(entry.partner) ||
+          t("network") }) })
+      ]));
+    });
+    if (!entries.length) list.appendChild(el("li", { text: t("no_audit") }));
+  }
+
+  /* ---- appointments ---- */
+
+  function appointmentId(a) {
+    return a.appointment_id || a.id;
+  }
+
+  /* Booked and still ahead: it can be moved or cancelled. Begun (and not cancelled): attendance can be recorded. */
+  function isUpcoming(a) {
+    if (a.upcoming !== undefined) return !!a.upcoming;
+    var start = S.parseTime(a.start);
+    return (a.status || "booked") === "booked" && !!start && start.getTime() > Date.now();
+  }
+
+  function hasBegun(a) {
+    var start = S.parseTime(a.start);
+    return a.status !== "cancelled" && !!start && start.getTime() <= Date.now();
+  }
+
+  function attentionItems(flags, appointmentId) {
+    return (flags || []).filter(function (f) {
+      return appointmentId === undefined || f.appointment_id === appointmentId;
+    }).map(function (f) {
+      return el("p", { className: "attention-line" }, [
+        el("span", { className: "badge attention", text: t("attention") }), " ",
+        t("attention_line", { reason: S.label("attention_reasons", f.reason), when: S.formatTime(f.at) })
+      ]);
+    });
+  }
+
+  function replyText(reply) {
+    var meaning = data.texts["reply_" + reply];
+    return meaning ? reply + " (" + meaning + ")" : reply;
+  }
+
+  function renderAppointments() {
+    var list = S.clear(S.byId("appointments"));
+    var working = current && (current.status === "claimed" || current.status === "scheduled") && mayWork(current);
+    appointments.forEach(function (a) {
+      var id = appointmentId(a);
+      var status = a.status || "booked";
+      var when = S.formatTime(a.start, "weekday");
+      var lines = [el("strong", { className: "when", text: t("appointment_line", { when: when, minutes: a.duration_minutes }) }),
+        " ", el("span", { className: "badge status-" + status, text: S.label("appointment_statuses", status) })];
+      if (a.online_url) lines.push(el("br"), el("span", { text: t("online", { url: a.online_url }), dir: "ltr" }));
+      if (a.location) lines.push(el("br"), el("span", { text: t("place", { place: a.location }), dir: "auto" }));
+      if (a.note) lines.push(el("br"), el("span", { className: "help", text: a.note, dir: "auto" }));
+      if (a.applicant_reply) lines.push(el("br"), el("span", { text: t("applicant_reply", { reply: replyText(a.applicant_reply) }) }));
+      var item = el("li", { className: "appointment", "data-appointment": id, "data-status": status }, lines);
+      attentionItems(attention, id).forEach(function (node) { item.appendChild(node); });
+      var actions = [];
+      if (working && isUpcoming(a)) {
+        actions.push(el("button", { type: "button", className: "secondary small", "data-act": "reschedule", text: t("reschedule") }),
+          el("button", { type: "button", className: "secondary small", "data-act": "cancel", text: t("cancel_appointment") }));
+      }
+      if (working && hasBegun(a)) {
+        actions.push(el("button", { type: "button", className: "secondary small", "data-act": "attended", text: t("attended"),
+          "aria-pressed": a.attended === true ? "true" : "false" }),
+          el("button", { type: "button", className: "secondary small", "data-act": "no_show", text: t("no_show"),
+            "aria-pressed": a.attended === false ? "true" : "false" }));
+      }
+      if (actions.length) item.appendChild(el("div", { className: "buttons inline" }, actions));
+      list.appendChild(item);
+    });
+    if (!appointments.length) list.appendChild(el("li", { text: t("no_appointments") }));
+  }
+
+  function setMode(mode) {
+    S.byId("appointment-mode-" + mode).checked = true;
+    S.byId("online-url-field").hidden = mode !== "online";
+    S.byId("appointment-location").closest(".field").hidden = mode === "online";
+  }
+
+  function resetAppointmentForm() {
+    editing = null;
+    appointmentForm.reset();
+    S.clearFieldErrors(appointmentForm);
+    S.byId("appointment-form-title").textContent = data.page.appointment_new;
+    S.byId("appointment-submit").textContent = data.page.book;
+    S.byId("appointment-cancel-edit").hidden = true;
+    S.byId("appointment-date").min = S.todayBerlin();
+    S.byId("appointment-duration").value = String(data.default_duration);
+    setMode("place");
+  }
+
+  function startReschedule(a) {
+    resetAppointmentForm();
+    editing = a;
+    var parts = S.berlinParts(S.parseTime(a.start));
+    S.byId("appointment-date").value = parts.date;
+    S.byId("appointment-time").value = parts.time;
+    S.byId("appointment-duration").value = String(a.duration_minutes || data.default_duration);
+    setMode(a.online_url ? "online" : "place");
+    S.byId("appointment-location").value = a.location || "";
+    S.byId("appointment-online_url").value = a.online_url || "";
+    S.byId("appointment-note").value = a.note || "";
+    S.byId("appointment-form-title").textContent = data.page.appointment_edit;
+    S.byId("appointment-submit").textContent = data.page.save_change;
+    S.byId("appointment-cancel-edit").hidden = false;
+    S.byId("appointment-date").focus();
+  }
+
+  function appointmentBody() {
+    var date = S.byId("appointment-date").value;
+    var time = S.byId("appointment-time").value;
+    var online = S.byId("appointment-mode-online").checked;
+    var errors = [];
+    if (!date) errors.push({ field: "date", code: "required" });
+    if (!time) errors.push({ field: "time", code: "required" });
+    if (date && time && S.berlinInstant(date, time).getTime() <= Date.now()) errors.push({ field: "date", code: "in_past" });
+    var body = { start: date + "T" + time, duration_minutes: Number(S.byId("appointment-duration").value) };
+    if (online) {
+      var url = S.byId("appointment-online_url").value.trim();
+      if (!url) errors.push({ field: "online_url", code: "required" });
+      else if (!/^https:\/\/\S+$/i.test(url)) errors.push({ field: "online_url", code: "invalid_url" });
+      body.online_url = url;
+    } else {
+      var place = S.byId("appointment-location").value.trim();
+      if (!place) errors.push({ field: "location", code: "required" });
+      body.location = place;
+    }
+    var note = S.byId("appointment-note").value.trim();
+    if (note) body.note = note;
+    return { body: body, errors: errors };
+  }
+
+  /* Server errors name API fields (start, location …); the form's controls are date/time/… */
+  function appointmentErrors(errors) {
+    return (errors || []).map(function (fe) {
+      var field = String(fe.field || "");
+      if (field === "start" || field === "(body)") field = "date";
+      if (field === "duration_minutes") field = "duration";
+      return { field: field, code: fe.code, message: fe.message };
+    });
+  }
+
+  function submitAppointment(event) {
+    event.preventDefault();
+    S.clearFieldErrors(appointmentForm);
+    S.hideProblem(problem);
+    var input = appointmentBody();
+    if (input.errors.length) {
+      S.showFieldErrors("appointment", input.errors);
+      S.announce(t("fix_fields"));
+      return;
+    }
+    var button = S.byId("appointment-submit");
+    var request = editing
+      ? S.api("PATCH", path("/appointments/" + encodeURIComponent(appointmentId(editing))), input.body)
+      : S.api("POST", path("/appointments"), input.body);
+    var when = S.formatTime(S.berlinInstant(input.body.start.slice(0, 10), input.body.start.slice(11)), "weekday");
+    var done = editing ? "rescheduled_ok" : "booked_ok";
+    S.busy(button, request).then(function () {
+      resetAppointmentForm();
+      S.announce(t(done, { when: when }));
+      refresh();
+      S.refreshQueue();
+    }, function (error) {
+      failed(error, "appointment", appointmentErrors);
+    });
+  }
+
+  function appointmentAction(button) {
+    var item = button.closest("[data-appointment]");
+    var id = item.getAttribute("data-appointment");
+    var a = appointments.filter(function (x) { return String(appointmentId(x)) === id; })[0];
+    var act = button.getAttribute("data-act");
+    if (!a) return;
+    if (act === "reschedule") { startReschedule(a); return; }
+    var base = path("/appointments/" + encodeURIComponent(id));
+    var request = act === "cancel" ? S.api("DELETE", base)
+      : S.api("POST", base + "/attendance", { attended: act === "attended" });
+    var when = S.formatTime(a.start, "weekday");
+    S.hideProblem(problem);
+    S.busy(button, request).then(function () {
+      S.announce(act === "cancel" ? t("cancelled_ok", { when: when }) : t("attendance_ok"));
+      refresh();
+    }, function (error) { failed(error, null); });
+  }
+
+  /* ---- messages ---- */
+
+  function renderMessages(log) {
+    var messages = log.messages || [];
+    var list = S.clear(S.byId("messages"));
+    var notes = S.clear(S.byId("messages-flags"));
+    if (log.opted_out) notes.appendChild(el("p", { className: "flag" }, [el("span", { className: "badge attention", text: t("attention") }), " ", t("opted_out")]));
+    if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
+    attentionItems(log.attention).forEach(function (node) { notes.appendChild(node); });
+    messages.forEach(function (m) {
+      var inbound = m.direction === "inbound";
+      var kind = inbound ? "inbound" : m.kind;
+      var status = m.status || "pending";
+      var when = m.sent_at || m.created_at || m.due_at;
+      var head = [el("strong", { text: S.label("message_kinds", kind) }), " ",
+        el("span", { className: "badge status-" + status, text: S.label("message_statuses", status) }), " ",
+        el("time", { datetime: when || "", text: S.formatTime(when) })];
+      if (m.attention || status === "unknown") head.push(" ", el("span", { className: "badge attention", text: t("attention") }));
+      var item = el("li", { className: "message " + (inbound ? "inbound" : "outbound"), "data-kind": kind,
+        "data-status": status }, [el("div", {}, head)]);
+      if (m.body) item.appendChild(el("p", { className: "sms", text: m.body, lang: m.language || null, dir: "auto" }));
+      if (m.reply) {
+        item.appendChild(el("p", { className: "reply", text: t("reply", { reply: replyText(m.reply) }) +
+          (m.reply_at ? " · " + S.formatTime(m.reply_at) : "") }));
+      }
+      if (m.attention) item.appendChild(el("p", { className: "help", text: S.label("attention_reasons", m.attention) }));
+      if (m.error_code) item.appendChild(el("p", { className: "help", text: t("error_code", { code: m.error_code }) }));
+      if (m.reason) item.appendChild(el("p", { className: "help", text: m.reason }));
+      list.appendChild(item);
+    });
+    if (!messages.length) list.appendChild(el("li", { text: t("no_messages") }));
+  }
+
+  /* ---- actions ---- */
+
+  function claimProblem(error) {
+    if (error && error.status === 409 && error.body && error.body.claimed_by_name) {
+      return t("already_claimed", { name: error.body.claimed_by_name });
+    }
+    return S.explain(error);
+  }
+
+  function claim(caseId) {
+    return S.api("POST", "/staff/cases/" + encodeURIComponent(caseId) + "/claim");
+  }
+
+  function failed(error, prefix, mapErrors) {
+    if (!session.token) return;
+    if (prefix && error.status === 400 && error.body && error.body.errors) {
+      var errors = mapErrors ? mapErrors(error.body.errors) : error.body.errors;
+      if (S.showFieldErrors(prefix, errors)) { S.announce(t("fix_fields")); return; }
+    }
+    var message = error.status === 409 || error.status === 403 ? claimProblem(error) : S.explain(error);
+    S.showProblem(problem, message);
+    if (error.status === 409 || error.status === 403) refresh();
+  }
+
+  function wireClaimRelease() {
+    claimButton.addEventListener("click", function () {
+      S.hideProblem(problem);
+      S.busy(claimButton, claim(openId)).then(function (c) {
+        show(c);
+        loadExtras();
+        S.announce(t("claimed_ok", { reference: c.reference }));
+        S.refreshQueue();
+      }, function (error) {
+        S.showProblem(problem, claimProblem(error));
+        if (error.status === 409) refresh();
+      });
+    });
+    releaseButton.addEventListener("click", function () {
+      S.hideProblem(problem);
+      S.busy(releaseButton, S.api("POST", path("/release"))).then(function (c) {
+        show(c);
+        loadExtras();
+        S.announce(t("released_ok", { reference: c.reference }));
+        S.refreshQueue();
+      }, function (error) { failed(error, null); });
+    });
+  }
+
+  function setPartners(list) {
+    partners = list;
+  }
+
+  function fillMoveTargets(exclude) {
+    var select = S.byId("transfer-partner");
+    var chosen = select.value;
+    S.clear(select).appendChild(el("option", { value: "", text: data.page.choose }));
+    partners.forEach(function (p) {
+      if (p.id !== exclude) select.appendChild(el("option", { value: p.id, text: p.name }));
+    });
+    select.value = chosen && chosen !== exclude ? chosen : "";
+  }
+
+  function submitTransfer(event) {
+    event.preventDefault();
+    S.clearFieldErrors(transferForm);
+    S.hideProblem(problem);
+    var body = { partner: S.byId("transfer-partner").value, reason: S.byId("transfer-reason").value.trim() };
+    if (!body.partner) delete body.partner;
+    var button = S.byId("transfer-submit");
+    var reference = current.reference;
+    S.schema("transfer").then(function (schema) {
+      var errors = global.SchemaValidate.validate(schema, body);
+      if (errors.length) {
+        S.showFieldErrors("transfer", errors);
+        S.announce(t("fix_fields"));
+        return;
+      }
+      var target = session.isCoordinator
+        ? "/coordinator/cases/" + encodeURIComponent(openId) + "/reassign" : path("/transfer");
+      S.busy(button, S.api("POST", target, body)).then(function (c) {
+        transferForm.reset();
+        S.announce(t("transferred_ok", { reference: reference, partner: session.partnerName(c.partner) }));
+        S.refreshQueue();
+        if (session.isCoordinator) { show(c); loadExtras(); } else { S.backToQueue(); }
+      }, function (error) { failed(error, "transfer"); });
+    }, function () { S.showProblem(problem, t("network_error")); });
+  }
+
+  function submitClose(event) {
+    event.preventDefault();
+    S.clearFieldErrors(closeForm);
+    S.hideProblem(problem);
+    var body = { outcome: S.byId("close-outcome").value };
+    var note = S.byId("close-note").value.trim();
+    if (note) body.note = note;
+    if (!body.outcome) {
+      S.showFieldErrors("close", [{ field: "outcome", code: "required" }]);
+      S.announce(t("fix_fields"));
+      return;
+    }
+    S.busy(S.byId("close-submit"), S.api("POST", path("/close"), body)).then(function (c) {
+      closeForm.reset();
+      show(c);
+      loadExtras();
+      S.announce(t("closed_ok", { reference: c.reference }));
+      S.refreshQueue();
+    }, function (error) { failed(error, "close"); });
+  }
+
+  function resetForms() {
+    resetAppointmentForm();
+    transferForm.reset();
+    S.clearFieldErrors(transferForm);
+    closeForm.reset();
+    S.clearFieldErrors(closeForm);
+  }
+
+  function wire() {
+    wireClaimRelease();
+    appointmentForm.addEventListener("submit", submitAppointment);
+    S.byId("appointment-cancel-edit").addEventListener("click", function () {
+      var id = editing ? appointmentId(editing) : null;
+      resetAppointmentForm();
+      var row = id ? document.querySelector('[data-appointment="' + id + '"] button') : null;
+      if (row) row.focus();
+    });
+    S.byId("appointment-mode-place").addEventListener("change", function () { setMode("place"); });
+    S.byId("appointment-mode-online").addEventListener("change", function () { setMode("online"); });
+    S.byId("appointments").addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-act]") : null;
+      if (button) appointmentAction(button);
+    });
+    transferForm.addEventListener("submit", submitTransfer);
+    closeForm.addEventListener("submit", submitClose);
+    S.byId("case-back").addEventListener("click", function () {
+      var id = openId;
+      S.backToQueue();
+      global.setTimeout(function () {
+        var link = document.querySelector('#queue-table tr[data-case="' + id + '"] a');
+        if (link) link.focus();
+      }, 50);
+    });
+  }
+
+  wire();
+  S.caseView = {
+    open: open,
+    close: close,
+    reset: reset,
+    claim: claim,
+    claimProblem: claimProblem,
+    setPartners: setPartners
+  };
+})(window);
