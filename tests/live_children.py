@@ -1,8 +1,10 @@
-"""Child processes of the browser tests, each exiting when its stdin closes (the test run ended or died).
+"""Child processes of the loopback stack used by browser and reliability tests.
 
-python -m tests.browser.children moto            moto's server on a free loopback port, provisioned;
-                                                 prints {"url": ...} once ready
-python -m tests.browser.children chalice ARGS    `chalice ARGS` (e.g. local --port N --no-autoreload)
+python -m tests.live_children moto           moto's server on a free loopback port, provisioned;
+                                             prints {"url": ...} once ready
+python -m tests.live_children chalice ARGS   `chalice ARGS` (e.g. local --port N --no-autoreload)
+
+Both exit when their stdin closes, so they never outlive the test run, even a killed one.
 """
 
 from __future__ import annotations
@@ -26,14 +28,13 @@ def moto() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    url = server.url
-    os.environ.update({"DYNAMODB_ENDPOINT": url, "SQS_ENDPOINT": url})
+    os.environ.update({"DYNAMODB_ENDPOINT": server.url, "SQS_ENDPOINT": server.url})
 
     from chalicelib.config import settings
     from chalicelib.local.provision import provision
 
     provision(settings())
-    print(json.dumps({"url": url}), flush=True)
+    print(json.dumps({"url": server.url}), flush=True)
     sys.stdin.read()
     server.stop()
     return 0
