@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sla
+from chalicelib.domain.appointments import open_attention
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, QueueEntry
 from chalicelib.domain.staff import (
     CLAIM,
@@ -132,6 +133,8 @@ class StaffService:
     # Wiring spot for the `case_transferred` SMS (messaging issue): called after a transfer or a
     # reassignment has been stored, with the case as it is now and the partner it came from.
     on_transferred: Callable[[Case, str], None] | None = None
+    # Called after a close has been stored (appointments: free the holder's time, stop the SMS).
+    on_closed: Callable[[StaffIdentity, Case], None] | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -162,6 +165,8 @@ class StaffService:
             if asked is not None and asked != who.partner:
                 raise ForbiddenError("Staff can list only their own institution's queue.")
             partner = who.partner or ""
+            if partner not in partners:  # the account, not the request, is wrong
+                raise ForbiddenError(f"Your account's institution {partner!r} is not a partner of the network.")
         if partner not in partners:
             raise ValidationError([FieldError("partner", "unknown_partner", f"{partner!r} is not a known partner.")])
         return partner
@@ -188,6 +193,11 @@ class StaffService:
         case = self.visible_case(who, case_id)
         self.audit.append(AuditEntry.of(who, case.case_id, VIEW, self.clock.now(), status=case.status))
         return case
+
+    def case_view(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:
+        """The case as the staff page shows it, with the applicant SMS waiting for staff (a `2`, CANCEL)."""
+        case = self.case(who, case_id)
+        return {**case.as_dict(), "attention": open_attention(case.history)}
 
     def audit_trail(self, who: StaffIdentity, case_id: str, params: Mapping[str, str] | None) -> dict[str, Any]:
         given = query_params(params, ("limit", "cursor"))
@@ -219,7 +229,10 @@ class StaffService:
             return closed(case, who, now, outcome, note)
 
         # The note is free text that may name the applicant: it lives in the case, not the audit log.
-        return self._act(who, case_id, CLOSE, decide, lambda case: {"outcome": outcome, "has_note": note is not None})
+        after = self._act(who, case_id, CLOSE, decide, lambda case: {"outcome": outcome, "has_note": note is not None})
+        if self.on_closed is not None:
+            self.on_closed(who, after)
+        return after
 
     def transfer(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
         return self._move(who, case_id, body, TRANSFER, "transferred")

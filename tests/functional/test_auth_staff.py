@@ -145,16 +145,26 @@ def test_a_token_signed_by_another_local_key_says_so(client) -> None:
     assert "another key" in json.loads(response.body)["error"]
 
 
+STAFF_PAGE = {("GET", "/staff"), ("GET", "/staff/")}  # the sign-in page itself (and /staff/assets/…)
+
+
 def test_every_staff_and_coordinator_route_is_behind_the_token(client) -> None:
+    import re
+
     from app import app
 
+    checked = 0
     for path, methods in app.routes.items():
-        if not path.startswith(("/staff", "/coordinator")):
+        if not path.startswith(("/staff", "/coordinator")) or path.startswith("/staff/assets/"):
             continue
-        for method in methods:
-            concrete = path.replace("{case_id}", "00000000-0000-4000-8000-000000000000")
+        for method in set(methods) - {"OPTIONS"}:
+            if (method, path) in STAFF_PAGE:
+                continue
+            concrete = re.sub(r"{[^}]+}", "00000000-0000-4000-8000-000000000000", path)
             response = client.http.request(method, concrete, headers={"Content-Type": "application/json"}, body=b"{}")
             assert response.status_code == 401, (method, path)
+            checked += 1
+    assert checked >= 9
 
 
 def test_a_token_without_a_staff_role_is_403(client) -> None:
@@ -166,6 +176,12 @@ def test_a_token_without_a_staff_role_is_403(client) -> None:
 def test_a_staff_token_without_a_partner_is_403(client) -> None:
     response = _get(client, _signed(_claims(**{"custom:partner": None})))
     assert response.status_code == 403
+
+
+def test_a_staff_token_of_an_unknown_institution_is_403(client) -> None:
+    response = _get(client, _signed(_claims(**{"custom:partner": "atlantis-amt"})))
+    assert response.status_code == 403
+    assert "atlantis-amt" in json.loads(response.body)["error"]
 
 
 def test_a_staff_token_on_coordinator_endpoints_is_403(client, staff_token) -> None:
