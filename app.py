@@ -321,3 +321,55 @@ def get_schema(name: str) -> Response:
     return _page_response(
         pages.schema_document(name, version=version, if_none_match=request.headers.get("if-none-match"))
     )
+
+
+# --- SMS (issue 4) --------------------------------------------------------------------------
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def send_due_messages(event: Any) -> dict[str, Any]:
+    """Send the SMS that are due (claim, send once, record Twilio's SID); stops before Lambda's time runs out."""
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis() / 1000 if hasattr(context, "get_remaining_time_in_millis") else 0
+    budget = max(5.0, remaining - 10) if remaining else 240.0
+    report = bootstrap.messaging_service().send_due(budget_seconds=budget).as_dict()
+    logs.emit({"event": "sms.send_due", **report})
+    return report
+
+
+def _twilio_webhook() -> Any:
+    from chalicelib.adapters.sms.webhook import twilio_webhook
+
+    return twilio_webhook(app.current_request, settings().public_base_url)
+
+
+def _forged() -> Response:
+    return json_response({"error": "Missing or invalid X-Twilio-Signature.", "code": "invalid_signature"}, 403)
+
+
+@app.route("/sms/inbound", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_sms_inbound() -> Response:
+    """Twilio's incoming-SMS webhook: STOP/START/HELP, replies 1/2 to reminders; answers TwiML."""
+    from chalicelib.services.messaging_ports import WebhookSignatureError
+
+    try:
+        twiml = bootstrap.messaging_service().handle_inbound(_twilio_webhook())
+    except WebhookSignatureError:
+        return _forged()
+    return Response(body=twiml, status_code=200, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+@app.route("/sms/status", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_sms_status() -> Response:
+    """Twilio's status callback: queued, sent, delivered, undelivered, failed (with error code)."""
+    from chalicelib.services.messaging_ports import WebhookSignatureError
+
+    try:
+        bootstrap.messaging_service().handle_status(_twilio_webhook())
+    except WebhookSignatureError:
+        return _forged()
+    return Response(
+        body='<?xml version="1.0" encoding="UTF-8"?><Response/>',
+        status_code=200,
+        headers={"Content-Type": "text/xml; charset=utf-8"},
+    )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
 import boto3
 from pynamodb.connection import Connection
@@ -18,6 +20,12 @@ from chalicelib.ports import Clock, SystemClock
 from chalicelib.services.coordinator import CoordinatorService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.staff import StaffService
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
+    from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
+    from chalicelib.services.messaging import MessagingService
+    from chalicelib.services.messaging_ports import SmsSender
 
 
 @cache
@@ -53,6 +61,7 @@ def intake_service() -> IntakeService:
         publisher=SqsPublisher(sqs_client(), current.queue_name),
         clock=clock(),
         idempotency_hours=current.idempotency_hours,
+        messaging=messaging_service(),
     )
 
 
@@ -73,9 +82,96 @@ def coordinator_service() -> CoordinatorService:
     return CoordinatorService(store=staff_service().store, directory=directory(), staff=staff_service())
 
 
+@cache
+def message_store() -> DynamoMessageStore:
+    from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
+
+    dynamodb_connection()
+    return DynamoMessageStore()
+
+
+@cache
+def twilio_credentials() -> Callable[[], TwilioCredentials]:
+    """From the environment, or in production from SSM SecureString parameters on first use."""
+    from chalicelib.adapters.sms.twilio_sender import TwilioCredentials, ssm_credentials
+
+    current = settings()
+    if current.twilio_ssm_prefix:
+        return ssm_credentials(lambda: boto3.client("ssm", region_name=current.region), current.twilio_ssm_prefix)
+
+    def from_environment() -> TwilioCredentials:
+        if not (current.twilio_account_sid and current.twilio_auth_token):
+            raise RuntimeError("TWILIO_ACCOUNT_SID/TWILIO_AUTH_TOKEN (or TWILIO_SSM_PREFIX) are not set")
+        return TwilioCredentials(current.twilio_account_sid, current.twilio_auth_token)
+
+    return from_environment
+
+
+@cache
+def sms_sender() -> SmsSender:
+    current = settings()
+    if current.sms_backend == "twilio":
+        from chalicelib.adapters.sms.twilio_sender import TwilioSender
+
+        return TwilioSender(
+            twilio_credentials(),
+            messaging_service_sid=current.twilio_messaging_service_sid or None,
+            from_number=current.twilio_from or None,
+            timeout=current.twilio_timeout_seconds,
+            api_base_url=current.twilio_api_base_url or None,
+        )
+    if current.sms_backend == "fake":
+        from chalicelib.adapters.sms.fake import FakeSender
+
+        return FakeSender(clock=lambda: clock().now())
+    from chalicelib.adapters.sms.outbox import OutboxSender
+
+    return OutboxSender(current.outbox_file)
+
+
+@cache
+def messaging_service() -> MessagingService:
+    from datetime import time
+
+    from chalicelib.adapters.sms.rate_limit import TokenBucket
+    from chalicelib.adapters.sms.signature import TwilioSignatureVerifier
+    from chalicelib.domain.quiet_hours import QuietHours
+    from chalicelib.services.messaging import MessagingPolicy, MessagingService, parse_countries
+    from chalicelib.services.sms_dispatch import DeliveryPolicy
+
+    current = settings()
+    quiet = QuietHours(time.fromisoformat(current.sms_quiet_start), time.fromisoformat(current.sms_quiet_end))
+    delivery = DeliveryPolicy(
+        quiet=quiet, shard_count=current.sms_due_shards, status_callback_base=current.public_base_url
+    )
+    policy = MessagingPolicy(
+        delivery=delivery,
+        phone_hash_key=current.phone_hash_key,
+        allowed_countries=parse_countries(current.sms_allowed_countries),
+        intake_limit=current.sms_intake_limit,
+    )
+
+    def auth_token() -> str:
+        try:
+            return twilio_credentials()().auth_token
+        except RuntimeError:
+            return ""  # not configured: every webhook is refused
+
+    return MessagingService(
+        store=message_store(),
+        sender=sms_sender(),
+        clock=clock(),
+        policy=policy,
+        verifier=TwilioSignatureVerifier(auth_token),
+        limiter=TokenBucket(current.sms_segments_per_second),
+    )
+
+
 def reset() -> None:
     """Forget every built adapter (tests: a new moto context needs new clients)."""
     for getter in (clock, dynamodb_connection, directory, sqs_client, intake_service):
         getter.cache_clear()
     for getter in (staff_service, coordinator_service):
+        getter.cache_clear()
+    for getter in (message_store, twilio_credentials, sms_sender, messaging_service):
         getter.cache_clear()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,29 @@ class Settings:
     jwt_audience: str = "migranet-staff"
     jwks_url: str | None = None
     local_jwt_key_file: Path = PROJECT_DIR / ".local-data" / "staff-signing-key.pem"
+    # The API's public URL as applicants and Twilio see it (links in SMS, webhook signatures).
+    public_base_url: str = ""
+    # SMS (issue 4): "outbox" (local file), "twilio", or "fake" (tests).
+    sms_backend: str = "outbox"
+    outbox_file: Path = PROJECT_DIR / ".local-data" / "outbox.jsonl"
+    sms_allowed_countries: str = ""  # comma-separated ISO regions; empty = EU/EEA + CH + UA
+    sms_segments_per_second: float = 10.0
+    sms_quiet_start: str = "21:00"
+    sms_quiet_end: str = "08:00"
+    sms_intake_limit: int = 3  # intake_received per number per 24 h
+    sms_due_shards: int = 1
+    phone_hash_key: str = "migranet-phone-hash"
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = field(default="", repr=False)
+    twilio_ssm_prefix: str = ""  # prod: SecureString parameters <prefix>/account_sid and <prefix>/auth_token
+    twilio_messaging_service_sid: str = ""
+    twilio_from: str = ""
+    twilio_timeout_seconds: float = 10.0
+    twilio_api_base_url: str = ""  # tests only: the fake Twilio server
+    # Retention (issue 7): personal data is erased this many days after closing / after an unclaimed intake.
+    retention_days_after_close: int = 180
+    retention_days_unclaimed: int = 365
+    retention_backstop_days: int = 30  # DynamoDB TTL deletes what enforce_retention missed, this much later
     # Staff page sign-in (issue 5): the Cognito hosted UI (code flow + PKCE); empty locally (pasted token).
     cognito_domain: str = ""  # https://<prefix>.auth.<region>.amazoncognito.com
     cognito_app_client_id: str = ""
@@ -61,7 +84,9 @@ def settings() -> Settings:
         sqs_endpoint=env.get("SQS_ENDPOINT") or None,
         idempotency_hours=int(env.get("IDEMPOTENCY_HOURS", "24")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024))),
+        public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         **_auth_settings(env, stage, region),
+        **_sms_settings(env, stage),
         **_staff_page_settings(env, stage, region),
     )
 
@@ -96,4 +121,27 @@ def _staff_page_settings(env: Mapping[str, str], stage: str, region: str) -> dic
         "cognito_domain": domain,
         "cognito_app_client_id": env.get("COGNITO_APP_CLIENT_ID", ""),
         "staff_redirect_url": env.get("STAFF_REDIRECT_URL") or (f"{public}/staff" if public else ""),
+    }
+
+
+def _sms_settings(env: Mapping[str, str], stage: str) -> dict[str, Any]:
+    data_dir = Path(env.get("LOCAL_DATA_DIR") or ".local-data")
+    outbox = Path(env.get("OUTBOX_FILE") or data_dir / "outbox.jsonl")
+    return {
+        "sms_backend": env.get("SMS_BACKEND") or ("outbox" if stage == "local" else "twilio"),
+        "outbox_file": outbox if outbox.is_absolute() else PROJECT_DIR / outbox,
+        "sms_allowed_countries": env.get("SMS_ALLOWED_COUNTRIES", ""),
+        "sms_segments_per_second": float(env.get("SMS_SEGMENTS_PER_SECOND") or 10),
+        "sms_quiet_start": env.get("SMS_QUIET_START") or "21:00",
+        "sms_quiet_end": env.get("SMS_QUIET_END") or "08:00",
+        "sms_intake_limit": int(env.get("SMS_INTAKE_LIMIT") or 3),
+        "sms_due_shards": int(env.get("SMS_DUE_SHARDS") or 1),
+        "phone_hash_key": env.get("PHONE_HASH_KEY") or "migranet-phone-hash",
+        "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
+        "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
+        "twilio_ssm_prefix": env.get("TWILIO_SSM_PREFIX", ""),
+        "twilio_messaging_service_sid": env.get("TWILIO_MESSAGING_SERVICE_SID", ""),
+        "twilio_from": env.get("TWILIO_FROM", ""),
+        "twilio_timeout_seconds": float(env.get("TWILIO_TIMEOUT_SECONDS") or 10),
+        "twilio_api_base_url": env.get("TWILIO_API_BASE_URL", ""),
     }

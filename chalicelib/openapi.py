@@ -241,6 +241,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 PARAMETERS: dict[str, dict[str, Any]] = {
+    # Twilio webhooks (issue 4).
+    "X-Twilio-Signature": {
+        "name": "X-Twilio-Signature",
+        "in": "header",
+        "required": True,
+        "description": "Twilio's HMAC of PUBLIC_BASE_URL + path + query and every form field; missing or wrong → 403.",
+        "schema": {"type": "string"},
+    },
+    "SmsMessageId": {
+        "name": "m",
+        "in": "query",
+        "required": False,
+        "description": "Our message id, put into the StatusCallback URL we give Twilio with each message.",
+        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+    },
     "Idempotency-Key": {
         "name": "Idempotency-Key",
         "in": "header",
@@ -476,6 +491,35 @@ OPERATIONS: tuple[Operation, ...] = (
         body="transfer",
         responses={200: Body("The case, routed to the new partner.", "Case")},
         errors=(404, 409, 503),
+    ),
+    Operation(
+        "POST",
+        "/sms/inbound",
+        "Twilio's incoming-SMS webhook: STOP/START/HELP and answers 1/2 to reminders; replies in TwiML.",
+        "sms",
+        form="sms-inbound",
+        parameters=("X-Twilio-Signature",),
+        responses={
+            200: Body(
+                "TwiML: a <Message> in the applicant's language, or an empty <Response/>.",
+                {"type": "string"},
+                media_type="text/xml",
+            )
+        },
+        errors=(403,),
+        description="Unsigned or forged requests get 403 and change nothing. Twilio's retries of one "
+        "MessageSid get the first answer. Opt-out words: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, "
+        "STOPP, ABMELDEN (case and punctuation ignored); CANCEL also flags the case for a call.",
+    ),
+    Operation(
+        "POST",
+        "/sms/status",
+        "Twilio's status callback: queued, sent, delivered, undelivered, failed (with the error code).",
+        "sms",
+        form="sms-status",
+        parameters=("X-Twilio-Signature", "SmsMessageId"),
+        responses={200: Body("An empty TwiML <Response/>.", {"type": "string"}, media_type="text/xml")},
+        errors=(403,),
     ),
 )
 

@@ -214,3 +214,33 @@ def submit_case(client: Client, valid_intake: dict[str, Any]) -> Callable[..., d
         return json.loads(response.body)
 
     return submit
+
+
+# --- SMS (issue 4) --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[Any]:
+    """Twilio's Messages API as a real HTTP server on 127.0.0.1:<free port> (tests/fakes/fake_twilio.py)."""
+    from tests.fakes.fake_twilio import FakeTwilio
+
+    server = FakeTwilio(timeout_sleep=0.6).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_sender(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app's SMS backend replaced by a FakeSender that records what Twilio would have received."""
+    monkeypatch.setenv("SMS_BACKEND", "fake")
+    bootstrap.reset()
+    return bootstrap.sms_sender()
+
+
+def twilio_signature(auth_token: str, url: str, pairs: list[tuple[str, str]]) -> str:
+    """What Twilio puts in X-Twilio-Signature for a form POST to `url`."""
+    from twilio.request_validator import RequestValidator
+
+    from chalicelib.services.messaging_ports import FormParams
+
+    return RequestValidator(auth_token).compute_signature(url, FormParams(pairs))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, QueueEntry, iso
 from chalicelib.domain.idempotency import IdempotencyRecord, request_hash, valid_key
 from chalicelib.domain.intake import normalise_intake
+from chalicelib.domain.partners import Partner
 from chalicelib.domain.reference import new_reference
 from chalicelib.domain.routing import RoutingDecision
 from chalicelib.errors import (
@@ -24,6 +25,10 @@ from chalicelib.ports import CaseStore, Clock, Directory, EventPublisher
 from chalicelib.validation import validate
 
 log = logging.getLogger(__name__)
+
+
+class IntakeMessaging(Protocol):
+    def intake_received(self, case: Case, partner: Partner, now: datetime) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class IntakeService:
     publisher: EventPublisher
     clock: Clock
     idempotency_hours: int = 24
+    # Plans the intake_received SMS (issue 4): a record only; the send_due_messages sweep sends it.
+    messaging: IntakeMessaging | None = None
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -93,6 +100,7 @@ class IntakeService:
         except IdempotencyKeyTakenError:
             return self._replay(idempotency_key or "", request_hash(body))
         self._notify(case)
+        self._plan_sms(case)
         return IntakeResult(201, response)
 
     def _replay(self, key: str, body_hash: str) -> IntakeResult:
@@ -105,6 +113,15 @@ class IntakeService:
                 "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
             )
         return IntakeResult(existing.status_code, existing.response, replayed=True)
+
+    def _plan_sms(self, case: Case) -> None:
+        # The case is stored and routed whatever happens here: an SMS problem never fails an intake.
+        if self.messaging is None:
+            return
+        try:
+            self.messaging.intake_received(case, self.directory.partners()[case.partner], self.clock.now())
+        except Exception:
+            log.exception("intake_received SMS could not be planned", extra={"case_id": case.case_id})
 
     def _notify(self, case: Case) -> None:
         # The queue index is the source of truth; a lost notification only delays a partner's alert.

@@ -133,6 +133,181 @@ class AuditModel(Model):
     detail = JSONAttribute(default=dict)
 
 
+class DueIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse: only pending/sending messages carry `due_shard`, so a sweep reads what is due, not the table."""
+
+    class Meta:
+        index_name = "due-index"
+        projection = AllProjection()
+
+    due_shard = UnicodeAttribute(hash_key=True)
+    due_at = UnicodeAttribute(range_key=True)
+
+
+class MessageCaseIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Every SMS of a case, in and out, oldest first (the staff view)."""
+
+    class Meta:
+        index_name = "case-index"
+        projection = AllProjection()
+
+    case_id = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MessagePhoneIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Messages to one (hashed) number, newest first: which case and language an inbound SMS belongs to."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = AllProjection()
+
+    phone_hash = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class MessageSidIndex(GlobalSecondaryIndex["MessageModel"]):
+    """Sparse: status callbacks without our message id are matched by Twilio's SID."""
+
+    class Meta:
+        index_name = "sid-index"
+        projection = KeysOnlyProjection()
+
+    twilio_sid = UnicodeAttribute(hash_key=True)
+
+
+class MessageModel(Model):
+    """One SMS (outbound intent or inbound reply). Holds the number: personal data, kept until `expires_at`."""
+
+    class Meta(_Meta):
+        table_name = "messages"
+
+    message_id = UnicodeAttribute(hash_key=True)
+    case_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    direction = UnicodeAttribute(default="outbound")
+    language = UnicodeAttribute()
+    to = UnicodeAttribute()
+    phone_hash = UnicodeAttribute()
+    body = UnicodeAttribute()
+    segments = NumberAttribute(default=0)
+    encoding = UnicodeAttribute(default="GSM-7")
+    status = UnicodeAttribute()
+    status_rank = NumberAttribute(default=0)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute(null=True)
+    due_shard = UnicodeAttribute(null=True)
+    due_at = UnicodeAttribute(null=True)
+    partner_id = UnicodeAttribute(null=True)
+    appointment_id = UnicodeAttribute(null=True)
+    send_before = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    needs_reconcile = BooleanAttribute(default=False)
+    last_attempt_at = UnicodeAttribute(null=True)
+    lease_token = UnicodeAttribute(null=True)
+    twilio_sid = UnicodeAttribute(null=True)
+    error_code = UnicodeAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    sent_at = UnicodeAttribute(null=True)
+    reply = UnicodeAttribute(null=True)
+    reply_at = UnicodeAttribute(null=True)
+    attention = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    due_index = DueIndex()
+    case_index = MessageCaseIndex()
+    phone_index = MessagePhoneIndex()
+    sid_index = MessageSidIndex()
+
+
+class SmsOptOutModel(Model):
+    """Opted-out numbers, keyed by a keyed hash of the E.164 number (never the number itself); no TTL."""
+
+    class Meta(_Meta):
+        table_name = "sms-opt-outs"
+
+    phone_hash = UnicodeAttribute(hash_key=True)
+    opted_out = BooleanAttribute()
+    changed_at = UnicodeAttribute()
+    keyword = UnicodeAttribute()
+
+
+class SmsLimitModel(Model):
+    """Abuse limits: N slots per number and kind; a slot is free again once its window has passed."""
+
+    class Meta(_Meta):
+        table_name = "sms-limits"
+
+    key = UnicodeAttribute(hash_key=True)  # "<kind>#<phone hash>#<slot>"
+    taken_at = UnicodeAttribute()
+    expires_at = TTLAttribute()
+
+
+class SmsWebhookModel(Model):
+    """Twilio webhook deliveries already handled (Twilio retries), with the answer we gave."""
+
+    class Meta(_Meta):
+        table_name = "sms-webhooks"
+
+    key = UnicodeAttribute(hash_key=True)
+    reply = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
+class UpcomingIndex(GlobalSecondaryIndex["AppointmentModel"]):
+    """Sparse: only booked appointments not yet settled carry `upcoming`; the settling schedule
+    reads the ones whose start has passed, not the table."""
+
+    class Meta:
+        index_name = "upcoming-index"
+        projection = KeysOnlyProjection()
+
+    upcoming = UnicodeAttribute(hash_key=True)
+    start = UnicodeAttribute(range_key=True)
+
+
+class AppointmentModel(Model):
+    """One appointment of a case (all its changes bump `version`; every write is conditional on it)."""
+
+    class Meta(_Meta):
+        table_name = "appointments"
+
+    case_id = UnicodeAttribute(hash_key=True)
+    appointment_id = UnicodeAttribute(range_key=True)
+    partner = UnicodeAttribute()
+    staff_id = UnicodeAttribute()
+    staff_name = UnicodeAttribute()
+    start = UnicodeAttribute()  # UTC, fixed precision: sorts as text
+    duration_minutes = NumberAttribute()
+    location = UnicodeAttribute(null=True)
+    online_url = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(null=True)  # staff's free text: erased with the applicant's data
+    status = UnicodeAttribute()
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    booked_by = UnicodeAttribute()
+    version = NumberAttribute(default=1)
+    reschedules = NumberAttribute(default=0)
+    attended = BooleanAttribute(null=True)
+    attendance_recorded_at = UnicodeAttribute(null=True)
+    cancelled_at = UnicodeAttribute(null=True)
+    cancel_reason = UnicodeAttribute(null=True)
+    upcoming = UnicodeAttribute(null=True)
+    upcoming_index = UpcomingIndex()
+
+
+class StaffCalendarModel(Model):
+    """Per staff member: their booked slots, replaced as a whole on the condition `version` is unchanged,
+    so overlapping bookings of one person cannot both be written (no read-then-write race)."""
+
+    class Meta(_Meta):
+        table_name = "staff-calendars"
+
+    staff_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute()
+    slots = JSONAttribute(default=list)  # [{appointment_id, case_id, start, end}], only ones not yet ended
+    updated_at = UnicodeAttribute()
+
+
 # Logical name (the suffix after the stage prefix) → model. Infrastructure tests read this.
 MODELS: dict[str, type[Model]] = {
     "cases": CaseModel,
@@ -140,6 +315,10 @@ MODELS: dict[str, type[Model]] = {
     "idempotency": IdempotencyModel,
     "directory": DirectoryModel,
     "audit": AuditModel,
+    "messages": MessageModel,
+    "sms-opt-outs": SmsOptOutModel,
+    "sms-limits": SmsLimitModel,
+    "sms-webhooks": SmsWebhookModel,
 }
 
 
