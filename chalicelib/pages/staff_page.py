@@ -276,7 +276,9 @@ def _case_panel(texts: dict[str, str], labels: dict[str, Any]) -> str:
             '<ul id="appointments" class="items"></ul>' + _appointment_form(texts, minutes),
         )
         + _section(
-            "messages", texts["section_messages"], '<div id="messages-flags"></div><ul id="messages" class="items"></ul>'
+            "messages",
+            texts["section_messages"],
+            '<div id="messages-flags"></div><ul id="messages" class="items"></ul>',
         )
         + f'<section id="section-move" class="case-section" aria-labelledby="h-move"><h3 id="h-move">{move_title}</h3>'
         + _move_form(texts)
@@ -317,7 +319,7 @@ def script_data(language: str, base: str, settings: Settings) -> dict[str, Any]:
         "lang": language,
         "base": base,
         "auth": auth_config(settings),
-        "schemas": {"transfer": schema_url(base, "transfer"), "close": schema_url(base, "close")},
+        "schemas": {"transfer": schema_url(base, "transfer")},
         "texts": labels["script"],
         "page": {k: labels["page"][k] for k in PAGE_TEXTS_FOR_SCRIPT},
         "fields": labels["fields"],

@@ -191,3 +191,12 @@ def test_the_staff_scripts_never_write_html_from_data() -> None:
         code = re.sub(r"/\*.*?\*/", "", (ASSETS_DIR / name).read_text(encoding="utf-8"), flags=re.S)
         assert ".innerHTML" not in code and "insertAdjacentHTML" not in code and "eval(" not in code, name
         assert "localStorage" not in code and "document.cookie" not in code, f"{name}: the token stays per tab"
+
+
+def test_the_browser_validator_knows_every_keyword_of_the_transfer_schema() -> None:
+    """The transfer form runs schemas/transfer.schema.json in the browser, like the server."""
+    from tests.functional.test_pages_form import _keywords
+
+    script = (ASSETS_DIR / "schema-validate.js").read_text(encoding="utf-8")
+    supported = set(re.findall(r'"([$\w-]+)"', script[script.index("SUPPORTED = [") : script.index("];")]))
+    assert _keywords(load_schema("transfer")) - supported == set()

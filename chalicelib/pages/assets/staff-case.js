@@ -63,7 +63,7 @@
       if (mine !== ticket) return;
       show(c);
       S.byId("case-title").focus();
-      S.announce(t("case_loaded", { reference: c.reference }));
+      S.announceLoaded(t("case_loaded", { reference: c.reference }));
       loadExtras();
     }, function (error) {
       if (mine !== ticket || !session.token) return;
@@ -402,7 +402,7 @@
       var inbound = m.direction === "inbound";
       var kind = inbound ? "inbound" : m.kind;
       var status = m.status || "pending";
-      var when = m.sent_at || m.created_at || m.due_at;
+      var when = m.sent_at || (status === "pending" && m.due_at) || m.created_at;  // planned ones: when they go
       var head = [el("strong", { text: S.label("message_kinds", kind) }), " ",
         el("span", { className: "badge status-" + status, text: S.label("message_statuses", status) }), " ",
         el("time", { datetime: when || "", text: S.formatTime(when) })];
@@ -503,9 +503,16 @@
         ? "/coordinator/cases/" + encodeURIComponent(openId) + "/reassign" : path("/transfer");
       S.busy(button, S.api("POST", target, body)).then(function (c) {
         transferForm.reset();
-        S.announce(t("transferred_ok", { reference: reference, partner: session.partnerName(c.partner) }));
-        S.refreshQueue();
-        if (session.isCoordinator) { show(c); loadExtras(); } else { S.backToQueue(); }
+        var done = t("transferred_ok", { reference: reference, partner: session.partnerName(c.partner) });
+        if (session.isCoordinator) {
+          S.announce(done);
+          show(c);
+          loadExtras();
+          S.refreshQueue();
+        } else {
+          S.announceAfterLoad(done);  // the case leaves this partner's sight: back to the list
+          S.backToQueue();
+        }
       }, function (error) { failed(error, "transfer"); });
     }, function () { S.showProblem(problem, t("network_error")); });
   }

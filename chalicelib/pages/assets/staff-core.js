@@ -70,6 +70,18 @@
     global.setTimeout(function () { statusLine.textContent = message; }, 30);
   }
 
+  /* An action's result that a view change would otherwise talk over ("claimed", "transferred"):
+   * said instead of the next "case opened" / "cases shown". */
+  var afterLoad = null;
+  function announceAfterLoad(message) {
+    afterLoad = message;
+  }
+
+  function announceLoaded(message) {
+    announce(afterLoad || message);
+    afterLoad = null;
+  }
+
   function showProblem(box, message) {
     clear(box).appendChild(el("p", { text: message }));
     box.hidden = false;
@@ -333,6 +345,8 @@
     clear: clear,
     byId: byId,
     announce: announce,
+    announceAfterLoad: announceAfterLoad,
+    announceLoaded: announceLoaded,
     showProblem: showProblem,
     hideProblem: hideProblem,
     parseTime: parseTime,

@@ -320,16 +320,19 @@
     if (!more) { state.rows = []; state.cursor = null; }
     moreButton.hidden = true;
     queuePanel.setAttribute("aria-busy", "true");
+    S.byId("queue-table").removeAttribute("data-loaded");
     return S.busy(more ? moreButton : null, S.api("GET", queuePath(more ? state.cursor : null))).then(function (body) {
       if (ticket !== state.loading || view !== state.view) return;
       state.rows = state.rows.concat(body.cases || []);
       state.cursor = body.next_cursor || null;
       renderQueue();
-      S.announce(t("queue_loaded", { title: queueTitle.textContent, count: state.rows.length }));
+      S.announceLoaded(t("queue_loaded", { title: queueTitle.textContent, count: state.rows.length }));
     }, function (error) {
       if (ticket === state.loading && session.token) S.announce(S.explain(error));
     }).then(function () {
+      if (ticket !== state.loading) return;
       queuePanel.removeAttribute("aria-busy");
+      S.byId("queue-table").setAttribute("data-loaded", "true");  // also what tests wait for
     });
   }
 
@@ -400,7 +403,7 @@
     var caseId = button.getAttribute("data-claim");
     var row = state.rows.filter(function (r) { return r.case_id === caseId; })[0];
     S.busy(button, S.caseView.claim(caseId)).then(function (claimed) {
-      S.announce(t("claimed_ok", { reference: claimed.reference }));
+      S.announceAfterLoad(t("claimed_ok", { reference: claimed.reference }));
       state.rows = state.rows.filter(function (r) { return r.case_id !== caseId; });
       renderQueue();
       go("#/case/" + encodeURIComponent(caseId));

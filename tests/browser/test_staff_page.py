@@ -1,0 +1,531 @@
+"""The staff workspace (GET /staff) in real headless Chromium: sign in, queue, claim, appointments, SMS log."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DESKTOP, MOBILE, _page, screenshot, serious_violations
+from tests.browser.intake_form import PARTNER_NAMES
+from tests.browser.live_app import LiveApp
+from tests.browser.staff_workspace import (
+    BERLIN,
+    call,
+    new_case,
+    open_case,
+    row,
+    sign_in,
+    staff_token,
+    text,
+    working_day,
+)
+
+TOKEN_KEY = "migranet.staff.token"
+
+
+@pytest.fixture
+def berlin_elsewhere_page(browser: Any) -> Any:
+    """A desktop browser in New York: the page must still show and send Berlin times."""
+    yield from _page(browser, {**DESKTOP, "timezone_id": "America/New_York", "locale": "en-US"})
+
+
+def stored_token(page: Any) -> dict[str, Any]:
+    return dict(
+        page.evaluate(
+            "() => ({session: sessionStorage.getItem('" + TOKEN_KEY + "'), local: localStorage.length,"
+            " cookies: document.cookie})"
+        )
+    )
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_staff_sign_in_with_a_pasted_token_and_see_only_their_own_partners_queue(
+    live: LiveApp, desktop_page: Any, language: str
+) -> None:
+    page = desktop_page
+    own = new_case(live, "lmu-klinikum")
+    other = new_case(live, "akademie-ingenieure")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+
+    page.goto(f"{live.url}/staff?lang={language}")
+    assert page.get_attribute("html", "lang") == language
+    assert page.locator("#signin-title").inner_text() == text(language, "page", "signin_title")
+    sign_in(page, live, token, language)
+
+    assert page.locator("#who-name").inner_text() == "Anna Berger"
+    assert page.locator("#queue-title").inner_text() == text(language, "page", "queue_routed")
+    assert page.locator("#tab-routed").get_attribute("aria-selected") == "true"
+    assert row(page, own["reference"]).is_visible()
+    assert row(page, other["reference"]).count() == 0, "another institution's applicant is never listed"
+    assert page.locator("#tab-network").is_hidden() and page.locator("#tab-metrics").is_hidden()
+    stored = stored_token(page)
+    assert stored == {"session": token, "local": 0, "cookies": ""}, "the token lives in this tab only"
+
+    page.click("#sign-out")
+    page.locator("#signin:visible").wait_for()
+    assert page.locator("#workspace").is_hidden()
+    assert stored_token(page)["session"] is None
+    page.locator("#status", has_text=text(language, "script", "signed_out")).wait_for()
+
+
+def test_a_claim_opens_the_case_and_a_colleagues_earlier_claim_is_explained(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    first, second = new_case(live, "lmu-klinikum"), new_case(live, "lmu-klinikum")
+    sign_in(page, live, staff_token(live, "lmu-klinikum", name="Anna Berger"), "en")
+    row(page, second["reference"]).wait_for()
+    row(page, first["reference"]).wait_for()
+
+    colleague = staff_token(live, "lmu-klinikum", name="Jonas Weber")
+    assert call(live, "POST", f"/staff/cases/{second['case_id']}/claim", colleague)[0] == 200
+    stale = row(page, second["reference"])  # the list still shows it as new: the colleague was faster
+    stale.locator("button[data-claim]").click()
+    expected = text("en", "script", "already_claimed", name="Jonas Weber")
+    note = stale.locator(".row-note")
+    note.wait_for()
+    assert note.inner_text() == expected
+    page.locator("#status", has_text=expected).wait_for()
+    assert stale.locator("button[data-claim]").count() == 0
+    assert stale.locator(".col-holder").inner_text() == "Jonas Weber"
+
+    row(page, first["reference"]).locator("button[data-claim]").click()
+    page.locator("#case-reference", has_text=first["reference"]).wait_for()
+    page.locator("#case-release:visible").wait_for()
+    assert "Handled by you" in page.locator("#case-state").inner_text()
+    page.locator("#status", has_text=text("en", "script", "claimed_ok", reference=first["reference"])).wait_for()
+    assert page.locator("#case-claim").is_hidden()
+
+    open_case(page, second)
+    assert "Handled by Jonas Weber" in page.locator("#case-state").inner_text()
+    assert page.locator("#case-claim").is_hidden() and page.locator("#case-release").is_hidden()
+    assert page.locator("#section-close").is_hidden() and page.locator("#appointment-form").is_hidden()
+
+    page.click("#tab-mine")
+    row(page, first["reference"]).wait_for()
+    assert row(page, second["reference"]).count() == 0
+
+
+def test_the_409_also_shows_in_the_case_view(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    sign_in(page, live, staff_token(live, "lmu-klinikum", name="Anna Berger"), "de")
+    open_case(page, case)
+    colleague = staff_token(live, "lmu-klinikum", name="Mehmet Demir")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", colleague)[0] == 200
+
+    page.click("#case-claim")
+    problem = page.locator("#case-problem")
+    problem.wait_for()
+    assert problem.inner_text() == text("de", "script", "already_claimed", name="Mehmet Demir")
+    assert problem.get_attribute("role") == "alert"
+    page.locator("#case-state", has_text="Mehmet Demir").wait_for()
+
+
+def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
+    live: LiveApp, berlin_elsewhere_page: Any
+) -> None:
+    page = berlin_elsewhere_page
+    case = new_case(live, "lmu-klinikum", sms=True)
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    sent: list[dict[str, Any]] = []
+    page.on(
+        "request",
+        lambda r: sent.append({"method": r.method, "body": r.post_data_json}) if "/appointments" in r.url else None,
+    )
+    sign_in(page, live, token, "de")
+    open_case(page, case)
+    page.click("#case-claim")
+    page.locator("#appointment-form:visible").wait_for()
+    assert page.locator("#messages [data-kind=intake_received]").count() == 1, "the intake confirmation is logged"
+
+    day = working_day(3)
+    page.fill("#appointment-date", day.isoformat())
+    page.fill("#appointment-time", "10:30")
+    page.select_option("#appointment-duration", "60")
+    page.fill("#appointment-location", "Ziemssenstraße 5, Raum E.12")
+    page.click("#appointment-submit")
+
+    booked = page.locator("#appointments li.appointment")
+    booked.wait_for()
+    assert re.search(r"\b10:30\b", booked.inner_text()), "Berlin time, although this browser is in New York"
+    assert "60 Minuten" in booked.inner_text()
+    posts = [r for r in sent if r["method"] == "POST"]
+    assert posts[0]["body"]["start"] == f"{day.isoformat()}T10:30", "local time without offset"
+    _, listed = call(live, "GET", f"/staff/cases/{case['case_id']}/appointments", token)
+    start = datetime.fromisoformat(listed["appointments"][0]["start"])
+    assert start.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") == f"{day.isoformat()} 10:30"
+
+    confirmation = page.locator("#messages [data-kind=appointment_booked]")
+    confirmation.wait_for()
+    assert text("de", "message_kinds", "appointment_booked") in confirmation.inner_text()
+    assert "Ziemssenstraße 5" in confirmation.inner_text(), "the SMS text itself is shown"
+    status_badge = confirmation.get_attribute("data-status")
+    assert status_badge in ("pending", "sent", "delivered", "queued")
+    assert text("de", "message_statuses", status_badge) in confirmation.inner_text()
+    assert page.locator("#case-state", has_text=text("de", "statuses", "scheduled")).count() == 1
+
+    # Reschedule: the form comes back with the Berlin date and time filled in.
+    booked.locator("[data-act=reschedule]").click()
+    assert page.locator("#appointment-date").input_value() == day.isoformat()
+    assert page.locator("#appointment-time").input_value() == "10:30"
+    page.fill("#appointment-time", "11:15")
+    page.click("#appointment-submit")
+    page.locator("#appointments li.appointment", has_text="11:15").wait_for()
+    assert [r["method"] for r in sent if r["method"] in ("POST", "PATCH")] == ["POST", "PATCH"]
+    # The applicant hears of the new time (a new confirmation, or a change notice once the first went out).
+    notice = (
+        "#messages li.message[data-status=pending]:is([data-kind=appointment_booked], [data-kind=appointment_changed])"
+    )
+    page.locator(notice, has_text="11:15").wait_for()
+    assert page.locator("#messages li.message[data-status=cancelled]").count() >= 1, "the 10:30 texts are withdrawn"
+
+    page.locator("#appointments [data-act=cancel]").click()
+    page.locator("#appointments li.appointment[data-status=cancelled]").wait_for()
+    assert text("de", "appointment_statuses", "cancelled") in page.locator("#appointments").inner_text()
+    page.locator("#messages li.message[data-status=pending]:not([data-kind=intake_received])").wait_for(
+        state="detached"
+    )
+    screenshot(page, "staff-case-appointments-desktop")
+
+
+def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    page.locator("#appointment-form:visible").wait_for()
+    page.fill("#appointment-date", "2020-01-06")
+    page.fill("#appointment-time", "09:00")
+    page.click("#appointment-submit")
+    error = page.locator("#appointment-date-error")
+    error.wait_for()
+    assert error.inner_text() == text("en", "errors", "in_past")
+    assert page.locator("#appointment-location-error").inner_text() == text("en", "errors", "required")
+    assert page.evaluate("document.activeElement.id") == "appointment-date"
+
+
+def test_a_transfer_is_checked_with_the_schema_in_the_browser_before_it_is_sent(
+    live: LiveApp, desktop_page: Any
+) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    transfers: list[str] = []
+    page.on("request", lambda r: transfers.append(r.url) if r.url.endswith("/transfer") else None)
+    sign_in(page, live, token, "de")
+    open_case(page, case)
+
+    page.select_option("#transfer-partner", "via-bayern")
+    page.fill("#transfer-reason", "  zu kurz  ")
+    page.click("#transfer-submit")
+    error = page.locator("#transfer-reason-error")
+    error.wait_for()
+    assert error.inner_text() == text("de", "errors", "too_short")
+    assert page.locator("#transfer-reason").get_attribute("aria-invalid") == "true"
+    assert transfers == [], "the same schema as the server's refused it before sending"
+    assert page.locator("#transfer-partner option[value=lmu-klinikum]").count() == 0, "not to itself"
+
+    page.fill("#transfer-reason", "Sucht vor allem einen Deutschkurs und allgemeine Orientierung.")
+    page.click("#transfer-submit")
+    page.locator("#case").wait_for(state="hidden")
+    done = text("de", "script", "transferred_ok", reference=case["reference"], partner=PARTNER_NAMES["via-bayern"])
+    page.locator("#status", has_text=done).wait_for()
+    assert len(transfers) == 1
+    coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Koordination")
+    status, moved = call(live, "GET", f"/staff/cases/{case['case_id']}", coordinator)
+    assert (status, moved["partner"]) == (200, "via-bayern")
+    assert row(page, case["reference"]).count() == 0
+
+
+def test_closing_a_case_with_an_outcome_moves_it_to_the_closed_list(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    page.locator("#section-close:visible").wait_for()
+
+    page.click("#close-submit")
+    assert page.locator("#close-outcome-error").inner_text() == text("en", "errors", "required")
+    page.select_option("#close-outcome", "counselled")
+    page.fill("#close-note", "Recognition application explained; documents complete.")
+    page.click("#close-submit")
+    page.locator("#case-state", has_text=text("en", "statuses", "closed")).wait_for()
+    assert page.locator("#section-close").is_hidden() and page.locator("#section-move").is_hidden()
+    history = page.locator("#history").inner_text()
+    assert text("en", "outcomes", "counselled") in history and "documents complete" in history
+    page.locator("#audit", has_text=text("en", "actions", "close")).wait_for()
+
+    page.click("#tab-closed")
+    row(page, case["reference"]).wait_for()
+
+
+def test_an_expired_token_sends_back_to_sign_in_with_a_message(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    brief = staff_token(live, "lmu-klinikum", hours=6 / 3600)  # six seconds
+    sign_in(page, live, brief, "de")
+    message = page.locator("#signin-message")
+    message.wait_for(timeout=20_000)
+    assert message.inner_text() == text("de", "script", "expired")
+    assert page.locator("#workspace").is_hidden()
+    assert stored_token(page)["session"] is None
+
+
+def test_a_forged_token_is_refused_with_the_servers_reason(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    header, claims, signature = staff_token(live, "lmu-klinikum").split(".")
+    forged = ".".join([header, claims, signature[:-6] + ("AAAAAA" if not signature.endswith("AAAAAA") else "BBBBBB")])
+    sign_in(page, live, forged, "en")
+    message = page.locator("#signin-message")
+    message.wait_for()
+    assert message.inner_text().startswith(text("en", "script", "token_rejected", error="").strip())
+    assert "signature" in message.inner_text()
+
+    page.fill("#token", "not a token")
+    page.click("#token-submit")
+    assert page.locator("#token-error").inner_text() == text("en", "script", "token_malformed")
+
+
+def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "akademie-ingenieure")
+    coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Katrin Vogel")
+    sign_in(page, live, coordinator, "en", "#/network")
+    page.locator("#network-filter:visible").wait_for()
+    assert page.locator("#tab-network").get_attribute("aria-selected") == "true"
+    page.select_option("#filter-partner", "akademie-ingenieure")
+    page.click("#network-filter button[type=submit]")
+    found = row(page, case["reference"])
+    found.wait_for()
+    assert found.locator(".col-partner").inner_text() == "Akademie der Ingenieure GmbH"
+
+    open_case(page, case)
+    assert page.locator("#move-title-coordinator").is_visible()
+    page.select_option("#transfer-partner", "servicestelle-muenchen")
+    page.fill("#transfer-reason", "Needs recognition counselling first, then placement.")
+    page.click("#transfer-submit")
+    page.locator("#case-state", has_text="Servicestelle").wait_for()
+    page.locator("#history", has_text=text("en", "actions", "reassigned")).wait_for()
+
+
+def test_a_coordinator_sees_the_metrics_as_svg_charts_and_downloads_csv(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    new_case(live, "lmu-klinikum")
+    coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Katrin Vogel")
+    sign_in(page, live, coordinator, "de", "#/metrics")
+    charts = page.locator("#metrics-charts svg.chart")
+    charts.first.wait_for()
+    assert charts.count() >= 4
+    captions = page.locator("#metrics-charts figcaption").all_inner_texts()
+    for key in ("chart_intakes", "chart_claim", "chart_no_show", "chart_sms"):
+        assert text("de", "script", key) in captions
+    intakes = page.locator('[data-chart="intakes"]')
+    assert intakes.locator("svg rect.bar").count() == 5, "one bar per partner"
+    assert intakes.locator("svg").get_attribute("role") == "img"
+    assert "LMU Klinikum" in (intakes.locator("svg desc").text_content() or "")
+    assert page.locator("#metrics-summary .card").count() >= 6
+    screenshot(page, "staff-metrics-desktop")
+
+    with page.expect_download() as download_info:
+        page.click("#metrics-csv")
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8") as handle:
+        first_line = handle.readline()
+    assert "," in first_line or ";" in first_line
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_axe_finds_no_serious_or_critical_violation_on_the_staff_page(
+    live: LiveApp, desktop_page: Any, language: str
+) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    page.goto(f"{live.url}/staff?lang={language}")
+    page.locator("#token-submit:enabled").wait_for()
+    assert serious_violations(page) == []
+
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    sign_in(page, live, token, language, f"#/case/{case['case_id']}")
+    page.locator("#messages li").first.wait_for()
+    page.locator("#audit li").first.wait_for()
+    assert serious_violations(page) == []
+
+
+def test_axe_on_the_coordinators_views(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    sign_in(page, live, staff_token(live, "via-bayern", role="coordinator", name="Katrin Vogel"), "en", "#/network")
+    page.locator("#queue-table[data-loaded]").wait_for(state="attached")
+    assert serious_violations(page) == []
+    page.click("#tab-metrics")
+    page.locator("#metrics-charts svg.chart").first.wait_for()
+    assert serious_violations(page) == []
+
+
+def test_on_a_phone_the_queue_and_the_case_fit_the_screen(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    sign_in(page, live, token, "de")
+    row(page, case["reference"]).wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["viewport"]["width"]
+    screenshot(page, "staff-queue-de-mobile")
+
+    row(page, case["reference"]).locator("button[data-claim]").tap()
+    page.locator("#appointment-form:visible").wait_for()
+    page.locator("#messages li").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= MOBILE["viewport"]["width"]
+    screenshot(page, "staff-case-de-mobile")
+
+
+def test_views_switch_with_the_arrow_keys_and_a_case_opens_with_enter(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    sign_in(page, live, staff_token(live, "lmu-klinikum"), "en")
+    row(page, case["reference"]).wait_for()
+    page.focus("#tab-routed")
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-mine"
+    page.locator("#queue-title", has_text=text("en", "page", "queue_mine")).wait_for()
+    page.keyboard.press("ArrowLeft")
+    page.locator("#queue-title", has_text=text("en", "page", "queue_routed")).wait_for()
+    row(page, case["reference"]).wait_for()
+
+    page.focus(f'#queue-table tr[data-case="{case["case_id"]}"] a.ref')
+    page.keyboard.press("Enter")
+    page.locator("#case-reference", has_text=case["reference"]).wait_for()
+    assert page.evaluate("document.activeElement.id") == "case-title", "the case heading takes the focus"
+
+
+def test_switching_the_language_keeps_the_sign_in_and_the_open_case(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    sign_in(page, live, staff_token(live, "lmu-klinikum"), "de")
+    open_case(page, case)
+    assert page.locator("#h-intake").inner_text() == text("de", "page", "section_intake")
+
+    page.click(".staff-lang a[lang=en]")
+    page.wait_for_url(re.compile(r"lang=en"))
+    page.locator("#case-reference", has_text=case["reference"]).wait_for()
+    assert page.locator("#h-intake").inner_text() == text("en", "page", "section_intake")
+    assert page.get_attribute("html", "lang") == "en"
+    assert page.locator("#signin").is_hidden()
+
+
+def _json_route(body: Any, seen: list[Any] | None = None) -> Any:
+    def handle(route: Any) -> None:
+        if seen is not None:
+            seen.append({"method": route.request.method, "body": route.request.post_data_json})
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    return handle
+
+
+def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp, desktop_page: Any) -> None:
+    """Every state a message can reach, as the API reports it (served here so that none depends on timing)."""
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    at = "2026-03-02T09:00:00+00:00"
+    log = {
+        "case_id": case["case_id"],
+        "sms_consent": True,
+        "opted_out": True,
+        "attention": [{"at": at, "reason": "cannot_come", "appointment_id": "a1"}],
+        "messages": [
+            {
+                "direction": "outbound",
+                "kind": "intake_received",
+                "status": "delivered",
+                "body": "MigraNet: …",
+                "language": "uk",
+                "sent_at": at,
+                "created_at": at,
+            },
+            {
+                "direction": "outbound",
+                "kind": "appointment_booked",
+                "status": "failed",
+                "error_code": "30003",
+                "body": "…",
+                "created_at": at,
+            },
+            {
+                "direction": "outbound",
+                "kind": "reminder",
+                "status": "sent",
+                "reply": "2",
+                "reply_at": at,
+                "body": "…",
+                "sent_at": at,
+            },
+            {
+                "direction": "inbound",
+                "kind": "inbound",
+                "status": "received",
+                "body": "2",
+                "reply": "2",
+                "attention": "cannot_come",
+                "created_at": at,
+            },
+            {"direction": "outbound", "kind": "reminder", "status": "unknown", "body": "…", "created_at": at},
+        ],
+    }
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    items = page.locator("#messages li.message")
+    items.first.wait_for()
+    assert items.count() == 5
+    for status in ("delivered", "failed", "sent", "received", "unknown"):
+        item = page.locator(f"#messages li[data-status={status}]")
+        assert text("de", "message_statuses", status) in item.inner_text(), status
+    assert (
+        text("de", "script", "error_code", code="30003")
+        in page.locator("#messages li[data-status=failed]").inner_text()
+    )
+    reply = text("de", "script", "reply", reply="2 (" + text("de", "script", "reply_2") + ")")
+    assert reply in page.locator("#messages li[data-status=sent]").inner_text()
+    flags = page.locator("#messages-flags").inner_text()
+    assert text("de", "script", "opted_out") in flags
+    assert text("de", "attention_reasons", "cannot_come") in flags
+    assert page.locator("#messages li[data-status=unknown] .badge.attention").count() == 1
+
+
+def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    began = {
+        "appointment_id": "a1",
+        "case_id": case["case_id"],
+        "start": "2026-03-02T08:00:00.000000+00:00",
+        "duration_minutes": 45,
+        "mode": "in_person",
+        "location": "Ziemssenstraße 5",
+        "status": "booked",
+        "attended": None,
+        "upcoming": False,
+        "applicant_reply": "1",
+    }
+    listing = {"case_id": case["case_id"], "appointments": [began], "attention": []}
+    recorded: list[Any] = []
+    page.route(f"**/staff/cases/{case['case_id']}/appointments", _json_route(listing))
+    page.route(f"**/staff/cases/{case['case_id']}/appointments/a1/attendance", _json_route({}, recorded))
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    item = page.locator("#appointments li[data-appointment=a1]")
+    item.wait_for()
+    assert "09:00" in item.inner_text(), "08:00 UTC on 2 March is 09:00 in Berlin"
+    assert item.locator("[data-act=reschedule]").count() == 0, "a past appointment cannot be moved"
+    assert text("en", "script", "applicant_reply", reply="1 (" + text("en", "script", "reply_1") + ")") in (
+        item.inner_text()
+    )
+    item.locator("[data-act=no_show]").click()
+    page.locator("#status", has_text=text("en", "script", "attendance_ok")).wait_for()
+    assert recorded == [{"method": "POST", "body": {"attended": False}}]
