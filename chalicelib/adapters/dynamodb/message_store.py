@@ -280,8 +280,11 @@ class DynamoMessageStore:
 
     def set_opt_out(self, phone_hash: str, opted_out: bool, at: datetime, keyword: str) -> bool:
         item = SmsOptOutModel(phone_hash, opted_out=opted_out, changed_at=iso(at), keyword=keyword)
-        changes = SmsOptOutModel.opted_out != opted_out
-        condition = (SmsOptOutModel.phone_hash.does_not_exist() | changes) if opted_out else changes
+        # Explicit about a missing item: a START from a number that never opted out changes nothing.
+        if opted_out:
+            condition = SmsOptOutModel.phone_hash.does_not_exist() | (SmsOptOutModel.opted_out == False)  # noqa: E712
+        else:
+            condition = SmsOptOutModel.phone_hash.exists() & (SmsOptOutModel.opted_out == True)  # noqa: E712
         try:
             item.save(condition=condition)
         except PutError as error:
