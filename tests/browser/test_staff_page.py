@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import re
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from chalicelib.config import settings
+from chalicelib.pages.staff_page import render_staff_page, staff_page_headers
 from tests.browser.conftest import DESKTOP, MOBILE, _page, screenshot, serious_violations
 from tests.browser.intake_form import PARTNER_NAMES
 from tests.browser.live_app import LiveApp
@@ -529,3 +535,134 @@ def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp,
     item.locator("[data-act=no_show]").click()
     page.locator("#status", has_text=text("en", "script", "attendance_ok")).wait_for()
     assert recorded == [{"method": "POST", "body": {"attended": False}}]
+
+
+def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the_cursor(
+    live: LiveApp, desktop_page: Any
+) -> None:
+    page = desktop_page
+
+    def queue_row(reference: str, queued_at: str, overdue: bool) -> dict[str, Any]:
+        return {
+            "case_id": f"case-{reference}",
+            "reference": reference,
+            "partner": "lmu-klinikum",
+            "status": "routed",
+            "queued_at": queued_at,
+            "due_at": queued_at.replace("T08", "T16"),
+            "language": "uk",
+            "profession_group": "health",
+            "goals": ["recognition"],
+            "rule": "health-professions",
+            "claimed_by": None,
+            "claimed_by_name": None,
+            "overdue": overdue,
+        }
+
+    pages = {
+        None: {
+            "cases": [
+                queue_row("AAAA-AAAA", "2026-03-02T08:00:00+00:00", False),
+                queue_row("BBBB-BBBB", "2026-03-03T08:00:00+00:00", True),
+            ],
+            "next_cursor": "page-2",
+        },
+        "page-2": {"cases": [queue_row("CCCC-CCCC", "2026-03-04T08:00:00+00:00", True)], "next_cursor": None},
+    }
+    asked: list[str | None] = []
+
+    def serve(route: Any) -> None:
+        cursor = parse_qs(urlsplit(route.request.url).query).get("cursor", [None])[0]
+        asked.append(cursor)
+        body = {"partner": "lmu-klinikum", "status": "routed", **pages[cursor]}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(body))
+
+    page.route("**/staff/queue?*", serve)
+    sign_in(page, live, staff_token(live, "lmu-klinikum"), "de")
+    page.locator("#queue-table[data-loaded]").wait_for(state="attached")
+    references = page.locator("#queue-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.reference)")
+    assert references == ["BBBB-BBBB", "AAAA-AAAA"], "overdue first, then oldest first"
+    overdue = page.locator('#queue-table tr[data-reference="BBBB-BBBB"]')
+    assert "overdue" in (overdue.get_attribute("class") or "")
+    assert text("de", "script", "overdue") in overdue.inner_text(), "marked in words, not by colour alone"
+
+    page.click("#queue-more")
+    page.locator('#queue-table tr[data-reference="CCCC-CCCC"]').wait_for()
+    references = page.locator("#queue-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.reference)")
+    assert references == ["BBBB-BBBB", "CCCC-CCCC", "AAAA-AAAA"]
+    assert asked == [None, "page-2"]
+    assert page.locator("#queue-more").is_hidden(), "no next_cursor: nothing more to load"
+
+
+def test_a_claimed_case_can_be_released_back_to_the_queue(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    page.locator("#case-release:visible").click()
+    page.locator("#case-claim:visible").wait_for()
+    page.locator("#status", has_text=text("en", "script", "released_ok", reference=case["reference"])).wait_for()
+    assert text("en", "statuses", "routed") in page.locator("#case-state").inner_text()
+    page.locator("#history", has_text=text("en", "actions", "released")).wait_for()
+
+
+def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveApp, desktop_page: Any) -> None:
+    """The page as the prod stage renders it, against a stand-in for Cognito's hosted UI."""
+    page = desktop_page
+    hosted = f"{live.url}/hosted-ui"  # same origin: the stand-in is served by page.route, never by the network
+    prod = replace(
+        settings(),
+        stage="prod",
+        auth_mode="cognito",
+        cognito_domain=hosted,
+        cognito_app_client_id="client-123",
+        staff_redirect_url=f"{live.url}/staff",
+    )
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    seen: dict[str, Any] = {}
+
+    def prod_page(route: Any) -> None:
+        body = render_staff_page("en", "", prod)
+        route.fulfill(status=200, headers=staff_page_headers("en", prod), body=body)
+
+    def authorize(route: Any) -> None:
+        seen["authorize"] = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
+        back = json.dumps(f"{live.url}/staff?code=the-code&state={seen['authorize']['state']}")
+        # A page that sends the browser on, as the hosted UI does after the password (a routed 302 would
+        # be followed without passing page.route again).
+        route.fulfill(status=200, content_type="text/html", body=f"<script>location.replace({back})</script>")
+
+    def token_endpoint(route: Any) -> None:
+        seen["token"] = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({"id_token": token}))
+
+    def logout(route: Any) -> None:
+        seen["logout"] = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
+        route.fulfill(status=200, content_type="text/plain", body="signed out")
+
+    page.route(lambda url: urlsplit(url).path == "/staff", prod_page)
+    page.route(f"{hosted}/oauth2/authorize?*", authorize)
+    page.route(f"{hosted}/oauth2/token", token_endpoint)
+    page.route(f"{hosted}/logout?*", logout)
+
+    page.goto(f"{live.url}/staff?lang=en")
+    assert page.locator("#token-form").count() == 0
+    page.locator("#hosted-signin:enabled").click()
+    page.locator("#workspace:visible").wait_for()
+
+    asked = seen["authorize"]
+    assert asked["response_type"] == "code" and asked["client_id"] == "client-123"
+    assert asked["redirect_uri"] == f"{live.url}/staff" and asked["code_challenge_method"] == "S256"
+    sent = seen["token"]
+    assert sent["grant_type"] == "authorization_code" and sent["code"] == "the-code"
+    assert sent["redirect_uri"] == asked["redirect_uri"] and sent["client_id"] == "client-123"
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(sent["code_verifier"].encode()).digest()).rstrip(b"=")
+    assert challenge.decode() == asked["code_challenge"], "PKCE: the verifier matches the challenge"
+    assert urlsplit(page.url).query == "", "the code does not stay in the address bar"
+    assert stored_token(page)["session"] == token
+    assert page.locator("#who-name").inner_text() == "Anna Berger"
+
+    page.click("#sign-out")
+    page.wait_for_url(f"{hosted}/logout?*")
+    assert seen["logout"] == {"client_id": "client-123", "logout_uri": f"{live.url}/staff"}

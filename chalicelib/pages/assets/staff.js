@@ -314,7 +314,8 @@
     return path + "?" + params.toString();
   }
 
-  function loadQueue(more) {
+  /* `quiet`: a refresh behind an open case; the person did not ask for the list, so it is not announced. */
+  function loadQueue(more, quiet) {
     var ticket = ++state.loading;
     var view = state.view;
     if (!more) { state.rows = []; state.cursor = null; }
@@ -326,7 +327,7 @@
       state.rows = state.rows.concat(body.cases || []);
       state.cursor = body.next_cursor || null;
       renderQueue();
-      S.announceLoaded(t("queue_loaded", { title: queueTitle.textContent, count: state.rows.length }));
+      if (!quiet) S.announceLoaded(t("queue_loaded", { title: queueTitle.textContent, count: state.rows.length }));
     }, function (error) {
       if (ticket === state.loading && session.token) S.announce(S.explain(error));
     }).then(function () {
@@ -445,7 +446,7 @@
 
   /* ---- start ---- */
 
-  S.refreshQueue = function () { if (state.view && state.view !== "metrics") loadQueue(false); };
+  S.refreshQueue = function () { if (state.view && state.view !== "metrics") loadQueue(false, true); };
   S.backToQueue = function () { go("#/" + (state.view || defaultView())); };
 
   function start() {
