@@ -192,6 +192,27 @@ def post_routing_preview() -> Response:
     return json_response(bootstrap.intake_service().preview(_json_body()))
 
 
+def _status_secret() -> str | None:
+    return app.current_request.headers.get("x-status-secret")
+
+
+@app.route("/applicant/{case_id}", methods=["GET"], cors=True)
+def get_applicant_status(case_id: str) -> Response:
+    return json_response(bootstrap.applicant_service().status(case_id, _status_secret()))
+
+
+@app.route("/applicant/{case_id}/export", methods=["GET"], cors=True)
+def get_applicant_export(case_id: str) -> Response:
+    export = bootstrap.applicant_service().export(case_id, _status_secret())
+    disposition = f'attachment; filename="migranet-{case_id}.json"'
+    return json_response(export, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+@app.route("/applicant/{case_id}", methods=["DELETE"], cors=True)
+def delete_applicant_data(case_id: str) -> Response:
+    return json_response(bootstrap.applicant_service().erase(case_id, _status_secret()))
+
+
 @app.route("/partners", methods=["GET"], cors=True)
 def get_partners() -> Response:
     partners = bootstrap.directory().partners().values()
@@ -373,3 +394,58 @@ def post_sms_status() -> Response:
         status_code=200,
         headers={"Content-Type": "text/xml; charset=utf-8"},
     )
+
+
+# --- data protection and reporting (issue 7) --------------------------------------------------
+
+
+@app.route("/status", methods=["GET"])
+def get_status_page() -> Response:
+    """The applicant's status page; the case id and secret stay in the URL fragment (never sent here)."""
+    from chalicelib.pages.status_page import status_page
+
+    request = app.current_request
+    return _page_response(
+        status_page(
+            accept_language=request.headers.get("accept-language"),
+            context=request.context,
+            if_none_match=request.headers.get("if-none-match"),
+        )
+    )
+
+
+@app.route("/coordinator/cases/{case_id}/export", methods=["GET"])
+def get_coordinator_export(case_id: str) -> Response:
+    """Everything stored about an applicant (GDPR Art. 15), on their request; audited."""
+    export = bootstrap.applicant_service().coordinator_export(_staff(), case_id)
+    disposition = f'attachment; filename="migranet-{case_id}.json"'
+    return json_response(export, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
+
+
+@app.route("/coordinator/cases/{case_id}/erase", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_coordinator_erase(case_id: str) -> Response:
+    """Erase an applicant's personal data (GDPR Art. 17), on their request; audited."""
+    return json_response(bootstrap.applicant_service().coordinator_erase(_staff(), case_id, _json_body()))
+
+
+@app.route("/coordinator/metrics", methods=["GET"])
+def get_coordinator_metrics() -> Response:
+    """Per partner and network-wide figures for a range of Berlin dates; `format=csv` for spreadsheets."""
+    result = bootstrap.reporting_service().metrics(_staff(), _query())
+    if isinstance(result.body, str):
+        disposition = f'attachment; filename="{result.filename}"'
+        headers = {"Content-Type": f"{result.media_type}; charset=utf-8", "Content-Disposition": disposition}
+        return Response(body=result.body, status_code=200, headers={**headers, "Cache-Control": "no-store"})
+    return json_response(result.body, headers={"Cache-Control": "no-store"})
+
+
+@app.schedule(Rate(1, unit=Rate.HOURS))
+def enforce_retention(event: Any) -> dict[str, Any]:
+    """Erase personal data whose retention time ran out (closed + RETENTION_DAYS_AFTER_CLOSE, unclaimed +
+    RETENTION_DAYS_UNCLAIMED); the anonymised records stay for statistics. DynamoDB TTL is only a backstop."""
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis() / 1000 if hasattr(context, "get_remaining_time_in_millis") else 0
+    budget = max(5.0, remaining - 10) if remaining else 240.0
+    report = bootstrap.retention_service().enforce(bootstrap.clock().now(), budget_seconds=budget).as_dict()
+    logs.emit({"event": "retention.enforced", **report})
+    return report

@@ -10,15 +10,21 @@ import boto3
 from pynamodb.connection import Connection
 
 from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
+from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
 from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
 from chalicelib.adapters.dynamodb.models import bind
+from chalicelib.adapters.dynamodb.privacy_store import DynamoPrivacyStore
 from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
 from chalicelib.adapters.sqs import SqsPublisher
 from chalicelib.config import settings
+from chalicelib.domain.retention import RetentionPolicy
 from chalicelib.ports import Clock, SystemClock
+from chalicelib.services.applicant import ApplicantService
 from chalicelib.services.coordinator import CoordinatorService
 from chalicelib.services.intake import IntakeService
+from chalicelib.services.reporting import ReportingService
+from chalicelib.services.retention import RetentionService
 from chalicelib.services.staff import StaffService
 
 if TYPE_CHECKING:
@@ -56,11 +62,12 @@ def sqs_client() -> object:
 def intake_service() -> IntakeService:
     current = settings()
     return IntakeService(
-        store=DynamoCaseStore(dynamodb_connection()),
+        store=DynamoCaseStore(dynamodb_connection(), case_facts()),
         directory=directory(),
         publisher=SqsPublisher(sqs_client(), current.queue_name),
         clock=clock(),
         idempotency_hours=current.idempotency_hours,
+        public_base_url=current.public_base_url,
         messaging=messaging_service(),
     )
 
@@ -69,7 +76,7 @@ def intake_service() -> IntakeService:
 def staff_service() -> StaffService:
     current = settings()
     return StaffService(
-        store=DynamoQueueStore(dynamodb_connection()),
+        store=DynamoQueueStore(dynamodb_connection(), case_facts()),
         audit=DynamoAuditLog(),
         directory=directory(),
         publisher=SqsPublisher(sqs_client(), current.queue_name),
@@ -83,11 +90,51 @@ def coordinator_service() -> CoordinatorService:
 
 
 @cache
+def applicant_service() -> ApplicantService:
+    connection = dynamodb_connection()
+    return ApplicantService(
+        cases=DynamoCaseStore(connection, case_facts()),
+        store=DynamoPrivacyStore(connection),
+        audit=DynamoAuditLog(),
+        directory=directory(),
+        clock=clock(),
+        # Every other place with data about the applicant: exported with the case, erased with it.
+        holders={
+            "sms_messages": messaging_service(),
+            "retention_and_statistics": case_facts(),
+        },
+    )
+
+
+@cache
+def case_facts() -> DynamoCaseFacts:
+    """Statistics and retention attributes of case items (issue 7)."""
+    current = settings()
+    dynamodb_connection()
+    policy = RetentionPolicy(
+        days_after_close=current.retention_days_after_close,
+        days_unclaimed=current.retention_days_unclaimed,
+        backstop_days=current.retention_backstop_days,
+    )
+    return DynamoCaseFacts(policy, current.phone_hash_key)
+
+
+@cache
+def retention_service() -> RetentionService:
+    return RetentionService(index=case_facts(), applicant=applicant_service(), policy=case_facts().retention)
+
+
+@cache
+def reporting_service() -> ReportingService:
+    return ReportingService(stats=case_facts(), directory=directory(), clock=clock())
+
+
+@cache
 def message_store() -> DynamoMessageStore:
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
 
     dynamodb_connection()
-    return DynamoMessageStore()
+    return DynamoMessageStore(count=case_facts().count)
 
 
 @cache
@@ -164,6 +211,7 @@ def messaging_service() -> MessagingService:
         policy=policy,
         verifier=TwilioSignatureVerifier(auth_token),
         limiter=TokenBucket(current.sms_segments_per_second),
+        consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
     )
 
 
@@ -171,7 +219,9 @@ def reset() -> None:
     """Forget every built adapter (tests: a new moto context needs new clients)."""
     for getter in (clock, dynamodb_connection, directory, sqs_client, intake_service):
         getter.cache_clear()
-    for getter in (staff_service, coordinator_service):
+    for getter in (staff_service, coordinator_service, applicant_service):
+        getter.cache_clear()
+    for getter in (case_facts, retention_service, reporting_service):
         getter.cache_clear()
     for getter in (message_store, twilio_credentials, sms_sender, messaging_service):
         getter.cache_clear()

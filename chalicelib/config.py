@@ -26,14 +26,18 @@ class Settings:
     sqs_endpoint: str | None
     idempotency_hours: int
     max_body_bytes: int
+    # The API's public URL as applicants and Twilio see it (links in SMS, webhook signatures).
+    public_base_url: str = ""
     # Staff sign-in (issue 3): "local" verifies against a key file, "cognito" against the pool's JWKS.
     auth_mode: str = "local"
     jwt_issuer: str = "migranet-local"
     jwt_audience: str = "migranet-staff"
     jwks_url: str | None = None
     local_jwt_key_file: Path = PROJECT_DIR / ".local-data" / "staff-signing-key.pem"
-    # The API's public URL as applicants and Twilio see it (links in SMS, webhook signatures).
-    public_base_url: str = ""
+    # Staff page sign-in (issue 5): the Cognito hosted UI (code flow + PKCE); empty locally (pasted token).
+    cognito_domain: str = ""  # https://<prefix>.auth.<region>.amazoncognito.com
+    cognito_app_client_id: str = ""
+    staff_redirect_url: str = ""  # where the hosted UI returns to: <PUBLIC_BASE_URL>/staff
     # SMS (issue 4): "outbox" (local file), "twilio", or "fake" (tests).
     sms_backend: str = "outbox"
     outbox_file: Path = PROJECT_DIR / ".local-data" / "outbox.jsonl"
@@ -55,10 +59,6 @@ class Settings:
     retention_days_after_close: int = 180
     retention_days_unclaimed: int = 365
     retention_backstop_days: int = 30  # DynamoDB TTL deletes what enforce_retention missed, this much later
-    # Staff page sign-in (issue 5): the Cognito hosted UI (code flow + PKCE); empty locally (pasted token).
-    cognito_domain: str = ""  # https://<prefix>.auth.<region>.amazoncognito.com
-    cognito_app_client_id: str = ""
-    staff_redirect_url: str = ""  # where the hosted UI returns to: <PUBLIC_BASE_URL>/staff
 
     def table(self, name: str) -> str:
         return f"{self.table_prefix}-{name}"
@@ -86,8 +86,11 @@ def settings() -> Settings:
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024))),
         public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),
         **_auth_settings(env, stage, region),
-        **_sms_settings(env, stage),
         **_staff_page_settings(env, stage, region),
+        **_sms_settings(env, stage),
+        retention_days_after_close=int(env.get("RETENTION_DAYS_AFTER_CLOSE") or 180),
+        retention_days_unclaimed=int(env.get("RETENTION_DAYS_UNCLAIMED") or 365),
+        retention_backstop_days=int(env.get("RETENTION_BACKSTOP_DAYS") or 30),
     )
 
 

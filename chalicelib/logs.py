@@ -66,10 +66,19 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     return record
 
 
+# The AWS SDK's and PynamoDB's DEBUG lines carry whole request and response bodies (applicants' data that no
+# pattern can recognise, such as a name read from a table): these loggers never go below INFO.
+WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "pynamodb")
+
+
 def install() -> None:
     """Idempotent; called when app.py is imported."""
     if logging.getLogRecordFactory() is not _redacting_factory:
         logging.setLogRecordFactory(_redacting_factory)
+    for name in WIRE_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
 
 
 def emit(event: dict[str, Any], stream: TextIO | None = None) -> None:

@@ -120,7 +120,37 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "Short code an applicant can read out on the phone.",
             },
             "status": {"const": "routed"},
+            "status_link": {
+                "type": "string",
+                "description": "One-time link for the applicant: status, export, erasure. The secret after "
+                "`#<case_id>.` is shown only here (stored hashed); send it as X-Status-Secret.",
+            },
         },
+    },
+    "ApplicantStatus": {
+        "type": "object",
+        "required": ["case_id", "reference", "status", "partner", "partner_name"],
+        "properties": {
+            "case_id": {"type": "string"},
+            "reference": {"type": "string"},
+            "status": {"type": "string"},
+            "partner": {"type": "string"},
+            "partner_name": {"type": "string"},
+            "partner_address": {"type": ["string", "null"]},
+            "created_at": {"type": "string"},
+            "updated_at": {"type": "string"},
+            "language": {"type": "string"},
+        },
+    },
+    "ApplicantExport": {
+        "type": "object",
+        "required": ["exported_at", "case"],
+        "description": "Everything stored about the applicant (GDPR Art. 15).",
+    },
+    "Erased": {
+        "type": "object",
+        "required": ["case_id", "erased", "erased_at"],
+        "properties": {"case_id": {"type": "string"}, "erased": {"const": True}, "erased_at": {"type": "string"}},
     },
     "Partner": {
         "type": "object",
@@ -141,6 +171,62 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {"partners": {"type": "array", "items": {"$ref": "#/components/schemas/Partner"}}},
     },
     "OpenApiDocument": {"type": "object", "required": ["openapi", "paths"]},
+    # Coordinator metrics (issue 7); the meaning of each figure: chalicelib/domain/metrics.py.
+    "Durations": {
+        "type": "object",
+        "required": ["median", "p90", "count"],
+        "properties": {
+            "median": {"type": ["number", "null"], "description": "Hours; linear interpolation; null if none."},
+            "p90": {"type": ["number", "null"], "description": "Hours, 90th percentile (linear interpolation)."},
+            "count": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Figures": {
+        "type": "object",
+        "required": [
+            "intakes",
+            "routed_per_rule",
+            "time_to_claim_hours",
+            "time_to_first_appointment_hours",
+            "overdue_cases",
+            "appointments",
+            "attended",
+            "no_shows",
+            "no_show_rate",
+            "sms",
+            "opt_outs",
+        ],
+        "properties": {
+            "intakes": {"type": "integer", "minimum": 0},
+            "routed_per_rule": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
+            "time_to_claim_hours": {"$ref": "#/components/schemas/Durations"},
+            "time_to_first_appointment_hours": {"$ref": "#/components/schemas/Durations"},
+            "overdue_cases": {"type": "integer", "minimum": 0},
+            "appointments": {"type": "integer", "minimum": 0},
+            "attended": {"type": "integer", "minimum": 0},
+            "no_shows": {"type": "integer", "minimum": 0},
+            "no_show_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+            "sms": {
+                "type": "object",
+                "required": ["sent", "delivered", "failed"],
+                "properties": {k: {"type": "integer", "minimum": 0} for k in ("sent", "delivered", "failed")},
+            },
+            "opt_outs": {"type": "integer", "minimum": 0},
+        },
+    },
+    "Metrics": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["from", "to", "generated_at", "network", "partners"],
+        "description": "Figures of the cases received from `from` to `to` (Europe/Berlin days, both included).",
+        "properties": {
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "generated_at": {"type": "string", "format": "date-time"},
+            "network": {"$ref": "#/components/schemas/Figures"},
+            "partners": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Figures"}},
+        },
+    },
     # Staff workspace (issue 3): what staff and coordinators get back.
     "QueueEntry": {
         "type": "object",
@@ -256,6 +342,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "Our message id, put into the StatusCallback URL we give Twilio with each message.",
         "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
     },
+    "X-Status-Secret": {
+        "name": "X-Status-Secret",
+        "in": "header",
+        "required": True,
+        "description": "The secret of the applicant's status link (after `#<case_id>.`); wrong or missing → 404.",
+        "schema": {"type": "string", "maxLength": 200},
+    },
     "Idempotency-Key": {
         "name": "Idempotency-Key",
         "in": "header",
@@ -318,6 +411,28 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "description": "The opaque next_cursor of the previous page.",
         "schema": {"type": "string"},
     },
+    # Coordinator metrics (issue 7).
+    "From": {
+        "name": "from",
+        "in": "query",
+        "required": False,
+        "description": "First day (Europe/Berlin), included; default: 29 days before `to`.",
+        "schema": {"type": "string", "format": "date"},
+    },
+    "To": {
+        "name": "to",
+        "in": "query",
+        "required": False,
+        "description": "Last day (Europe/Berlin), included; default: today. At most 366 days in all.",
+        "schema": {"type": "string", "format": "date"},
+    },
+    "MetricsFormat": {
+        "name": "format",
+        "in": "query",
+        "required": False,
+        "description": "csv: one row per partner and a network row, flat columns, for spreadsheets.",
+        "schema": {"enum": ["json", "csv"], "default": "json"},
+    },
 }
 
 RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
@@ -361,6 +476,33 @@ OPERATIONS: tuple[Operation, ...] = (
         "applicants",
         responses={200: Body("All partners.", "PartnerList")},
         errors=(503,),
+    ),
+    Operation(
+        "GET",
+        "/applicant/{case_id}",
+        "The applicant's own case status, with the secret of their status link.",
+        "applicants",
+        parameters=("X-Status-Secret",),
+        responses={200: Body("Status of the case.", "ApplicantStatus")},
+        errors=(404, 503),
+    ),
+    Operation(
+        "GET",
+        "/applicant/{case_id}/export",
+        "Download everything stored about the applicant as JSON (GDPR Art. 15).",
+        "applicants",
+        parameters=("X-Status-Secret",),
+        responses={200: Body("The export (a file download).", "ApplicantExport")},
+        errors=(404, 503),
+    ),
+    Operation(
+        "DELETE",
+        "/applicant/{case_id}",
+        "Erase the applicant's personal data everywhere (GDPR Art. 17); anonymous statistics remain.",
+        "applicants",
+        parameters=("X-Status-Secret",),
+        responses={200: Body("Erased.", "Erased")},
+        errors=(404, 409, 503),
     ),
     Operation(
         "GET",
@@ -491,6 +633,43 @@ OPERATIONS: tuple[Operation, ...] = (
         body="transfer",
         responses={200: Body("The case, routed to the new partner.", "Case")},
         errors=(404, 409, 503),
+    ),
+    # Data protection and reporting (issue 7).
+    Operation(
+        "GET",
+        "/coordinator/cases/{case_id}/export",
+        "Everything stored about the applicant (GDPR Art. 15), on their request; coordinators only, audited.",
+        "coordinator",
+        responses={200: Body("The export (a file download).", "ApplicantExport")},
+        errors=(404, 503),
+    ),
+    Operation(
+        "POST",
+        "/coordinator/cases/{case_id}/erase",
+        "Erase the applicant's personal data everywhere (GDPR Art. 17); statistics remain. Audited.",
+        "coordinator",
+        body="erase",
+        responses={200: Body("Erased (again: nothing more to do).", "Erased")},
+        errors=(404, 409, 503),
+    ),
+    Operation(
+        "GET",
+        "/coordinator/metrics",
+        "Intakes, routing, time to claim and to first appointment, overdue, attendance, SMS and opt-outs, "
+        "per partner and network-wide; coordinators only.",
+        "coordinator",
+        parameters=("From", "To", "MetricsFormat"),
+        responses={
+            200: Body("The figures (JSON), or with format=csv a CSV file.", "Metrics"),
+        },
+        errors=(400, 503),
+    ),
+    Operation(
+        "GET",
+        "/status",
+        "The applicant's status page: open the status link (`/status#<case_id>.<secret>`).",
+        "pages",
+        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
     ),
     Operation(
         "POST",

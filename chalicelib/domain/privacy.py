@@ -11,6 +11,19 @@ from typing import Any
 
 from chalicelib.domain.cases import Case, HistoryEntry, iso
 
+# Why a case's personal data was erased: codes only, since the reason goes into the audit log.
+# The applicant's own link uses applicant_request; the retention schedule its two clocks.
+ERASURE_REASONS = (
+    "applicant_request",  # Art. 17(1): the applicant asked (by link, phone, letter or in person)
+    "consent_withdrawn",  # Art. 17(1)(b)
+    "objection",  # Art. 17(1)(c) / Art. 21
+    "no_longer_needed",  # Art. 17(1)(a)
+    "unlawfully_processed",  # Art. 17(1)(d)
+    "legal_obligation",  # Art. 17(1)(e)
+    "duplicate_or_test",  # not a real applicant, or a second submission
+)
+RETENTION_REASONS = ("retention_unclaimed", "retention_closed")
+
 SECRET_BYTES = 16  # 128 bits: guessing is hopeless even at millions of tries per second
 
 

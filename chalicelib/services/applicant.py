@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chalicelib.domain.cases import Case
-from chalicelib.domain.privacy import anonymise, secret_matches
+from chalicelib.domain.privacy import ERASURE_REASONS, anonymise, secret_matches
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
-from chalicelib.errors import NotFoundError, StateChangedError
-from chalicelib.ports import Clock, Directory
+from chalicelib.errors import FieldError, ForbiddenError, NotFoundError, StateChangedError, ValidationError
+from chalicelib.ports import AuditLog, Clock, Directory
+from chalicelib.validation import validate
 
 APPLICANT = StaffIdentity(staff_id="applicant", name="applicant (status link)", role="applicant", partner=None)
 RETENTION = StaffIdentity(staff_id="system", name="retention schedule", role="system", partner=None)
@@ -27,14 +28,13 @@ class PrivacyStore(Protocol):
     def replace_with_anonymised(self, before: Case, after: Case, audit: AuditEntry) -> None: ...
 
 
-class AuditReader(Protocol):
-    def entries(self, case_id: str, limit: int, cursor: str | None) -> tuple[list[AuditEntry], str | None]: ...
-
-
 class PersonalDataHolder(Protocol):
-    """Anything else that keeps personal data per case (SMS messages): export and erase it."""
+    """Anything else that keeps data per case (SMS messages, appointments, statistics): export and erase it.
 
-    def export_for_case(self, case_id: str) -> list[dict[str, Any]]: ...
+    `erase_for_case` must be idempotent: erasure runs it before and after anonymising the case.
+    """
+
+    def export_for_case(self, case_id: str) -> Any: ...
 
     def erase_for_case(self, case_id: str) -> int: ...
 
@@ -43,7 +43,7 @@ class PersonalDataHolder(Protocol):
 class ApplicantService:
     cases: CaseReader
     store: PrivacyStore
-    audit: AuditReader
+    audit: AuditLog
     directory: Directory
     clock: Clock
     holders: dict[str, PersonalDataHolder] = field(default_factory=dict)
@@ -71,7 +71,9 @@ class ApplicantService:
         }
 
     def export(self, case_id: str, secret: str | None) -> dict[str, Any]:
-        return self.export_case(self._case_for_secret(case_id, secret))
+        case = self._case_for_secret(case_id, secret)
+        self.audit.append(AuditEntry.of(APPLICANT, case.case_id, "export", self.clock.now()))
+        return self.export_case(case)
 
     def export_case(self, case: Case) -> dict[str, Any]:
         """Everything stored about this applicant, and nothing about anyone else."""
@@ -95,21 +97,60 @@ class ApplicantService:
         return self.erase_case(self._case_for_secret(case_id, secret), APPLICANT, "applicant_request")
 
     def erase_case(self, case: Case, who: StaffIdentity, reason: str) -> dict[str, Any]:
-        """Remove personal data everywhere; statistics (anonymous facts) remain. Idempotent."""
+        """Remove personal data everywhere; statistics (anonymous facts) remain. Idempotent.
+
+        The other holders are erased before the case (so a failure leaves the link working for a
+        retry) and again after it (whatever a concurrent action wrote in between, e.g. an SMS
+        planned from a case read just before; an erased case gets nothing new planned).
+        """
+        self._erase_holders(case.case_id)  # also cancels pending SMS
+        erased_at = self._anonymise(case, who, reason)
+        self._erase_holders(case.case_id)
+        return {"case_id": case.case_id, "erased": True, "erased_at": erased_at}
+
+    def _erase_holders(self, case_id: str) -> None:
         for holder in self.holders.values():
-            holder.erase_for_case(case.case_id)  # also cancels pending SMS
+            holder.erase_for_case(case_id)
+
+    def _anonymise(self, case: Case, who: StaffIdentity, reason: str) -> str:
         for _attempt in range(3):
             if case.erased_at is not None:
-                return {"case_id": case.case_id, "erased": True, "erased_at": case.erased_at}
+                return case.erased_at
             now = self.clock.now()
             after = anonymise(case, now, reason)
             audit = AuditEntry.of(who, case.case_id, "erase", now, reason=reason)
             try:
                 self.store.replace_with_anonymised(case, after, audit)
-                return {"case_id": case.case_id, "erased": True, "erased_at": after.erased_at}
+                return after.erased_at or ""
             except StateChangedError:
                 fresh = self.cases.get_case(case.case_id)
                 if fresh is None:
                     raise NotFoundError(_NOT_FOUND) from None
                 case = fresh
         raise StateChangedError("The case kept changing; please try again.")
+
+    # --- coordinators, on an applicant's request (by phone, letter, in person) ---------------
+
+    def _coordinator_case(self, who: StaffIdentity, case_id: str) -> Case:
+        if not who.is_coordinator:
+            raise ForbiddenError("Only network coordinators can export or erase an applicant's data.")
+        case = self.cases.get_case(case_id) if case_id else None
+        if case is None:
+            raise NotFoundError("No case with this id.")
+        return case
+
+    def coordinator_export(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:
+        """Art. 15 on request: the same export the applicant gets; the read is audited."""
+        case = self._coordinator_case(who, case_id)
+        self.audit.append(AuditEntry.of(who, case.case_id, "export", self.clock.now()))
+        return self.export_case(case)
+
+    def coordinator_erase(self, who: StaffIdentity, case_id: str, body: Any) -> dict[str, Any]:
+        """Art. 17 on request; `reason` is a code (no free text: it goes into the audit log)."""
+        errors = validate("erase", body)
+        if errors:
+            raise ValidationError(errors)
+        reason = body["reason"]
+        if reason not in ERASURE_REASONS:  # the schema's enum, checked again where it matters
+            raise ValidationError([FieldError("reason", "invalid_choice", "reason is not an erasure reason code.")])
+        return self.erase_case(self._coordinator_case(who, case_id), who, reason)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from chalicelib.data import consent_version
 from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, QueueEntry, iso
 from chalicelib.domain.idempotency import IdempotencyRecord, request_hash, valid_key
 from chalicelib.domain.intake import normalise_intake
 from chalicelib.domain.partners import Partner
+from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
 from chalicelib.domain.reference import new_reference
 from chalicelib.domain.routing import RoutingDecision
 from chalicelib.errors import (
@@ -21,6 +23,7 @@ from chalicelib.errors import (
     RetryableError,
     ValidationError,
 )
+from chalicelib.keys import seal, unseal
 from chalicelib.ports import CaseStore, Clock, Directory, EventPublisher
 from chalicelib.validation import validate
 
@@ -45,6 +48,7 @@ class IntakeService:
     publisher: EventPublisher
     clock: Clock
     idempotency_hours: int = 24
+    public_base_url: str = ""
     # Plans the intake_received SMS (issue 4): a record only; the send_due_messages sweep sends it.
     messaging: IntakeMessaging | None = None
 
@@ -84,17 +88,24 @@ class IntakeService:
             updated_at=iso(now),
             queued_at=iso(now),
             history=[HistoryEntry(iso(now), "routed", decision.partner, None, decision.as_dict())],
+            consent=consent_record(intake, now),
+            idempotency_key=idempotency_key,
         )
+        secret = new_status_secret()
+        case.status_secret_hash = hash_secret(secret)
         response = {
             "case_id": case.case_id,
             "reference": case.reference,
             "status": ROUTED,
             **self._decision_body(decision),
+            "status_link": status_link(self.public_base_url, case.case_id, secret),
         }
         record = None
         if idempotency_key is not None:
             expires = now + timedelta(hours=self.idempotency_hours)
-            record = IdempotencyRecord(idempotency_key, request_hash(body), 201, response, now, expires, case.case_id)
+            # The plain secret is stored nowhere: the replay copy of the response holds it sealed.
+            stored = {**response, "status_link": seal(response["status_link"])}
+            record = IdempotencyRecord(idempotency_key, request_hash(body), 201, stored, now, expires, case.case_id)
         try:
             self.store.create_case(case, QueueEntry.for_case(case), record)
         except IdempotencyKeyTakenError:
@@ -112,7 +123,10 @@ class IntakeService:
             raise IdempotencyConflictError(
                 "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
             )
-        return IntakeResult(existing.status_code, existing.response, replayed=True)
+        response = dict(existing.response)
+        if "status_link" in response:
+            response["status_link"] = unseal(response["status_link"])
+        return IntakeResult(existing.status_code, response, replayed=True)
 
     def _plan_sms(self, case: Case) -> None:
         # The case is stored and routed whatever happens here: an SMS problem never fails an intake.
@@ -133,3 +147,17 @@ class IntakeService:
     def _decision_body(self, decision: RoutingDecision) -> dict[str, Any]:
         partner = self.directory.partners()[decision.partner]
         return {"partner": partner.id, "partner_name": partner.name, "rule": decision.rule, "reason": decision.reason}
+
+
+def consent_record(intake: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Which consent texts were accepted, when and in which language (GDPR Art. 7(1))."""
+    consent = intake["consent"]
+    return {
+        "version": consent_version(intake["language"]),
+        "language": intake["language"],
+        "accepted_at": iso(now),
+        "data_processing": consent["data_processing"],
+        "share_with_partners": consent["share_with_partners"],
+        "sms": consent["sms"],
+        "sms_withdrawn_at": None,
+    }

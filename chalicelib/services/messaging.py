@@ -45,6 +45,7 @@ from chalicelib.services.messaging_ports import (
     CaseAttention,
     MessageStore,
     SignatureVerifier,
+    SmsConsentLog,
     SmsSender,
     WebhookRequest,
     WebhookSignatureError,
@@ -104,6 +105,7 @@ class MessagingService:
     verifier: SignatureVerifier | None = None
     limiter: Limiter | None = None
     attention: CaseAttention | None = None
+    consent: SmsConsentLog | None = None
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -328,11 +330,14 @@ class MessagingService:
         attention: str | None = None
         answer: str | None = None
         if intent.kind == opt_out.OPT_OUT:
+            # The consent record first: if it fails, Twilio's retry finds the opt-out not yet done.
+            self._record_consent(hashed, True, now, intent.keyword or "STOP")
             changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
             attention = CANCEL_OPT_OUT if intent.is_cancel else None
             if changed:  # confirmed once; a repeated STOP gets silence
                 reply_key = "reply_opted_out_cancel" if intent.is_cancel else "reply_opted_out"
         elif intent.kind == opt_out.OPT_IN:
+            self._record_consent(hashed, False, now, intent.keyword or "START")
             self.store.set_opt_out(hashed, False, now, intent.keyword or "START")
             opted_out, reply_key = False, "reply_opted_in"
         elif intent.kind == opt_out.HELP:
@@ -354,6 +359,10 @@ class MessagingService:
         if opted_out and intent.kind != opt_out.OPT_OUT:
             return None  # nothing, ever, to a number that opted out
         return render(reply_key, language, Values()).body if reply_key else None
+
+    def _record_consent(self, hashed: str, withdrawn: bool, now: datetime, keyword: str) -> None:
+        if self.consent is not None:
+            self.consent.record_sms_consent(hashed, withdrawn, now, keyword)
 
     def _keep_inbound(
         self,

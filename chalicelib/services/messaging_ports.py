@@ -158,3 +158,10 @@ class CaseAttention(Protocol):
     """Told when an applicant's SMS needs staff (a `2`, or CANCEL); the staff workspace may show it."""
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None: ...
+
+
+class SmsConsentLog(Protocol):
+    """Records an SMS opt-out (STOP) or opt-in (START) in the consent record of every case of
+    the number (GDPR Art. 7(3)): the keyed phone hash finds them, never the number itself."""
+
+    def record_sms_consent(self, hashed: str, withdrawn: bool, at: datetime, keyword: str) -> int: ...

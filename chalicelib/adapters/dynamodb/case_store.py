@@ -6,6 +6,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
@@ -30,6 +31,10 @@ def case_to_model(case: Case) -> CaseModel:
         claimed_by_name=case.claimed_by_name,
         overdue=case.overdue,
         history=[h.as_dict() for h in case.history],
+        consent=case.consent,
+        status_secret_hash=case.status_secret_hash,
+        idempotency_key=case.idempotency_key,
+        erased_at=case.erased_at,
     )
 
 
@@ -50,6 +55,10 @@ def case_from_model(item: CaseModel) -> Case:
         claimed_by_name=item.claimed_by_name,
         overdue=bool(item.overdue),
         history=[HistoryEntry.from_dict(h) for h in (item.history or [])],
+        consent=dict(item.consent or {}),
+        status_secret_hash=item.status_secret_hash,
+        idempotency_key=item.idempotency_key,
+        erased_at=item.erased_at,
     )
 
 
@@ -101,8 +110,9 @@ def idempotency_from_model(item: IdempotencyModel) -> IdempotencyRecord:
 
 
 class DynamoCaseStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, facts: DynamoCaseFacts | None = None) -> None:
         self._connection = connection
+        self._facts = facts or DynamoCaseFacts()
 
     def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
         try:
@@ -122,8 +132,10 @@ class DynamoCaseStore:
                         IdempotencyModel.expires_at <= idempotency.created_at
                     )
                     transaction.save(record, condition=free)
-                transaction.save(case_to_model(case), condition=CaseModel.case_id.does_not_exist())
-                transaction.save(entry_to_model(entry), condition=QueueEntryModel.case_id.does_not_exist())
+                model, entry_model = case_to_model(case), entry_to_model(entry)
+                self._facts.on_intake(model, entry_model, case)  # statistics and retention clock (issue 7)
+                transaction.save(model, condition=CaseModel.case_id.does_not_exist())
+                transaction.save(entry_model, condition=QueueEntryModel.case_id.does_not_exist())
         except TransactWriteError as error:
             reasons = error.cancellation_reasons or []
             if (

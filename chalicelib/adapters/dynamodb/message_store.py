@@ -7,7 +7,8 @@ lost a race returns None/False instead of overwriting someone else's work.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,11 +19,18 @@ from chalicelib.adapters.dynamodb.models import MessageModel, SmsLimitModel, Sms
 from chalicelib.domain.cases import iso
 from chalicelib.domain.messages import (
     CANCELLED,
+    DELIVERED,
+    FAILED,
     PENDING,
     SENDING,
     STATUS_RANK,
+    UNDELIVERED,
     Message,
 )
+
+log = logging.getLogger(__name__)
+# Case statistics (issue 7) counted on the transition that happens exactly once per message.
+COUNTED = {DELIVERED: "sms_delivered", FAILED: "sms_failed", UNDELIVERED: "sms_failed"}
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
 DEFAULT_RETENTION = timedelta(days=180)
@@ -75,8 +83,19 @@ def _lost(error: UpdateError | PutError | DeleteError) -> bool:
 
 
 class DynamoMessageStore:
-    def __init__(self, retention: timedelta = DEFAULT_RETENTION) -> None:
+    def __init__(
+        self, retention: timedelta = DEFAULT_RETENTION, count: Callable[[str, str], object] | None = None
+    ) -> None:
         self._retention = retention
+        self._count = count  # (case_id, counter): the case's SMS statistics, which outlive the messages
+
+    def _counted(self, case_id: str, counter: str | None) -> None:
+        if self._count is None or counter is None:
+            return
+        try:
+            self._count(case_id, counter)
+        except Exception:  # a statistic must never undo or block a send
+            log.exception("sms statistic not counted", extra={"case_id": case_id, "counter": counter})
 
     # --- messages ---------------------------------------------------------------------
 
@@ -184,9 +203,13 @@ class DynamoMessageStore:
         rank = STATUS_RANK.get(status, STATUS_RANK["sent"])
         status_actions = [MessageModel.status.set(status), MessageModel.status_rank.set(rank)]
         if self._update(message.message_id, [*common, *status_actions], held & (MessageModel.status_rank < rank)):
+            self._counted(message.case_id, "sms_sent")
             return True
         # Twilio's status callback can overtake its own API answer: keep the later status it set.
-        return self._update(message.message_id, common, held) is not None
+        if self._update(message.message_id, common, held) is None:
+            return False
+        self._counted(message.case_id, "sms_sent")
+        return True
 
     def reschedule(
         self,
@@ -222,7 +245,10 @@ class DynamoMessageStore:
         if code:
             actions.append(MessageModel.error_code.set(code))
         condition = (MessageModel.lease_token == (message.lease_token or "")) & (MessageModel.status == SENDING)
-        return self._update(message.message_id, actions, condition) is not None
+        if self._update(message.message_id, actions, condition) is None:
+            return False
+        self._counted(message.case_id, COUNTED.get(status))
+        return True
 
     def cancel_pending(self, message_id: str, now: datetime, reason: str) -> bool:
         actions = [
@@ -264,7 +290,11 @@ class DynamoMessageStore:
         if code:
             actions += [MessageModel.error_code.set(code), MessageModel.reason.set(f"Twilio reported {status}")]
         condition = MessageModel.message_id.exists() & (MessageModel.status_rank < rank)
-        return self._update(message_id, actions, condition) is not None
+        updated = self._update(message_id, actions, condition)
+        if updated is None:
+            return False
+        self._counted(updated.case_id, COUNTED.get(status))
+        return True
 
     def record_reply(self, message_id: str, reply: str, at: datetime) -> None:
         actions = [MessageModel.reply.set(reply), MessageModel.reply_at.set(iso(at))]

@@ -15,7 +15,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
@@ -34,6 +34,60 @@ class ReferenceIndex(GlobalSecondaryIndex["CaseModel"]):
         projection = KeysOnlyProjection()
 
     reference = UnicodeAttribute(hash_key=True)
+
+
+# The non-personal facts coordinator metrics read (issue 7): projected into the stats index, kept on erasure.
+CASE_STAT_ATTRIBUTES = [
+    "partner",
+    "routed_partner",
+    "rule",
+    "status",
+    "claimed_at",
+    "first_appointment_at",
+    "appointments",
+    "attended",
+    "no_shows",
+    "was_overdue",
+    "closed_at",
+    "outcome",
+    "sms_sent",
+    "sms_delivered",
+    "sms_failed",
+    "opted_out_at",
+    "erased_at",
+]
+
+
+class CaseStatsIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Metrics: the cases created in a month (UTC), by creation time, with only the statistics projected."""
+
+    class Meta:
+        index_name = "stats-index"
+        projection = IncludeProjection(CASE_STAT_ATTRIBUTES)
+
+    stats_month = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class CaseRetentionIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Sparse: cases whose retention clock runs ("unclaimed" since intake, "closed" since closing)."""
+
+    class Meta:
+        index_name = "retention-index"
+        projection = KeysOnlyProjection()
+
+    retention_key = UnicodeAttribute(hash_key=True)
+    retention_at = UnicodeAttribute(range_key=True)
+
+
+class CasePhoneIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Sparse: a case by the keyed hash of its phone number (an SMS STOP reaches every case of it)."""
+
+    class Meta:
+        index_name = "phone-index"
+        projection = KeysOnlyProjection()
+
+    phone_hash = UnicodeAttribute(hash_key=True)
 
 
 class CaseModel(Model):
@@ -56,7 +110,34 @@ class CaseModel(Model):
     overdue = BooleanAttribute(default=False)
     # A DynamoDB list (not JSON text) so that staff actions append with list_append in their update.
     history = ListAttribute(default=list)
+    consent = JSONAttribute(default=dict)
+    status_secret_hash = UnicodeAttribute(null=True)
+    idempotency_key = UnicodeAttribute(null=True)
+    erased_at = UnicodeAttribute(null=True)
     reference_index = ReferenceIndex()
+    # Statistics (issue 7; chalicelib/adapters/dynamodb/case_facts.py): no personal data, survive erasure.
+    stats_month = UnicodeAttribute(null=True)
+    routed_partner = UnicodeAttribute(null=True)
+    claimed_at = UnicodeAttribute(null=True)
+    first_appointment_at = UnicodeAttribute(null=True)
+    appointments = NumberAttribute(null=True)
+    attended = NumberAttribute(null=True)
+    no_shows = NumberAttribute(null=True)
+    was_overdue = BooleanAttribute(null=True)
+    closed_at = UnicodeAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    sms_sent = NumberAttribute(null=True)
+    sms_delivered = NumberAttribute(null=True)
+    sms_failed = NumberAttribute(null=True)
+    opted_out_at = UnicodeAttribute(null=True)
+    stats_index = CaseStatsIndex()
+    # Retention (issue 7): removed on erasure, so erased cases leave these indexes.
+    phone_hash = UnicodeAttribute(null=True)
+    retention_key = UnicodeAttribute(null=True)
+    retention_at = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # late backstop only: enforce_retention erases long before
+    retention_index = CaseRetentionIndex()
+    phone_index = CasePhoneIndex()
 
 
 class QueueIndex(GlobalSecondaryIndex["QueueEntryModel"]):
@@ -87,6 +168,7 @@ class QueueEntryModel(Model):
     claimed_by = UnicodeAttribute(null=True)
     claimed_by_name = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
+    expires_at = TTLAttribute(null=True)  # the same late backstop as its case's (issue 7)
     queue_index = QueueIndex()
 
 

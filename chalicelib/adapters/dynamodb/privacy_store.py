@@ -7,7 +7,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model
-from chalicelib.adapters.dynamodb.case_store import case_to_model
+from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
 from chalicelib.domain.cases import Case
@@ -20,16 +20,30 @@ class DynamoPrivacyStore:
         self._connection = connection
 
     def replace_with_anonymised(self, before: Case, after: Case, audit: AuditEntry) -> None:
-        """Swap the case for its anonymised form, drop its queue entries and idempotency record.
+        """Overwrite the personal attributes with their anonymised form, drop queue entries and
+        the idempotency record, and take the case out of the retention and phone indexes.
 
-        Conditional on the case being unchanged since `before` was read (a staff action in
-        between makes the caller re-read and anonymise again).
+        An update, not a put: statistics maintained beside the case (counters, claimed_at, ...)
+        stay as they are, even when a counter is added to while this runs. Conditional on the
+        case being unchanged since `before` was read (a change in between makes the caller
+        re-read and anonymise again).
         """
         partners = sorted({before.partner} | {h.partner for h in before.history})
-        unchanged = CaseModel.updated_at == before.updated_at
+        unchanged = (CaseModel.updated_at == before.updated_at) & CaseModel.erased_at.does_not_exist()
+        actions = [
+            CaseModel.reference.set(after.reference),
+            CaseModel.intake.set(after.intake),
+            CaseModel.history.set([h.as_dict() for h in after.history]),
+            CaseModel.consent.set(after.consent),
+            CaseModel.erased_at.set(after.erased_at),
+            CaseModel.claimed_by_name.remove(),
+            CaseModel.status_secret_hash.remove(),
+            CaseModel.idempotency_key.remove(),
+            *DynamoCaseFacts.on_erase(),
+        ]
         try:
             with TransactWrite(connection=self._connection) as transaction:
-                transaction.save(case_to_model(after), condition=unchanged & CaseModel.erased_at.does_not_exist())
+                transaction.update(CaseModel(before.case_id), actions=actions, condition=unchanged)
                 for partner in partners:
                     transaction.delete(QueueEntryModel(partner, before.case_id))
                 if before.idempotency_key:

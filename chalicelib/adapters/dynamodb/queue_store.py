@@ -14,6 +14,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
+from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_model, entry_to_model
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import retryable
@@ -49,8 +50,10 @@ def _same_state(before: Case) -> Any:
 
 
 class DynamoQueueStore:
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, facts: DynamoCaseFacts | None = None) -> None:
         self._connection = connection
+        # Statistics and the retention clock change in the same transaction as the case (issue 7).
+        self._facts = facts or DynamoCaseFacts()
 
     def get_case(self, case_id: str) -> Case | None:
         try:
@@ -75,16 +78,19 @@ class DynamoQueueStore:
             *_optional(CaseModel.claimed_by_name, after.claimed_by_name),
             CaseModel.history.set(CaseModel.history.append(new_history)),
         ]
+        fact_actions, entry_fact_actions = self._facts.on_transition(before, after)
+        case_actions += fact_actions
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(CaseModel(before.case_id), actions=case_actions, condition=_same_state(before))
                 if after.partner == before.partner:
-                    self._update_entry(transaction, after.partner, after)
+                    self._update_entry(transaction, after.partner, after, entry_fact_actions)
                 else:
                     self._leave_entry(transaction, before)
-                    entry = QueueEntry.for_case(after)
+                    entry = entry_to_model(QueueEntry.for_case(after))
+                    self._facts.on_new_entry(entry, after)
                     free = QueueEntryModel.case_id.does_not_exist() | (QueueEntryModel.status == TRANSFERRED)
-                    transaction.save(entry_to_model(entry), condition=free)
+                    transaction.save(entry, condition=free)
                 transaction.save(audit_to_model(audit), condition=audit_put_condition())
         except TransactWriteError as error:
             if worth_a_retry(error):
@@ -94,7 +100,7 @@ class DynamoQueueStore:
             raise
 
     @staticmethod
-    def _update_entry(transaction: TransactWrite, partner: str, after: Case) -> None:
+    def _update_entry(transaction: TransactWrite, partner: str, after: Case, extra: list[Any] | None = None) -> None:
         status = queue_status(after.status)
         actions = [
             QueueEntryModel.status.set(status),
@@ -102,6 +108,7 @@ class DynamoQueueStore:
             QueueEntryModel.overdue.set(after.overdue),
             *_optional(QueueEntryModel.claimed_by, after.claimed_by),
             *_optional(QueueEntryModel.claimed_by_name, after.claimed_by_name),
+            *(extra or []),
         ]
         # An update would create a missing item; the entry must already exist.
         transaction.update(
@@ -136,6 +143,7 @@ class DynamoQueueStore:
                     actions=[
                         CaseModel.overdue.set(True),
                         CaseModel.history.set(CaseModel.history.append([history.as_dict()])),
+                        *self._facts.on_overdue(),
                     ],
                     condition=routed_here,
                 )

@@ -1,0 +1,45 @@
+"""How long personal data of a case is kept (GDPR Art. 5(1)(e) storage limitation). No I/O.
+
+Two clocks, each started by an event and kept on the case for a sparse index:
+- "unclaimed": from intake, while no one has ever claimed the case (default 365 days);
+- "closed": from closing (default 180 days).
+A claim stops the unclaimed clock for good (the case is being worked on); closing starts the
+closed clock. When a clock has run out, `enforce_retention` erases the case's personal data
+and leaves the anonymised record for statistics.
+
+The DynamoDB TTL attribute (`expires_at`) is a late backstop only, `backstop_days` after the
+due date: TTL deletes whole items, which would also delete the statistics, so it is meant
+to fire only if the scheduled function has failed for weeks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib.domain.cases import iso
+
+UNCLAIMED = "unclaimed"
+CLOSED = "closed"
+KINDS = (UNCLAIMED, CLOSED)
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    days_after_close: int = 180
+    days_unclaimed: int = 365
+    backstop_days: int = 30
+
+    def days(self, kind: str) -> int:
+        return self.days_after_close if kind == CLOSED else self.days_unclaimed
+
+    def due_at(self, kind: str, started: datetime) -> datetime:
+        return started + timedelta(days=self.days(kind))
+
+    def cutoff(self, kind: str, now: datetime) -> str:
+        """Cases whose clock started at or before this instant (ISO, UTC) are due now."""
+        return iso(now - timedelta(days=self.days(kind)))
+
+    def backstop(self, kind: str, started: datetime) -> datetime:
+        """When DynamoDB's TTL may delete the item if enforce_retention never got to it."""
+        return self.due_at(kind, started) + timedelta(days=self.backstop_days)

@@ -1,0 +1,128 @@
+/* The applicant's status page: read "#<case_id>.<secret>" from the address (never sent to any
+ * server), ask GET /applicant/{id} with the secret in X-Status-Secret, show the case in its own
+ * language, and offer the download (GET …/export) and the deletion (DELETE, after a confirmation).
+ */
+(function () {
+  "use strict";
+
+  var data = JSON.parse(document.getElementById("status-data").textContent);
+  var lang = data.lang;
+  var LINK = /^#([0-9a-fA-F-]{36})\.([A-Za-z0-9_-]{16,200})$/;
+  var match = LINK.exec(window.location.hash || "");
+
+  function $(id) { return document.getElementById(id); }
+  function t(key) { return (data.texts[lang] || data.texts[data.lang])[key]; }
+  function show(id, visible) { $(id).hidden = !visible; }
+
+  function useLanguage(language) {
+    if (!data.texts[language]) return;
+    lang = language;
+    document.documentElement.lang = language;
+    document.documentElement.dir = data.rtl.indexOf(language) >= 0 ? "rtl" : "ltr";
+    document.title = t("title");
+    Array.prototype.forEach.call(document.querySelectorAll("[data-t]"), function (el) {
+      el.textContent = t(el.getAttribute("data-t"));
+    });
+  }
+
+  function problem() {
+    show("loading", false);
+    show("problem", true);
+  }
+
+  if (!match) {
+    show("loading", false);
+    show("no-link", true);
+    return;
+  }
+  var caseId = match[1].toLowerCase();
+  var secret = match[2];
+  var url = data.api + "/applicant/" + encodeURIComponent(caseId);
+
+  function call(path, method) {
+    return fetch(url + path, {
+      method: method,
+      headers: { "X-Status-Secret": secret, Accept: "application/json" },
+      cache: "no-store",
+      credentials: "omit",
+      referrerPolicy: "no-referrer"
+    });
+  }
+
+  function day(iso) {
+    try {
+      return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "Europe/Berlin" }).format(new Date(iso));
+    } catch (e) {
+      return iso.slice(0, 10);
+    }
+  }
+
+  function render(found) {
+    useLanguage(found.language);
+    $("case-status").textContent = t("status_" + found.status) || found.status;
+    $("case-partner").textContent = found.partner_name;
+    $("case-partner-address").textContent = found.partner_address || "";
+    $("case-reference").textContent = found.reference;
+    $("case-received").textContent = day(found.created_at);
+    show("loading", false);
+    show("case", true);
+  }
+
+  function gone() {
+    show("loading", false);
+    show("case", false);
+    show("not-found", true);
+  }
+
+  call("", "GET").then(function (response) {
+    if (response.status === 404) return gone();
+    if (!response.ok) return problem();
+    return response.json().then(render);
+  }).catch(problem);
+
+  $("download").addEventListener("click", function () {
+    show("problem", false);
+    call("/export", "GET").then(function (response) {
+      if (response.status === 404) return gone();
+      if (!response.ok) return problem();
+      return response.blob().then(function (blob) {
+        var link = document.createElement("a");
+        link.href = URL.createObjectURL(blob);
+        link.download = "migranet-" + caseId + ".json";
+        document.body.appendChild(link);
+        link.click();
+        link.remove();
+        setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
+      });
+    }).catch(problem);
+  });
+
+  $("erase").addEventListener("click", function () {
+    show("confirm", true);
+    $("erase").hidden = true;
+    $("erase-confirm").focus();
+  });
+
+  $("erase-cancel").addEventListener("click", function () {
+    show("confirm", false);
+    $("erase").hidden = false;
+    $("erase").focus();
+  });
+
+  $("erase-confirm").addEventListener("click", function () {
+    var button = $("erase-confirm");
+    button.disabled = true;
+    show("problem", false);
+    call("", "DELETE").then(function (response) {
+      button.disabled = false;
+      if (response.status === 404) return gone();
+      if (!response.ok) return problem();
+      show("case", false);
+      show("erased", true);
+      $("erased").focus();
+    }).catch(function () {
+      button.disabled = false;
+      problem();
+    });
+  });
+})();

@@ -1,0 +1,97 @@
+"""Coordinator metrics: `GET /coordinator/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`.
+
+Dates are Europe/Berlin calendar days, both included; without them the last 30 days up to
+today. The figures (their meaning and the percentile method: chalicelib/domain/metrics.py)
+come from the statistics kept on each case, which erasure leaves alone, read with one Query
+per month on the cases' stats index.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, Protocol
+
+from chalicelib.domain import metrics
+from chalicelib.domain.staff import StaffIdentity
+from chalicelib.errors import FieldError, ForbiddenError, ValidationError
+from chalicelib.ports import Clock, Directory
+from chalicelib.services.staff import choice, query_params
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+FORMATS = ("json", "csv")
+
+
+class CaseStatsSource(Protocol):
+    def created_between(self, start: datetime, end: datetime) -> Iterator[metrics.CaseStats]: ...
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    body: dict[str, Any] | str
+    media_type: str
+    filename: str | None = None
+
+
+def _day(params: Mapping[str, str], name: str) -> date | None:
+    raw = params.get(name)
+    if raw is None:
+        return None
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(
+            [FieldError(name, "invalid_date", f"{name} must be a date in the form YYYY-MM-DD, e.g. 2026-03-01.")]
+        ) from None
+
+
+def date_range(params: Mapping[str, str], today: date) -> tuple[date, date]:
+    """The requested days, defaulting to the 30 days up to today; 400 naming the faulty field."""
+    first, last = _day(params, "from"), _day(params, "to")
+    if last is None:
+        last = max(today, first) if first is not None else today
+    if first is None:
+        first = last - timedelta(days=DEFAULT_DAYS - 1)
+    if first > last:
+        raise ValidationError([FieldError("from", "after_to", "from must not be later than to.")])
+    if (last - first).days + 1 > MAX_DAYS:
+        raise ValidationError([FieldError("to", "range_too_long", f"A report covers at most {MAX_DAYS} days.")])
+    return first, last
+
+
+@dataclass
+class ReportingService:
+    stats: CaseStatsSource
+    directory: Directory
+    clock: Clock
+
+    def metrics(self, who: StaffIdentity, params: Mapping[str, str] | None) -> MetricsResult:
+        if not who.is_coordinator:
+            raise ForbiddenError("Only network coordinators can see the network's figures.")
+        given = query_params(params, ("from", "to", "format"))
+        output = choice(given, "format", FORMATS, "json")
+        now = self.clock.now()
+        first, last = date_range(given, now.astimezone(metrics.BERLIN).date())
+        start, end = metrics.berlin_range(first, last)
+        cases = list(self.stats.created_between(start, end))
+        rules = [rule.id for rule in self.directory.routing_policy().rules]
+        result = metrics.report(cases, self.directory.partners(), rules, first, last, now)
+        if output == "csv":
+            return MetricsResult(to_csv(metrics.csv_rows(result)), "text/csv", f"migranet-metrics-{first}-{last}.csv")
+        return MetricsResult(result, "application/json")
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """RFC 4180 with a header row; empty cells for null (no value to compute)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+    return out.getvalue()

@@ -1,0 +1,87 @@
+"""Retention: erase the personal data of cases whose retention time has run out (`enforce_retention`).
+
+Which items carry a DynamoDB TTL (`expires_at`), and why:
+- idempotency records (24 h), SMS messages (180 days after they were planned), abuse-limit slots
+  (24 h) and webhook dedupe records (7 days): short-lived working data, deleted whole by TTL;
+  nothing statistical depends on them (SMS figures are counters on the case).
+- the case and its queue entries: only as a late backstop, 30 days after the case is due here.
+  TTL deletes whole items, so it would also delete the anonymised record that statistics need;
+  it is meant to fire only if this function has failed for weeks (TTL alone lags by days).
+  Erasure removes the case's TTL, so the anonymised record stays for good.
+- no TTL on opt-outs (a keyed hash, no number: STOP must be honoured after erasure), the audit
+  log (append-only, no applicant data) or the directory.
+
+Due cases are found with a Query on the sparse retention index (cost grows with what is due,
+never a Scan), checked again against the case itself, and erased through the same path as an
+applicant's own request (ApplicantService.erase_case), with an audit entry by "system".
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from chalicelib.domain.cases import CLOSED, ROUTED, Case
+from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
+from chalicelib.domain.retention import KINDS, UNCLAIMED, RetentionPolicy
+from chalicelib.services.applicant import RETENTION, ApplicantService
+
+log = logging.getLogger(__name__)
+PAGE = 100
+
+
+class RetentionIndex(Protocol):
+    def due_for_retention(self, kind: str, cutoff: str, page_size: int = PAGE) -> Iterator[str]: ...
+
+
+@dataclass
+class RetentionReport:
+    erased: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    skipped: int = 0
+    complete: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"erased": dict(self.erased), "skipped": self.skipped, "complete": self.complete}
+
+
+def still_due(case: Case, kind: str) -> bool:
+    """The index said so; the case itself must agree (it is the source of truth)."""
+    if case.erased_at is not None:
+        return False
+    if kind == CLOSED_CLOCK:
+        return case.status == CLOSED
+    return case.status == ROUTED and not any(h.action == "claimed" for h in case.history)
+
+
+@dataclass
+class RetentionService:
+    index: RetentionIndex
+    applicant: ApplicantService
+    policy: RetentionPolicy
+
+    def enforce(self, now: datetime, budget_seconds: float = 240.0) -> RetentionReport:
+        """Erase every due case, oldest first, until done or the time budget is spent (next run goes on)."""
+        report = RetentionReport()
+        deadline = time.monotonic() + budget_seconds
+        for kind in (UNCLAIMED, CLOSED_CLOCK):
+            # One paged Query per clock; erasing takes a case out of the index behind the cursor.
+            for case_id in self.index.due_for_retention(kind, self.policy.cutoff(kind, now), PAGE):
+                if time.monotonic() > deadline:
+                    report.complete = False
+                    return report
+                self._one(case_id, kind, report)
+        return report
+
+    def _one(self, case_id: str, kind: str, report: RetentionReport) -> None:
+        case = self.applicant.cases.get_case(case_id)
+        if case is None or not still_due(case, kind):
+            # A stale index entry (e.g. claimed meanwhile); the next transition rewrites it.
+            report.skipped += 1
+            log.warning("retention: index and case disagree", extra={"case_id": case_id, "kind": kind})
+            return
+        self.applicant.erase_case(case, RETENTION, f"retention_{kind}")
+        report.erased[kind] += 1

@@ -1,0 +1,163 @@
+"""Retention with frozen time: `enforce_retention` erases on schedule (never a Scan), the anonymous
+record and the figures remain, and each item carries the TTL the retention module promises."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, timedelta
+from typing import Any
+
+import pytest
+from chalice.test import Client
+from moto.dynamodb.responses import DynamoHandler
+
+from chalicelib.adapters.dynamodb.models import AuditModel, CaseModel, IdempotencyModel, MessageModel, QueueEntryModel
+from tests.conftest import FrozenClock, auth
+from tests.functional.gdpr_helpers import applicant, scan_all_tables, staff_post, submit, twilio_env
+
+DAY = timedelta(days=1)
+PARTNER = "akademie-ingenieure"  # where engineering intakes are routed
+
+
+@pytest.fixture(autouse=True)
+def _env(monkeypatch: pytest.MonkeyPatch) -> None:
+    twilio_env(monkeypatch)
+
+
+class ScanGuard:
+    """Counts the Scans the app makes while `watching` (the test's own checks may scan)."""
+
+    def __init__(self) -> None:
+        self.watching = False
+        self.scans = 0
+
+
+@pytest.fixture
+def scan_guard(monkeypatch: pytest.MonkeyPatch) -> ScanGuard:
+    guard = ScanGuard()
+    original = DynamoHandler.scan
+
+    def counted(self: DynamoHandler) -> Any:
+        guard.scans += guard.watching
+        return original(self)
+
+    monkeypatch.setattr(DynamoHandler, "scan", counted)
+    return guard
+
+
+def run_retention(client: Client, guard: ScanGuard | None = None) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    if guard is not None:
+        guard.watching = True
+    try:
+        return client.lambda_.invoke("enforce_retention", event).payload
+    finally:
+        if guard is not None:
+            guard.watching = False
+
+
+def metrics(client: Client, token: str) -> dict[str, Any]:
+    response = client.http.get("/coordinator/metrics?from=2025-03-01&to=2025-03-31", headers=auth(token))
+    assert response.status_code == 200, response.body
+    body = json.loads(response.body)
+    body.pop("generated_at")
+    return body
+
+
+@pytest.fixture
+def cases(
+    frozen_clock: FrozenClock,
+    fake_sender: Any,
+    client: Client,
+    valid_intake: dict[str, Any],
+    staff_token: Callable[..., str],
+) -> dict[str, Any]:
+    """Four applicants on 7 March 2025: never claimed, closed on day 10, claimed only, closed on day 100."""
+    start = frozen_clock.now().astimezone(UTC)  # retention counts days of 24 h, whatever DST does
+    token = staff_token(PARTNER, name="Bernd Vogel")
+    made: dict[str, Any] = {"start": start, "staff": token}
+    for name in ("Unclaimed", "ClosedEarly", "ClaimedOnly", "ClosedLate"):
+        body, _ = submit(client, applicant(valid_intake, name, "Testperson", "+4915100000001"), key=f"key-{name}")
+        made[name] = body["case_id"]
+    for name in ("ClosedEarly", "ClaimedOnly", "ClosedLate"):
+        assert staff_post(client, token, f"/staff/cases/{made[name]}/claim").status_code == 200
+    frozen_clock.set(start + 10 * DAY)
+    close = {"outcome": "counselled", "note": "ClosedEarly Testperson came with her documents"}
+    assert staff_post(client, token, f"/staff/cases/{made['ClosedEarly']}/close", close).status_code == 200
+    frozen_clock.set(start + 100 * DAY)
+    assert (
+        staff_post(client, token, f"/staff/cases/{made['ClosedLate']}/close", {"outcome": "no_response"}).status_code
+        == 200
+    )
+    return made
+
+
+def test_every_item_carries_the_ttl_the_retention_design_promises(cases: dict[str, Any]) -> None:
+    start = cases["start"]
+    unclaimed = CaseModel.get(cases["Unclaimed"])
+    assert unclaimed.expires_at == start + 395 * DAY  # 365 days + 30 days backstop
+    assert QueueEntryModel.get(PARTNER, cases["Unclaimed"]).expires_at == start + 395 * DAY
+    closed = CaseModel.get(cases["ClosedEarly"])
+    assert closed.expires_at == start + (10 + 180 + 30) * DAY
+    assert QueueEntryModel.get(PARTNER, cases["ClosedEarly"]).expires_at == start + 220 * DAY
+    claimed = CaseModel.get(cases["ClaimedOnly"])  # nothing runs out while someone works on it
+    assert claimed.expires_at is None and claimed.retention_key is None
+    assert QueueEntryModel.get(PARTNER, cases["ClaimedOnly"]).expires_at is None
+    assert IdempotencyModel.get("key-Unclaimed").expires_at == start + DAY
+    assert {m.expires_at for m in MessageModel.scan()} == {start + 180 * DAY}
+
+
+def test_records_vanish_on_schedule_and_the_statistics_remain(
+    client: Client,
+    cases: dict[str, Any],
+    frozen_clock: FrozenClock,
+    staff_token: Callable[..., str],
+    scan_guard: ScanGuard,
+) -> None:
+    coordinator = staff_token(None, role="coordinator", name="Clara K")
+    start = cases["start"]
+    figures_before = metrics(client, coordinator)
+
+    frozen_clock.set(start + (10 + 180) * DAY - timedelta(minutes=1))
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0}
+
+    frozen_clock.set(start + (10 + 180) * DAY + timedelta(minutes=1))
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 1}
+    erased = CaseModel.get(cases["ClosedEarly"])
+    assert erased.erased_at and erased.reference == "ERASED" and erased.outcome == "counselled"
+    assert "given_name" not in erased.intake and erased.expires_at is None
+    assert "came with her documents" not in json.dumps(erased.history)
+    with pytest.raises(QueueEntryModel.DoesNotExist):
+        QueueEntryModel.get(PARTNER, cases["ClosedEarly"])
+    assert CaseModel.get(cases["ClosedLate"]).erased_at is None  # due on day 280
+    assert CaseModel.get(cases["Unclaimed"]).erased_at is None  # due on day 365
+
+    frozen_clock.set(start + 365 * DAY + timedelta(minutes=1))
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 1, "closed": 1}
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0}  # idempotent
+    assert scan_guard.scans == 0  # due cases come from the sparse index, never a Scan
+
+    for name in ("Unclaimed", "ClosedEarly", "ClosedLate"):
+        assert CaseModel.get(cases[name]).erased_at is not None, name
+    assert CaseModel.get(cases["ClaimedOnly"]).erased_at is None  # being worked on: kept
+    entries = [(e.staff_id, e.detail["reason"]) for e in AuditModel.scan() if e.action == "erase"]
+    assert sorted(entries) == [("system", "retention_closed")] * 2 + [("system", "retention_unclaimed")]
+    tables = scan_all_tables()
+    assert [t for t, text in tables.items() for n in ("Unclaimed", "ClosedEarly", "ClosedLate") if n in text] == []
+    assert "ClaimedOnly" in tables["migranet-local-cases"]
+    assert metrics(client, coordinator) == figures_before  # the figures survive erasure
+
+
+def test_retention_times_are_configurable(
+    client: Client, cases: dict[str, Any], frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import bootstrap
+
+    monkeypatch.setenv("RETENTION_DAYS_AFTER_CLOSE", "30")
+    monkeypatch.setenv("RETENTION_DAYS_UNCLAIMED", "90")
+    bootstrap.reset()
+    frozen_clock.set(cases["start"] + 100 * DAY + timedelta(minutes=1))
+    assert run_retention(client)["erased"] == {"unclaimed": 1, "closed": 1}  # closed day 10 + 30; intake + 90
+    assert CaseModel.get(cases["ClosedEarly"]).erased_at is not None
+    assert CaseModel.get(cases["ClosedLate"]).erased_at is None  # closed just now
