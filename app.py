@@ -84,7 +84,7 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def error_response(error: DomainError) -> Response:
-    status = next(code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind))
+    status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind)), 500)
     body: dict[str, Any] = {"error": error.message, "code": error.code}
     if isinstance(error, ValidationError):
         body["errors"] = [e.as_dict() for e in error.errors]
@@ -225,77 +225,6 @@ def get_openapi() -> Response:
     return json_response(openapi.document(openapi.base_path(context.get("path"), context.get("resourcePath"))))
 
 
-@app.route("/staff", methods=["GET"])
-def get_staff_page() -> Response:
-    """The staff workspace page (issue 5); staff_sign_in lets it through: the page holds no data."""
-    request = app.current_request
-    return _page_response(
-        pages.staff_page(
-            lang=(request.query_params or {}).get("lang"),
-            accept_language=request.headers.get("accept-language"),
-            context=request.context,
-            settings=settings(),
-            if_none_match=request.headers.get("if-none-match"),
-        )
-    )
-
-
-# --- staff workspace (issue 3): every route below is behind staff_sign_in ----------------
-
-
-@app.route("/staff/queue", methods=["GET"])
-def get_staff_queue() -> Response:
-    return json_response(bootstrap.staff_service().queue(_staff(), _query()))
-
-
-@app.route("/staff/cases/{case_id}", methods=["GET"])
-def get_staff_case(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().case(_staff(), case_id).as_dict())
-
-
-@app.route("/staff/cases/{case_id}/audit", methods=["GET"])
-def get_staff_case_audit(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().audit_trail(_staff(), case_id, _query()))
-
-
-@app.route("/staff/cases/{case_id}/claim", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_staff_claim(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().claim(_staff(), case_id).as_dict())
-
-
-@app.route("/staff/cases/{case_id}/release", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_staff_release(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().release(_staff(), case_id).as_dict())
-
-
-@app.route("/staff/cases/{case_id}/transfer", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_staff_transfer(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().transfer(_staff(), case_id, _json_body()).as_dict())
-
-
-@app.route("/staff/cases/{case_id}/close", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_staff_close(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().close(_staff(), case_id, _json_body()).as_dict())
-
-
-@app.route("/coordinator/cases", methods=["GET"])
-def get_coordinator_cases() -> Response:
-    return json_response(bootstrap.coordinator_service().cases(_staff(), _query()))
-
-
-@app.route("/coordinator/cases/{case_id}/reassign", methods=["POST"], content_types=ANY_CONTENT_TYPE)
-def post_coordinator_reassign(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().reassign(_staff(), case_id, _json_body()).as_dict())
-
-
-@app.schedule(Rate(15, unit=Rate.MINUTES))
-def mark_overdue_cases(event: Any) -> dict[str, int]:
-    """Flag routed cases past their partner's SLA (working days, Europe/Berlin); idempotent."""
-    result = bootstrap.coordinator_service().mark_overdue_cases(bootstrap.clock().now())
-    logs.emit({"event": "sla.marked_overdue", **result})
-    return result
-
-
 def _page_response(result: pages.PageResult) -> Response:
     return Response(body=result.body, status_code=result.status, headers=result.headers)
 
@@ -342,6 +271,124 @@ def get_schema(name: str) -> Response:
     return _page_response(
         pages.schema_document(name, version=version, if_none_match=request.headers.get("if-none-match"))
     )
+
+
+@app.route("/staff", methods=["GET"])
+def get_staff_page() -> Response:
+    """The staff workspace page (issue 5); staff_sign_in lets it through: the page holds no data."""
+    request = app.current_request
+    return _page_response(
+        pages.staff_page(
+            lang=(request.query_params or {}).get("lang"),
+            accept_language=request.headers.get("accept-language"),
+            context=request.context,
+            settings=settings(),
+            if_none_match=request.headers.get("if-none-match"),
+        )
+    )
+
+
+# --- staff workspace (issue 3): every route below is behind staff_sign_in ----------------
+
+
+@app.route("/staff/queue", methods=["GET"])
+def get_staff_queue() -> Response:
+    return json_response(bootstrap.staff_service().queue(_staff(), _query()))
+
+
+@app.route("/staff/cases/{case_id}", methods=["GET"])
+def get_staff_case(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().case_view(_staff(), case_id))
+
+
+@app.route("/staff/cases/{case_id}/audit", methods=["GET"])
+def get_staff_case_audit(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().audit_trail(_staff(), case_id, _query()))
+
+
+@app.route("/staff/cases/{case_id}/claim", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_claim(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().claim(_staff(), case_id).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/release", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_release(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().release(_staff(), case_id).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/transfer", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_transfer(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().transfer(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.route("/staff/cases/{case_id}/close", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_close(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().close(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.route("/coordinator/cases", methods=["GET"])
+def get_coordinator_cases() -> Response:
+    return json_response(bootstrap.coordinator_service().cases(_staff(), _query()))
+
+
+@app.route("/coordinator/cases/{case_id}/reassign", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_coordinator_reassign(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().reassign(_staff(), case_id, _json_body()).as_dict())
+
+
+@app.schedule(Rate(15, unit=Rate.MINUTES))
+def mark_overdue_cases(event: Any) -> dict[str, int]:
+    """Flag routed cases past their partner's SLA (working days, Europe/Berlin); idempotent."""
+    result = bootstrap.coordinator_service().mark_overdue_cases(bootstrap.clock().now())
+    logs.emit({"event": "sla.marked_overdue", **result})
+    return result
+
+
+# --- appointments (issue 4): holder of the case or a coordinator; 404 across partners ---------
+
+
+@app.route("/staff/cases/{case_id}/appointments", methods=["GET"])
+def get_staff_appointments(case_id: str) -> Response:
+    return json_response(bootstrap.appointment_service().appointments(_staff(), case_id))
+
+
+@app.route("/staff/cases/{case_id}/appointments", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_appointment(case_id: str) -> Response:
+    return json_response(bootstrap.appointment_service().book(_staff(), case_id, _json_body()), 201)
+
+
+@app.route("/staff/cases/{case_id}/appointments/{appointment_id}", methods=["PATCH"], content_types=ANY_CONTENT_TYPE)
+def patch_staff_appointment(case_id: str, appointment_id: str) -> Response:
+    service = bootstrap.appointment_service()
+    return json_response(service.reschedule(_staff(), case_id, appointment_id, _json_body()))
+
+
+@app.route("/staff/cases/{case_id}/appointments/{appointment_id}", methods=["DELETE"])
+def delete_staff_appointment(case_id: str, appointment_id: str) -> Response:
+    return json_response(bootstrap.appointment_service().cancel(_staff(), case_id, appointment_id))
+
+
+@app.route(
+    "/staff/cases/{case_id}/appointments/{appointment_id}/attendance",
+    methods=["POST"],
+    content_types=ANY_CONTENT_TYPE,
+)
+def post_staff_attendance(case_id: str, appointment_id: str) -> Response:
+    service = bootstrap.appointment_service()
+    return json_response(service.record_attendance(_staff(), case_id, appointment_id, _json_body()))
+
+
+@app.route("/staff/cases/{case_id}/messages", methods=["GET"])
+def get_staff_case_messages(case_id: str) -> Response:
+    return json_response(bootstrap.appointment_service().messages(_staff(), case_id))
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def settle_past_appointments(event: Any) -> dict[str, int]:
+    """Cases whose last upcoming appointment has begun go from `scheduled` back to `claimed`."""
+    result = bootstrap.appointment_service().settle_passed()
+    logs.emit({"event": "appointments.settled", **result})
+    return result
 
 
 # --- SMS (issue 4) --------------------------------------------------------------------------

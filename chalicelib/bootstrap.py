@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import boto3
 from pynamodb.connection import Connection
 
+from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore, DynamoCaseAttention
 from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
@@ -21,6 +22,7 @@ from chalicelib.config import settings
 from chalicelib.domain.retention import RetentionPolicy
 from chalicelib.ports import Clock, SystemClock
 from chalicelib.services.applicant import ApplicantService
+from chalicelib.services.appointments import AppointmentService
 from chalicelib.services.coordinator import CoordinatorService
 from chalicelib.services.intake import IntakeService
 from chalicelib.services.reporting import ReportingService
@@ -41,9 +43,7 @@ def clock() -> Clock:
 
 @cache
 def dynamodb_connection() -> Connection:
-    current = settings()
-    bind(current)
-    return Connection(region=current.region, host=current.dynamodb_endpoint)
+    return bind(settings())
 
 
 @cache
@@ -81,6 +81,23 @@ def staff_service() -> StaffService:
         directory=directory(),
         publisher=SqsPublisher(sqs_client(), current.queue_name),
         clock=clock(),
+        # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
+        on_transferred=lambda case, previous: appointment_service().after_transfer(case, previous),
+        on_closed=lambda who, case: appointment_service().after_close(who, case),
+    )
+
+
+@cache
+def appointment_service() -> AppointmentService:
+    connection = dynamodb_connection()
+    return AppointmentService(
+        store=DynamoAppointmentStore(connection),
+        cases=DynamoQueueStore(connection, case_facts()),
+        audit=DynamoAuditLog(),
+        directory=directory(),
+        clock=clock(),
+        messaging=messaging_service(),
+        facts=case_facts(),
     )
 
 
@@ -102,6 +119,7 @@ def applicant_service() -> ApplicantService:
         holders={
             "sms_messages": messaging_service(),
             "retention_and_statistics": case_facts(),
+            "appointments": appointment_service(),
         },
     )
 
@@ -212,6 +230,7 @@ def messaging_service() -> MessagingService:
         verifier=TwilioSignatureVerifier(auth_token),
         limiter=TokenBucket(current.sms_segments_per_second),
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
+        attention=DynamoCaseAttention(),  # a `2` or CANCEL shows on the case for staff
     )
 
 
@@ -225,3 +244,4 @@ def reset() -> None:
         getter.cache_clear()
     for getter in (message_store, twilio_credentials, sms_sender, messaging_service):
         getter.cache_clear()
+    appointment_service.cache_clear()

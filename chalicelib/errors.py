@@ -103,3 +103,21 @@ class StateChangedError(ConflictError):
     """Raised by a store when a conditional transition found the case changed since it was read."""
 
     code = "state_changed"
+
+
+class AppointmentOverlapError(ConflictError):
+    """The staff member already has an appointment at that time (`conflicting_appointment` says which)."""
+
+    code = "appointment_overlap"
+
+
+class AppointmentStartedError(ConflictError):
+    """The appointment has begun: it can no longer be moved or cancelled, only its attendance recorded."""
+
+    code = "appointment_started"
+
+
+class AppointmentNotStartedError(ConflictError):
+    """Attendance can be recorded only once the appointment has begun."""
+
+    code = "appointment_not_started"

@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -401,16 +402,27 @@ MODELS: dict[str, type[Model]] = {
     "sms-opt-outs": SmsOptOutModel,
     "sms-limits": SmsLimitModel,
     "sms-webhooks": SmsWebhookModel,
+    "appointments": AppointmentModel,
+    "staff-calendars": StaffCalendarModel,
 }
 
 
-def bind(settings: Settings) -> None:
-    """Point every model at this stage's tables and endpoint; drops cached connections."""
+def bind(settings: Settings) -> Connection:
+    """Point every model at this stage's tables and endpoint, all sharing one botocore client.
+
+    PynamoDB gives each model its own botocore session and client; building one costs
+    tens of milliseconds (service model loading), which a cold Lambda would pay per table.
+    """
+    shared = Connection(region=settings.region, host=settings.dynamodb_endpoint)
     for logical, model in MODELS.items():
         model.Meta.table_name = settings.table(logical)
         model.Meta.region = settings.region
         model.Meta.host = settings.dynamodb_endpoint
         model._connection = None
+        table_connection = model._get_connection().connection
+        table_connection._session = shared.session
+        table_connection._client = shared.client
+    return shared
 
 
 def create_tables(settings: Settings) -> None:

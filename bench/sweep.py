@@ -1,0 +1,113 @@
+"""4. The reminder sweep (`send_due_messages`) with 1k/10k/100k future appointments and the same 100 due.
+
+Each future appointment has its pending reminder in the sparse due index (due days ahead);
+100 reminders are due now. One sweep is timed with a fake sender and no send-rate limit (the
+10 segments/s limit would time Twilio's pace, not ours), and every DynamoDB call is counted:
+the sweep should read what is due, not what is stored.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench.dynamo_calls import counting
+from bench.inprocess import moto_world
+
+NOON = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)  # 12:00 Berlin: outside quiet hours whenever the bench runs
+PHONE = "+4915112345678"
+
+
+class _Fixed:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def _reminder(due_at: datetime, start: datetime) -> Any:
+    from chalicelib.adapters.dynamodb.message_store import shard_of
+    from chalicelib.adapters.dynamodb.models import MessageModel
+    from chalicelib.domain.cases import iso
+    from chalicelib.domain.messages import phone_hash
+
+    message_id = uuid.uuid4().hex
+    return MessageModel(
+        message_id,
+        case_id=str(uuid.uuid4()),
+        kind="reminder",
+        direction="outbound",
+        language="de",
+        to=PHONE,
+        phone_hash=phone_hash(PHONE, "bench"),
+        body="Erinnerung: Ihr Termin am Mi., 11. Juni um 12:00, Raum 2.14. Bitte antworten Sie 1 oder 2.",
+        segments=1,
+        encoding="GSM-7",
+        status="pending",
+        created_at=iso(NOON - timedelta(days=3)),
+        updated_at=iso(NOON - timedelta(days=3)),
+        due_shard=shard_of(message_id, 1),
+        due_at=iso(due_at),
+        appointment_id=uuid.uuid4().hex,
+        send_before=iso(start),
+    )
+
+
+def _store(items: list[Any]) -> None:
+    from chalicelib.adapters.dynamodb.models import MessageModel
+
+    with MessageModel.batch_write() as batch:
+        for item in items:
+            batch.save(item)
+
+
+def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[dict[str, Any]]:
+    """Per size: median time of one sweep sending `due` reminders, items read, calls and items per reminder."""
+    import os
+
+    from chalicelib import bootstrap
+
+    results = []
+    with moto_world():
+        os.environ["SMS_BACKEND"] = "fake"  # never the local outbox; moto_world restores the environment
+        bootstrap.dynamodb_connection()
+        stored = 0
+        for size in sizes:
+            future = []
+            for index in range(stored, size):
+                start = NOON + timedelta(days=2, minutes=index % 5000)
+                future.append(_reminder(start - timedelta(hours=24), start))
+            _store(future)
+            stored = size
+            samples, reads, calls, written = [], [], [], []
+            for _ in range(repeats):
+                _store([_reminder(NOON - timedelta(minutes=5), NOON + timedelta(hours=2)) for _ in range(due)])
+                with counting() as usage:
+                    bootstrap.reset()  # clients created inside the counter
+                    service = bootstrap.messaging_service()
+                    clock = _Fixed(NOON)
+                    service.clock = service.dispatcher.clock = clock
+                    service.dispatcher.limiter = None
+                    started = time.perf_counter()
+                    report = service.send_due()
+                    samples.append(time.perf_counter() - started)
+                assert report.sent == due, report.as_dict()
+                reads.append(usage.items_read)
+                written.append(usage.items_written)
+                calls.append(sum(usage.calls.values()))
+            results.append(
+                {
+                    "appointments": size,
+                    "due": due,
+                    "median_ms": statistics.median(samples) * 1000,
+                    "items_read": statistics.median(reads),
+                    "items_read_per_reminder": statistics.median(reads) / due,
+                    "items_written_per_reminder": statistics.median(written) / due,
+                    "calls_per_reminder": statistics.median(calls) / due,
+                }
+            )
+    return results

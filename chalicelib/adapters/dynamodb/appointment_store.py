@@ -1,0 +1,251 @@
+"""Appointments, staff calendars and their case changes in DynamoDB.
+
+Every appointment event is one TransactWrite of up to four items: the appointment (conditional
+on its version), the holder's calendar (conditional on its version: this is what makes two
+overlapping bookings of one person impossible, however they race), the case (conditional on
+being unchanged since it was read) and the audit entry. A lost race raises StateChangedError;
+the service re-reads and decides again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
+from chalicelib.adapters.dynamodb.errors import retryable
+from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel, StaffCalendarModel
+from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot
+from chalicelib.domain.cases import Case, HistoryEntry, iso
+from chalicelib.domain.staff import AuditEntry
+from chalicelib.errors import StateChangedError
+
+UPCOMING = "upcoming"  # the one partition of the sparse upcoming index
+
+
+def _optional(attribute: Any, value: Any) -> Any:
+    """SET when there is a value, REMOVE when there is none (DynamoDB stores no nulls here)."""
+    return attribute.set(value) if value is not None else attribute.remove()
+
+
+def to_appointment(item: AppointmentModel) -> Appointment:
+    return Appointment(
+        appointment_id=item.appointment_id,
+        case_id=item.case_id,
+        partner=item.partner,
+        staff_id=item.staff_id,
+        staff_name=item.staff_name,
+        start=datetime.fromisoformat(item.start),
+        duration_minutes=int(item.duration_minutes),
+        location=item.location,
+        online_url=item.online_url,
+        note=item.note,
+        status=item.status,
+        created_at=item.created_at,
+        updated_at=item.updated_at,
+        booked_by=item.booked_by,
+        version=int(item.version or 1),
+        reschedules=int(item.reschedules or 0),
+        attended=item.attended,
+        attendance_recorded_at=item.attendance_recorded_at,
+        cancelled_at=item.cancelled_at,
+        cancel_reason=item.cancel_reason,
+        settled=item.status == BOOKED and item.upcoming is None,
+    )
+
+
+def _upcoming(appointment: Appointment) -> str | None:
+    return UPCOMING if appointment.status == BOOKED and not appointment.settled else None
+
+
+def _appointment_actions(after: Appointment) -> list[Any]:
+    model = AppointmentModel
+    return [
+        model.start.set(iso(after.start)),
+        model.duration_minutes.set(after.duration_minutes),
+        _optional(model.location, after.location),
+        _optional(model.online_url, after.online_url),
+        _optional(model.note, after.note),
+        model.status.set(after.status),
+        model.updated_at.set(after.updated_at),
+        model.version.set(after.version),
+        model.reschedules.set(after.reschedules),
+        _optional(model.attended, after.attended),
+        _optional(model.attendance_recorded_at, after.attendance_recorded_at),
+        _optional(model.cancelled_at, after.cancelled_at),
+        _optional(model.cancel_reason, after.cancel_reason),
+        _optional(model.upcoming, _upcoming(after)),
+    ]
+
+
+def _new_appointment(appointment: Appointment) -> AppointmentModel:
+    return AppointmentModel(
+        appointment.case_id,
+        appointment.appointment_id,
+        partner=appointment.partner,
+        staff_id=appointment.staff_id,
+        staff_name=appointment.staff_name,
+        start=iso(appointment.start),
+        duration_minutes=appointment.duration_minutes,
+        location=appointment.location,
+        online_url=appointment.online_url,
+        note=appointment.note,
+        status=appointment.status,
+        created_at=appointment.created_at,
+        updated_at=appointment.updated_at,
+        booked_by=appointment.booked_by,
+        version=appointment.version,
+        reschedules=appointment.reschedules,
+        upcoming=_upcoming(appointment),
+    )
+
+
+def _case_unchanged(before: Case) -> Any:
+    """Same status, partner and holder, and no other change since it was read (updated_at)."""
+    condition = (
+        (CaseModel.status == before.status)
+        & (CaseModel.partner == before.partner)
+        & (CaseModel.updated_at == before.updated_at)
+    )
+    if before.claimed_by is None:
+        return condition & CaseModel.claimed_by.does_not_exist()
+    return condition & (CaseModel.claimed_by == before.claimed_by)
+
+
+def _is_condition_failure(error: TransactWriteError) -> bool:
+    reasons = error.cancellation_reasons or []
+    return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+
+
+class DynamoAppointmentStore:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    # --- reads (strongly consistent: every decision is checked again by a condition) ----------
+
+    def get(self, case_id: str, appointment_id: str) -> Appointment | None:
+        try:
+            return to_appointment(AppointmentModel.get(case_id, appointment_id, consistent_read=True))
+        except AppointmentModel.DoesNotExist:
+            return None
+        except PynamoDBException as error:
+            raise self._translated(error) from error
+
+    def for_case(self, case_id: str) -> list[Appointment]:
+        try:
+            found = [to_appointment(item) for item in AppointmentModel.query(case_id, consistent_read=True)]
+        except PynamoDBException as error:
+            raise self._translated(error) from error
+        return sorted(found, key=lambda a: (a.start, a.appointment_id))
+
+    def calendar(self, staff_id: str) -> Calendar:
+        try:
+            item = StaffCalendarModel.get(staff_id, consistent_read=True)
+        except StaffCalendarModel.DoesNotExist:
+            return Calendar(staff_id)
+        except PynamoDBException as error:
+            raise self._translated(error) from error
+        slots = tuple(Slot.from_dict(s) for s in item.slots or [])
+        return Calendar(staff_id, int(item.version), slots)
+
+    def passed(self, now: datetime, page_size: int = 100) -> Iterator[tuple[str, str]]:
+        """(case_id, appointment_id) of booked, unsettled appointments that began by `now`, oldest first."""
+        try:
+            for item in AppointmentModel.upcoming_index.query(
+                UPCOMING, AppointmentModel.start <= iso(now), page_size=page_size
+            ):
+                yield item.case_id, item.appointment_id
+        except PynamoDBException as error:
+            raise self._translated(error) from error
+
+    # --- the one write path -------------------------------------------------------------------
+
+    def write(self, change: Change, audit: AuditEntry | None) -> None:
+        """Apply `change` atomically, or raise StateChangedError when anything changed since it was read."""
+        try:
+            with TransactWrite(connection=self._connection) as transaction:
+                self._appointment(transaction, change)
+                if change.calendar_after is not None:
+                    self._calendar(transaction, change.calendar_before, change.calendar_after, change)
+                self._case(transaction, change)
+                if audit is not None:
+                    transaction.save(audit_to_model(audit), condition=audit_put_condition())
+        except TransactWriteError as error:
+            if worth_a_retry(error):
+                raise retryable(error) from error
+            if _is_condition_failure(error):
+                raise StateChangedError(
+                    "the appointment, the calendar or the case changed since it was read"
+                ) from error
+            raise
+
+    @staticmethod
+    def _appointment(transaction: TransactWrite, change: Change) -> None:
+        after, before = change.appointment_after, change.appointment_before
+        if before is None:
+            transaction.save(_new_appointment(after), condition=AppointmentModel.appointment_id.does_not_exist())
+            return
+        transaction.update(
+            AppointmentModel(after.case_id, after.appointment_id),
+            actions=_appointment_actions(after),
+            condition=AppointmentModel.version == before.version,
+        )
+
+    @staticmethod
+    def _calendar(transaction: TransactWrite, before: Calendar | None, after: Calendar, change: Change) -> None:
+        # The calendar item is ours alone and small, so it is written whole; the version condition
+        # is what serialises one person's bookings.
+        item = StaffCalendarModel(
+            after.staff_id,
+            version=after.version,
+            slots=[s.as_dict() for s in after.slots],
+            updated_at=change.case_after.updated_at,
+        )
+        if before is None or before.version == 0:
+            transaction.save(item, condition=StaffCalendarModel.staff_id.does_not_exist())
+        else:
+            transaction.save(item, condition=StaffCalendarModel.version == before.version)
+
+    @staticmethod
+    def _case(transaction: TransactWrite, change: Change) -> None:
+        before, after = change.case_before, change.case_after
+        new_history = [h.as_dict() for h in after.history[len(before.history) :]]
+        counters = [getattr(CaseModel, name).add(by) for name, by in change.counters]
+        transaction.update(
+            CaseModel(before.case_id),
+            actions=[
+                CaseModel.status.set(after.status),
+                CaseModel.updated_at.set(after.updated_at),
+                CaseModel.history.set(CaseModel.history.append(new_history)),
+                *counters,
+            ],
+            condition=_case_unchanged(before),
+        )
+
+    @staticmethod
+    def _translated(error: PynamoDBException) -> Exception:
+        return retryable(error) if worth_a_retry(error) else error
+
+
+class DynamoCaseAttention:
+    """Messaging's CaseAttention: an applicant's `2` or CANCEL becomes an entry in the case history,
+    which the staff case view lists as open until the appointment is moved, cancelled or settled."""
+
+    def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:
+        try:
+            item = CaseModel.get(case_id, attributes_to_get=["partner"])
+        except CaseModel.DoesNotExist:
+            return
+        entry = HistoryEntry(iso(at), SMS_ATTENTION, item.partner, None, {"reason": reason})
+        if appointment_id:
+            entry.detail["appointment_id"] = appointment_id
+        # list_append only: no status or updated_at change, so no staff action loses its race to it.
+        CaseModel(case_id).update(
+            actions=[CaseModel.history.set(CaseModel.history.append([entry.as_dict()]))],
+            condition=CaseModel.case_id.exists(),
+        )

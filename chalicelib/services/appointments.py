@@ -1,0 +1,554 @@
+"""Appointments for staff: book, move, cancel, record attendance, list; the case's SMS log; and the
+SMS that staff actions cause (booking, change, cancellation, reminders, a transfer's notice).
+
+Visibility first (another institution's case answers 404 like a missing one, on every endpoint),
+then the rule, then one conditional transaction per event (appointment, the holder's calendar,
+the case, the audit entry). After a lost race the service re-reads and decides again: a second
+booking of the same slot then sees the first and gets 409 `appointment_overlap`.
+
+SMS are planned after the transaction, as records the `send_due_messages` sweep sends: a
+planning failure never undoes a booking; it is logged and the answer says `sms_planned: false`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chalicelib.domain.appointments import (
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_CANCELLED,
+    APPOINTMENT_PASSED,
+    APPOINTMENT_RESCHEDULED,
+    ATTENDANCE_RECORDED,
+    ATTENDED,
+    BOOKED,
+    CANCELLED,
+    NO_SHOW,
+    SYSTEM,
+    VIEW_APPOINTMENTS,
+    VIEW_MESSAGES,
+    Appointment,
+    AppointmentRequest,
+    Calendar,
+    Change,
+    attendance_counters,
+    case_event,
+    case_status_after,
+    check_attendance,
+    check_can_book,
+    check_can_change,
+    check_start,
+    open_attention,
+    overlap_error,
+)
+from chalicelib.domain.cases import SCHEDULED, Case, iso
+from chalicelib.domain.partners import Partner
+from chalicelib.domain.staff import AuditEntry, StaffIdentity
+from chalicelib.errors import ConflictError, FieldError, NotFoundError, StateChangedError, ValidationError
+from chalicelib.ports import AuditLog, Clock, Directory
+from chalicelib.services.staff import not_found
+from chalicelib.validation import validate
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from chalicelib.domain.messages import Message
+    from chalicelib.services.messaging import MessagingService
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # one person's bookings share a calendar version: a few quick retries under contention
+APPOINTMENT_UPDATED = "appointment_updated"  # only the note or duration changed: no SMS
+
+# Clear words for the schema's generic messages, by field.
+_FIELD_MESSAGES = {
+    "start": "start must be a date and time such as 2026-05-04T10:30 (Europe/Berlin) or 2026-05-04T08:30:00Z.",
+    "duration_minutes": "duration_minutes must be a whole number of minutes from 15 to 480.",
+    "online_url": "online_url must be an https:// link to the online meeting.",
+    "attended": "attended must be true (the applicant came) or false (no-show).",
+}
+
+
+class AppointmentStore(Protocol):
+    def get(self, case_id: str, appointment_id: str) -> Appointment | None: ...
+
+    def for_case(self, case_id: str) -> list[Appointment]: ...
+
+    def calendar(self, staff_id: str) -> Calendar: ...
+
+    def passed(self, now: datetime, page_size: int = 100) -> Iterator[tuple[str, str]]: ...
+
+    def write(self, change: Change, audit: AuditEntry | None) -> None:
+        """Atomically, or StateChangedError when the appointment, calendar or case changed."""
+        ...
+
+
+class CaseReader(Protocol):
+    def get_case(self, case_id: str) -> Case | None: ...
+
+
+class AppointmentFacts(Protocol):
+    """Anonymous case statistics (issue 7): the start of the case's earliest appointment."""
+
+    def set_first_appointment(self, case_id: str, start: str) -> None: ...
+
+
+def _message_summary(message: Message) -> dict[str, Any]:
+    return {
+        "message_id": message.message_id,
+        "kind": message.kind,
+        "status": message.status,
+        "due_at": message.due_at.isoformat() if message.due_at else None,
+        "reason": message.reason,
+    }
+
+
+def _explained(error: FieldError) -> FieldError:
+    if error.code in ("required", "not_allowed", "too_long", "wrong_type") or error.field not in _FIELD_MESSAGES:
+        return error
+    return FieldError(error.field, error.code, _FIELD_MESSAGES[error.field])
+
+
+def _place_errors(body: Any, required: bool) -> list[FieldError]:
+    """Exactly one of location / online_url (the schema says so too; these words say which)."""
+    if not isinstance(body, dict):
+        return []
+    given = [name for name in ("location", "online_url") if name in body]
+    if len(given) == 2:
+        return [FieldError("online_url", "exclusive", "Give either location (in person) or online_url, not both.")]
+    if not given and required:
+        return [FieldError("location", "required", "Give location (in person) or online_url (online meeting).")]
+    return []
+
+
+def checked(schema_name: str, body: Any, place_required: bool = False) -> dict[str, Any]:
+    if schema_name == "appointment-change" and body == {}:
+        fields = "start, duration_minutes, location, online_url or note"
+        raise ValidationError([FieldError("(body)", "required", f"Give at least one field to change: {fields}.")])
+    errors = validate(schema_name, body)
+    own = _place_errors(body, place_required) if schema_name != "attendance" else []
+    if own:  # replace the schema's oneOf/not report with the clearer one
+        errors = [e for e in errors if e.field not in ("(body)", "location", "online_url") or e.code == "too_long"]
+    found = {e.field: _explained(e) for e in errors}
+    for error in own:
+        found.setdefault(error.field, error)
+    if found:
+        raise ValidationError(sorted(found.values(), key=lambda e: e.field))
+    return dict(body)
+
+
+@dataclass
+class AppointmentService:
+    store: AppointmentStore
+    cases: CaseReader
+    audit: AuditLog
+    directory: Directory
+    clock: Clock
+    messaging: MessagingService | None = None
+    facts: AppointmentFacts | None = None
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _visible(self, who: StaffIdentity, case_id: str) -> Case:
+        case = self.cases.get_case(case_id) if case_id else None
+        if case is None or not who.can_see(case):
+            if case is not None:
+                log.warning("cross-partner case access refused", extra={"staff_id": who.staff_id, "case_id": case_id})
+            raise not_found()
+        return case
+
+    def _appointment(self, case: Case, appointment_id: str) -> Appointment:
+        found = self.store.get(case.case_id, appointment_id) if appointment_id else None
+        if found is None:
+            raise NotFoundError("No appointment with this id on this case.")
+        return found
+
+    def appointments(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:
+        """Every appointment of the case, oldest first, with the applicant's answer to its reminder."""
+        case = self._visible(who, case_id)
+        now = self.clock.now()
+        self.audit.append(AuditEntry.of(who, case.case_id, VIEW_APPOINTMENTS, now))
+        replies: dict[str, str] = {}
+        if self.messaging is not None:
+            for message in self.messaging.messages_for_case(case.case_id):  # oldest first: the last answer wins
+                if message["direction"] == "inbound" and message["reply"] and message["appointment_id"]:
+                    replies[message["appointment_id"]] = message["reply"]
+        listed = [
+            {**a.as_dict(), "upcoming": a.is_upcoming(now), "applicant_reply": replies.get(a.appointment_id)}
+            for a in self.store.for_case(case.case_id)
+        ]
+        return {
+            "case_id": case.case_id,
+            "case_status": case.status,
+            "attention": open_attention(case.history),
+            "appointments": listed,
+        }
+
+    def messages(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:
+        """The case's SMS log for staff: kinds, statuses, failures, replies, and the opt-out state."""
+        from chalicelib.domain.messages import phone_hash
+        from chalicelib.services.messaging import sms_recipient
+
+        case = self._visible(who, case_id)
+        self.audit.append(AuditEntry.of(who, case.case_id, VIEW_MESSAGES, self.clock.now()))
+        messages: list[dict[str, Any]] = []
+        opted_out = False
+        if self.messaging is not None:
+            messages = self.messaging.messages_for_case(case.case_id)
+            phone = case.intake.get("phone")
+            if isinstance(phone, str) and phone.startswith("+"):
+                hashed = phone_hash(phone, self.messaging.policy.phone_hash_key)
+                opted_out = self.messaging.store.is_opted_out(hashed)
+        return {
+            "case_id": case.case_id,
+            "sms_consent": sms_recipient(case) is not None,
+            "opted_out": opted_out,
+            "attention": open_attention(case.history),
+            "messages": messages,
+        }
+
+    # --- actions -------------------------------------------------------------------------------
+
+    def book(self, who: StaffIdentity, case_id: str, body: Any) -> dict[str, Any]:
+        first = self._visible(who, case_id)
+        request = AppointmentRequest.from_body(checked("appointment", body, place_required=True))
+        start, duration = request.start, int(request.duration_minutes or 0)
+        assert start is not None  # required by the schema
+        appointment_id = uuid.uuid4().hex
+
+        def decide(case: Case, now: datetime) -> Change:
+            check_can_book(case, who)
+            check_start(start, now)
+            holder = case.claimed_by or ""
+            calendar = self.store.calendar(holder)
+            clash = calendar.clash(start, start + timedelta(minutes=duration))
+            if clash is not None:
+                raise overlap_error(clash)
+            appointment = Appointment(
+                appointment_id=appointment_id,
+                case_id=case.case_id,
+                partner=case.partner,
+                staff_id=holder,
+                staff_name=case.claimed_by_name or "",
+                start=start,
+                duration_minutes=duration,
+                location=request.location,
+                online_url=request.online_url,
+                note=request.note,
+                status=BOOKED,
+                created_at=iso(now),
+                updated_at=iso(now),
+                booked_by=who.staff_id,
+            )
+            after = case_event(case, who, now, APPOINTMENT_BOOKED, SCHEDULED, **appointment.codes())
+            slot_taken = calendar.with_slot(appointment.slot(), now)
+            return Change(case, after, None, appointment, calendar, slot_taken, counters=(("appointments", 1),))
+
+        change, now = _required(self._commit(who, first, decide))
+        self._first_appointment(change.appointment_after)  # statistics: time to first appointment
+        planned, ok = self._sms(
+            change.case_after,
+            lambda sms, partner: sms.plan_appointment_messages(
+                change.case_after, change.appointment_after, partner, now
+            ),
+        )
+        return self._result(change, planned, ok)
+
+    def reschedule(self, who: StaffIdentity, case_id: str, appointment_id: str, body: Any) -> dict[str, Any]:
+        first = self._visible(who, case_id)
+        request = AppointmentRequest.from_body(checked("appointment-change", body))
+
+        def decide(case: Case, now: datetime) -> Change:
+            before = self._appointment(case, appointment_id)
+            check_can_change(case, who, before, now, "reschedule")
+            after = _changed(before, request, now)
+            if after.start != before.start:
+                check_start(after.start, now)
+            calendar_before = calendar_after = None
+            if (after.start, after.end) != (before.start, before.end):
+                calendar_before = self.store.calendar(before.staff_id)
+                clash = calendar_before.clash(after.start, after.end, ignore=appointment_id)
+                if clash is not None:
+                    raise overlap_error(clash)
+                calendar_after = calendar_before.with_slot(after.slot(), now)
+            action = APPOINTMENT_RESCHEDULED if _applicant_should_know(before, after) else APPOINTMENT_UPDATED
+            detail = {**after.codes(), "previous_start": iso(before.start)}
+            case_after = case_event(case, who, now, action, case_status_after(case, True), **detail)
+            return Change(case, case_after, before, after, calendar_before, calendar_after)
+
+        change, now = _required(self._commit(who, first, decide))
+        before, after = change.appointment_before, change.appointment_after
+        if after.start != getattr(before, "start", after.start):
+            self._first_appointment(after)
+        if before is None or not _applicant_should_know(before, after):
+            return self._result(change, [], True)
+        planned, ok = self._sms(change.case_after, lambda sms, partner: self._replan(sms, change, partner, now))
+        return self._result(change, planned, ok)
+
+    def cancel(self, who: StaffIdentity, case_id: str, appointment_id: str) -> dict[str, Any]:
+        first = self._visible(who, case_id)
+
+        def decide(case: Case, now: datetime) -> Change:
+            before = self._appointment(case, appointment_id)
+            check_can_change(case, who, before, now, "cancel")
+            return self._cancelled(case, who, before, now, "staff")
+
+        change, now = _required(self._commit(who, first, decide))
+        before = change.appointment_before
+        assert before is not None
+        planned, ok = self._sms(
+            change.case_after,
+            lambda sms, partner: sms.cancel_appointment_messages(change.case_after, before, partner, now),
+        )
+        return self._result(change, planned, ok)
+
+    def record_attendance(self, who: StaffIdentity, case_id: str, appointment_id: str, body: Any) -> dict[str, Any]:
+        """No-show tracking: attended true or false, once the appointment has begun (corrections allowed)."""
+        first = self._visible(who, case_id)
+        attended = bool(checked("attendance", body)["attended"])
+
+        def decide(case: Case, now: datetime) -> Change:
+            before = self._appointment(case, appointment_id)
+            check_attendance(case, who, before, now)
+            after = replace(
+                before,
+                status=ATTENDED if attended else NO_SHOW,
+                attended=attended,
+                attendance_recorded_at=iso(now),
+                version=before.version + 1,
+                updated_at=iso(now),
+            )
+            status = case_status_after(case, self._upcoming_besides(case.case_id, appointment_id, now))
+            detail = {"appointment_id": appointment_id, "attended": attended}
+            if before.attended is not None:
+                detail["corrected_from"] = before.attended
+            case_after = case_event(case, who, now, ATTENDANCE_RECORDED, status, **detail)
+            return Change(case, case_after, before, after, counters=attendance_counters(before.attended, attended))
+
+        change, _now = _required(self._commit(who, first, decide))
+        return self._result(change, [], True)
+
+    # --- the system --------------------------------------------------------------------------
+
+    def settle_passed(self) -> dict[str, int]:
+        """`settle_past_appointments`: a case whose last upcoming appointment has begun goes from
+        `scheduled` back to `claimed`. One index query on the sparse upcoming index; idempotent."""
+        now = self.clock.now()
+        settled = skipped = 0
+        for case_id, appointment_id in list(self.store.passed(now)):
+            try:
+                done = self._settle(case_id, appointment_id, now)
+            except (ConflictError, StateChangedError):
+                done = False  # the next run tries again
+            settled, skipped = settled + done, skipped + (not done)
+        return {"settled": settled, "skipped": skipped}
+
+    def _settle(self, case_id: str, appointment_id: str, now: datetime) -> bool:
+        for _attempt in range(MAX_ATTEMPTS):
+            case, before = self.cases.get_case(case_id), self.store.get(case_id, appointment_id)
+            if case is None or before is None or before.status != BOOKED or before.settled or before.start > now:
+                return False
+            after = replace(before, settled=True, version=before.version + 1, updated_at=iso(now))
+            status = case_status_after(case, self._upcoming_besides(case_id, appointment_id, now))
+            case_after = case_event(case, SYSTEM, now, APPOINTMENT_PASSED, status, appointment_id=appointment_id)
+            try:
+                self.store.write(Change(case, case_after, before, after), None)
+                return True
+            except StateChangedError:
+                continue
+        return False
+
+    # --- what staff actions elsewhere cause (wired in bootstrap) ------------------------------
+
+    def after_transfer(self, case: Case, previous_partner: str) -> None:
+        """Transfer or reassignment: the applicant learns the new partner; old appointment SMS stop."""
+        if self.messaging is None:
+            return
+        try:
+            now = self.clock.now()
+            self._cancel_pending(case.case_id, now, "case transferred")
+            self.messaging.case_transferred(case, self.directory.partners()[case.partner], now)
+        except Exception:
+            log.exception("case_transferred SMS could not be planned", extra={"case_id": case.case_id})
+
+    def after_close(self, who: StaffIdentity, case: Case) -> None:
+        """A closed case keeps no upcoming appointment (the holder's time is freed) and sends no more SMS.
+
+        The applicant gets no `appointment_cancelled` SMS here: whoever closes a case with an
+        outcome has settled it with them; staff who want the applicant told cancel first.
+        """
+        try:
+            now = self.clock.now()
+            for appointment in self.store.for_case(case.case_id):
+                if appointment.is_upcoming(now):
+                    self._cancel_for_close(who, case.case_id, appointment.appointment_id)
+            self._cancel_pending(case.case_id, now, "case closed")
+        except Exception:
+            log.exception("appointments of a closed case could not be cancelled", extra={"case_id": case.case_id})
+
+    def _cancel_for_close(self, who: StaffIdentity, case_id: str, appointment_id: str) -> None:
+        def decide(case: Case, now: datetime) -> Change | None:
+            before = self._appointment(case, appointment_id)
+            return self._cancelled(case, who, before, now, "case_closed") if before.is_upcoming(now) else None
+
+        self._commit(who, self._visible(who, case_id), decide)
+
+    # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
+
+    def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
+        return [a.as_dict() for a in self.store.for_case(case_id)]
+
+    def erase_for_case(self, case_id: str) -> int:
+        """Staff notes may name the applicant: dropped. Upcoming appointments are cancelled (slot freed)."""
+        erased = 0
+        for appointment in self.store.for_case(case_id):
+            for _attempt in range(MAX_ATTEMPTS):
+                case, now = self.cases.get_case(case_id), self.clock.now()
+                current = self.store.get(case_id, appointment.appointment_id)
+                if case is None or current is None:
+                    break
+                change = self._erased(case, current, now)
+                if change is None:
+                    break
+                try:
+                    self.store.write(change, AuditEntry.of(SYSTEM, case_id, "appointment_erased", now))
+                    erased += 1
+                    break
+                except StateChangedError:
+                    continue
+        return erased
+
+    def _erased(self, case: Case, current: Appointment, now: datetime) -> Change | None:
+        # The place can be personal too (a home visit, a meeting link with the applicant's name).
+        gone = {"note": None, "location": None, "online_url": None}
+        if current.is_upcoming(now):
+            change = self._cancelled(case, SYSTEM, current, now, "erased")
+            return replace(change, appointment_after=replace(change.appointment_after, **gone))
+        if current.note is None and current.location is None and current.online_url is None:
+            return None
+        after = replace(current, **gone, version=current.version + 1, updated_at=iso(now))
+        return Change(case, case_event(case, SYSTEM, now, "appointment_note_erased", case.status), current, after)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _cancelled(self, case: Case, who: StaffIdentity, before: Appointment, now: datetime, reason: str) -> Change:
+        after = replace(
+            before,
+            status=CANCELLED,
+            cancelled_at=iso(now),
+            cancel_reason=reason,
+            version=before.version + 1,
+            updated_at=iso(now),
+        )
+        calendar = self.store.calendar(before.staff_id)
+        status = case_status_after(case, self._upcoming_besides(case.case_id, before.appointment_id, now))
+        detail = {**before.codes(), "reason": reason}
+        case_after = case_event(case, who, now, APPOINTMENT_CANCELLED, status, **detail)
+        freed = calendar.without(before.appointment_id, now)
+        return Change(case, case_after, before, after, calendar, freed, counters=(("appointments", -1),))
+
+    def _upcoming_besides(self, case_id: str, appointment_id: str, now: datetime) -> bool:
+        return any(a.is_upcoming(now) for a in self.store.for_case(case_id) if a.appointment_id != appointment_id)
+
+    def _commit(
+        self, who: StaffIdentity, first: Case, decide: Callable[[Case, datetime], Change | None]
+    ) -> tuple[Change | None, datetime]:
+        """Decide on the case as read and write; after a lost race read again and decide again.
+
+        `decide` raises the rule's own error (400/403/409) with nothing written, or returns None
+        (or an unchanged appointment) when there is nothing to write.
+        """
+        case = first
+        for _attempt in range(MAX_ATTEMPTS):
+            now = self.clock.now()
+            change = decide(case, now)
+            if change is None or change.appointment_after == change.appointment_before:
+                return change, now
+            # The audit entry says what the history says, minus the name: ids, times and codes only.
+            event = change.case_after.history[-1]
+            detail = {k: v for k, v in event.detail.items() if k != "by_name"}
+            try:
+                self.store.write(change, AuditEntry.of(who, case.case_id, event.action, now, **detail))
+                return change, now
+            except StateChangedError:
+                case = self._visible(who, case.case_id)
+        raise ConflictError("The appointment or the case changed while you were working on it; reload and try again.")
+
+    def _replan(self, sms: MessagingService, change: Change, partner: Partner, now: datetime) -> list[Message]:
+        """`appointment_changed` if the applicant may have heard of the old time; else a fresh booking SMS."""
+        from chalicelib.domain.messages import MAYBE_SENT, OUTBOUND
+
+        case, appointment = change.case_after, change.appointment_after
+        earlier = sms.store.for_appointment(case.case_id, appointment.appointment_id)
+        if any(m.direction == OUTBOUND and m.status in MAYBE_SENT for m in earlier):
+            return sms.replan_appointment_messages(case, appointment, partner, now)
+        sms.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "rescheduled")
+        return sms.plan_appointment_messages(case, appointment, partner, now)
+
+    def _cancel_pending(self, case_id: str, now: datetime, reason: str) -> None:
+        if self.messaging is None:
+            return
+        for appointment_id in {m.appointment_id for m in self.messaging.store.for_case(case_id) if m.appointment_id}:
+            self.messaging.cancel_pending_for_appointment(case_id, appointment_id, now, reason)
+
+    def _first_appointment(self, appointment: Appointment) -> None:
+        if self.facts is None:
+            return
+        try:
+            self.facts.set_first_appointment(appointment.case_id, iso(appointment.start))
+        except Exception:  # a statistic must never fail a booking
+            log.exception("first_appointment_at not recorded", extra={"case_id": appointment.case_id})
+
+    def _sms(
+        self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]]
+    ) -> tuple[list[dict[str, Any]], bool]:
+        if self.messaging is None:
+            return [], False
+        try:
+            partner = self.directory.partners()[case.partner]
+            return [_message_summary(m) for m in plan(self.messaging, partner)], True
+        except Exception:
+            log.exception("appointment SMS could not be planned", extra={"case_id": case.case_id})
+            return [], False
+
+    @staticmethod
+    def _result(change: Change, messages: list[dict[str, Any]], sms_planned: bool) -> dict[str, Any]:
+        return {
+            "appointment": change.appointment_after.as_dict(),
+            "case_status": change.case_after.status,
+            "messages": messages,
+            "sms_planned": sms_planned,
+        }
+
+
+def _changed(before: Appointment, request: AppointmentRequest, now: datetime) -> Appointment:
+    start = request.start or before.start
+    duration = request.duration_minutes or before.duration_minutes
+    location, online_url = before.location, before.online_url
+    if request.location is not None:
+        location, online_url = request.location, None
+    if request.online_url is not None:
+        location, online_url = None, request.online_url
+    note = request.note if request.has_note else before.note
+    moved = start != before.start
+    after = replace(before, start=start, duration_minutes=duration, location=location, online_url=online_url, note=note)
+    if after == before:
+        return before
+    return replace(after, version=before.version + 1, reschedules=before.reschedules + int(moved), updated_at=iso(now))
+
+
+def _applicant_should_know(before: Appointment, after: Appointment) -> bool:
+    """The SMS show the time and the place; a new duration or note alone is not worth a message."""
+    return (after.start, after.location, after.online_url) != (before.start, before.location, before.online_url)
+
+
+def _required(result: tuple[Change | None, datetime]) -> tuple[Change, datetime]:
+    change, now = result
+    if change is None:  # only decide() functions that may find nothing to do return None
+        raise ConflictError("Nothing to change.")
+    return change, now

@@ -1,0 +1,505 @@
+"""Appointments through HTTP: book, reschedule, cancel, attendance, list; overlap, past times, DST,
+the `scheduled` status, cross-partner 404 and the SMS each change plans (frozen clock, moto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from tests.conftest import FrozenClock, auth, post_json
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LMU = "lmu-klinikum"
+VIA = "via-bayern"
+
+
+class Desk:
+    """One signed-in person at the HTTP API."""
+
+    def __init__(self, client: Client, token: str) -> None:
+        self.client, self.headers = client, auth(token)
+
+    def _answer(self, response: Any) -> tuple[int, Any]:
+        return response.status_code, json.loads(response.body)
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self._answer(self.client.http.get(path, headers=self.headers))
+
+    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
+        if body is None:
+            return self._answer(self.client.http.post(path, headers=self.headers))
+        return self._answer(post_json(self.client, path, body, self.headers))
+
+    def patch(self, path: str, body: Any) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json", **self.headers}
+        return self._answer(self.client.http.request("PATCH", path, body=json.dumps(body).encode(), headers=headers))
+
+    def delete(self, path: str) -> tuple[int, Any]:
+        return self._answer(self.client.http.delete(path, headers=self.headers))
+
+    def book(
+        self, case_id: str, start: str, minutes: int = 60, note: str | None = None, **place: str
+    ) -> tuple[int, Any]:
+        body: dict[str, Any] = {"start": start, "duration_minutes": minutes, **(place or {"location": "Raum 2.14"})}
+        if note is not None:
+            body["note"] = note
+        return self.post(f"/staff/cases/{case_id}/appointments", body)
+
+    def claimed_case(self, submit_case: Callable[..., dict[str, Any]], group: str = "health") -> str:
+        case_id = submit_case(group)["case_id"]
+        status, body = self.post(f"/staff/cases/{case_id}/claim")
+        assert status == 200, body
+        return case_id
+
+
+@pytest.fixture
+def desk(client: Client, staff_token: Callable[..., str]) -> Callable[..., Desk]:
+    def make(partner: str | None = LMU, role: str = "staff", name: str = "Anna Berger") -> Desk:
+        return Desk(client, staff_token(partner, role=role, name=name))
+
+    return make
+
+
+@pytest.fixture
+def anna(frozen_clock: FrozenClock, fake_sender: Any, desk: Callable[..., Desk]) -> Desk:
+    return desk(LMU, name="Anna Berger")
+
+
+@pytest.fixture
+def case_id(anna: Desk, submit_case: Callable[..., dict[str, Any]]) -> str:
+    return anna.claimed_case(submit_case)
+
+
+def sweep(client: Client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    return client.lambda_.invoke("send_due_messages", event).payload
+
+
+def settle(client: Client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    return client.lambda_.invoke("settle_past_appointments", event).payload
+
+
+def sms(case_id: str) -> list[dict[str, Any]]:
+    return bootstrap.messaging_service().messages_for_case(case_id)
+
+
+def by_kind(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return sorted((m["kind"], m["status"]) for m in messages)
+
+
+def case_status(desk: Desk, case_id: str) -> str:
+    status, body = desk.get(f"/staff/cases/{case_id}")
+    assert status == 200, body
+    return body["status"]
+
+
+# --- booking ---------------------------------------------------------------------------------
+
+
+def test_booking_a_local_time_returns_201_with_the_appointment_and_its_planned_sms(anna: Desk, case_id: str) -> None:
+    status, body = anna.book(case_id, "2025-03-12T10:00", 60, location="Raum 2.14")
+    assert status == 201, body
+    appointment = body["appointment"]
+    assert appointment["start"] == "2025-03-12T09:00:00.000000+00:00"  # 10:00 Berlin is UTC+1 in March
+    assert appointment["start_local"] == "2025-03-12T10:00+01:00"
+    assert appointment["end_local"] == "2025-03-12T11:00+01:00"
+    assert (appointment["status"], appointment["mode"], appointment["location"]) == ("booked", "in_person", "Raum 2.14")
+    assert appointment["staff_name"] == "Anna Berger"
+    planned = {(m["kind"], m["due_at"], m["status"]) for m in body["messages"]}
+    assert planned == {
+        ("appointment_booked", "2025-03-07T09:00:00+00:00", "pending"),  # now (10:00 Berlin)
+        ("reminder", "2025-03-11T09:00:00+00:00", "pending"),  # 24 h before
+        ("reminder", "2025-03-12T07:00:00+00:00", "pending"),  # 2 h before: 08:00 Berlin, just after quiet hours
+    }
+    assert body["case_status"] == "scheduled" and body["sms_planned"] is True
+    assert case_status(anna, case_id) == "scheduled"
+
+
+def test_an_offset_time_and_an_online_meeting(anna: Desk, case_id: str) -> None:
+    status, body = anna.book(case_id, "2025-03-12T09:00:00Z", 45, online_url="https://meet.example/abc")
+    assert status == 201, body
+    appointment = body["appointment"]
+    assert (appointment["start_local"], appointment["mode"]) == ("2025-03-12T10:00+01:00", "online")
+    assert appointment["online_url"] == "https://meet.example/abc" and appointment["location"] is None
+    [booked] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    assert "https://meet.example/abc" in booked["body"]
+
+
+def test_a_scheduled_case_stays_in_the_claimed_list_of_the_queue(anna: Desk, case_id: str) -> None:
+    anna.book(case_id, "2025-03-12T10:00")
+    status, queue = anna.get("/staff/queue?status=claimed&mine=true")
+    assert status == 200
+    assert [(row["case_id"], row["status"]) for row in queue["cases"]] == [(case_id, "claimed")]
+
+
+INVALID_BOOKINGS: list[tuple[dict[str, Any], str, str]] = [
+    ({"online_url": "https://meet.example/x"}, "online_url", "exclusive"),  # both places
+    ({"location": None}, "location", "required"),  # neither place
+    ({"online_url": "http://meet.example/x", "location": None}, "online_url", "invalid_url"),
+    ({"duration_minutes": 10}, "duration_minutes", "out_of_range"),
+    ({"duration_minutes": 481}, "duration_minutes", "out_of_range"),
+    ({"duration_minutes": 30.5}, "duration_minutes", "wrong_type"),
+    ({"note": "x" * 1001}, "note", "too_long"),
+    ({"start": "12.03.2025 10:00"}, "start", "invalid_datetime"),
+    ({"start": "2025-03-12"}, "start", "invalid_datetime"),
+    ({"start": "2025-02-30T10:00"}, "start", "invalid_datetime"),
+    ({"online": True}, "online", "not_allowed"),
+]
+
+
+def test_invalid_bookings_are_400_naming_the_field(anna: Desk, case_id: str) -> None:
+    for changes, field, code in INVALID_BOOKINGS:
+        body: dict[str, Any] = {"start": "2025-03-12T10:00", "duration_minutes": 60, "location": "Raum 2.14"}
+        body.update(changes)
+        body = {k: v for k, v in body.items() if v is not None}
+        status, answer = anna.post(f"/staff/cases/{case_id}/appointments", body)
+        assert status == 400, (changes, answer)
+        assert [(e["field"], e["code"]) for e in answer["errors"]] == [(field, code)], changes
+        assert answer["errors"][0]["message"]
+    assert case_status(anna, case_id) == "claimed"
+
+
+def test_times_in_the_past_are_refused_naming_start(anna: Desk, case_id: str) -> None:
+    for start in ("2025-03-07T09:59", "2025-03-07T10:00", "2025-03-07T08:30:00Z", "2024-12-24T10:00"):
+        status, body = anna.book(case_id, start)
+        assert status == 400, body
+        [error] = body["errors"]
+        assert (error["field"], error["code"]) == ("start", "in_the_past"), start
+        assert "in the past" in error["message"]
+
+
+def test_a_start_more_than_a_year_ahead_is_refused(anna: Desk, case_id: str) -> None:
+    status, body = anna.book(case_id, "2062-03-12T10:00")
+    assert status == 400 and body["errors"][0]["code"] == "too_far_ahead"
+
+
+def test_dst_gap_a_local_time_that_does_not_exist_is_refused(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    frozen_clock.set(datetime(2027, 3, 20, 10, 0, tzinfo=BERLIN))
+    status, body = anna.book(case_id, "2027-03-28T02:30")  # clocks jump 02:00 → 03:00
+    assert status == 400, body
+    [error] = body["errors"]
+    assert (error["field"], error["code"]) == ("start", "nonexistent_local_time")
+    status, body = anna.book(case_id, "2027-03-28T03:30")
+    assert status == 201, body
+    assert body["appointment"]["start"] == "2027-03-28T01:30:00.000000+00:00"  # summer time, UTC+2
+    assert body["appointment"]["start_local"] == "2027-03-28T03:30+02:00"
+
+
+def test_dst_fold_an_ambiguous_local_time_is_the_earlier_one(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    frozen_clock.set(datetime(2026, 10, 20, 10, 0, tzinfo=BERLIN))
+    status, body = anna.book(case_id, "2026-10-25T02:30", 30)  # 02:00–03:00 happens twice
+    assert status == 201, body
+    assert body["appointment"]["start"] == "2026-10-25T00:30:00.000000+00:00"  # the first 02:30 (UTC+2)
+    # The second 02:30 (UTC+1) is an hour later: it does not overlap the 30-minute first one.
+    status, body = anna.book(case_id, "2026-10-25T02:30+01:00", 30)
+    assert status == 201, body
+    assert body["appointment"]["start"] == "2026-10-25T01:30:00.000000+00:00"
+
+
+def test_an_appointment_across_the_dst_change_lasts_what_was_booked(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    frozen_clock.set(datetime(2027, 3, 20, 10, 0, tzinfo=BERLIN))
+    status, body = anna.book(case_id, "2027-03-28T01:30", 60)
+    assert status == 201, body
+    assert body["appointment"]["end_local"] == "2027-03-28T03:30+02:00"  # 60 real minutes, wall clock +2 h
+
+
+# --- overlap ---------------------------------------------------------------------------------
+
+
+def test_overlapping_appointments_of_one_staff_member_are_409(
+    anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]], desk: Callable[..., Desk]
+) -> None:
+    other_case = anna.claimed_case(submit_case)
+    status, first = anna.book(case_id, "2025-03-12T10:00", 60)
+    assert status == 201
+    status, body = anna.book(other_case, "2025-03-12T10:30", 60)
+    assert status == 409, body
+    assert body["code"] == "appointment_overlap"
+    assert body["conflicting_appointment"]["appointment_id"] == first["appointment"]["appointment_id"]
+    assert "10:00" in body["error"] and "11:00" in body["error"]
+    assert case_status(anna, other_case) == "claimed"
+    status, _ = anna.book(other_case, "2025-03-12T11:00", 30)  # back to back is fine
+    assert status == 201
+    status, _ = anna.book(other_case, "2025-03-12T09:30", 30)  # ends when the first begins
+    assert status == 201
+    ben = desk(LMU, name="Ben Vogel")
+    bens_case = ben.claimed_case(submit_case)
+    status, _ = ben.book(bens_case, "2025-03-12T10:00", 60)  # another person's calendar
+    assert status == 201
+
+
+# --- rescheduling ------------------------------------------------------------------------------
+
+
+def test_rescheduling_replans_reminders_and_plans_appointment_changed(anna: Desk, case_id: str, client: Client) -> None:
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    appointment_id = booked["appointment"]["appointment_id"]
+    sweep(client)  # the booking SMS goes out: the applicant knows the old time
+    old_reminders = {m["message_id"] for m in booked["messages"] if m["kind"] == "reminder"}
+    status, body = anna.patch(f"/staff/cases/{case_id}/appointments/{appointment_id}", {"start": "2025-03-14T14:00"})
+    assert status == 200, body
+    assert body["appointment"]["start_local"] == "2025-03-14T14:00+01:00"
+    assert body["appointment"]["reschedules"] == 1
+    assert {m["kind"] for m in body["messages"]} == {"appointment_changed", "reminder"}
+    new_reminders = {m["message_id"]: m["due_at"] for m in body["messages"] if m["kind"] == "reminder"}
+    assert sorted(new_reminders.values()) == ["2025-03-13T13:00:00+00:00", "2025-03-14T11:00:00+00:00"]
+    statuses = {m["message_id"]: m["status"] for m in sms(case_id)}
+    assert {statuses[m] for m in old_reminders} == {"cancelled"}
+    assert {statuses[m] for m in new_reminders} == {"pending"}
+    assert by_kind(sms(case_id)).count(("appointment_changed", "pending")) == 1
+    status, case = anna.get(f"/staff/cases/{case_id}")
+    assert case["status"] == "scheduled"
+    assert case["history"][-1]["action"] == "appointment_rescheduled"
+    assert case["history"][-1]["detail"]["previous_start"] == "2025-03-12T09:00:00.000000+00:00"
+
+
+def test_rescheduling_before_the_booking_sms_went_out_sends_the_booking_for_the_new_time(
+    anna: Desk, case_id: str
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    status, body = anna.patch(path, {"start": "2025-03-13T10:00"})
+    assert status == 200, body
+    assert {m["kind"] for m in body["messages"]} == {"appointment_booked", "reminder"}
+    pending_booked = [m for m in sms(case_id) if m["kind"] == "appointment_booked" and m["status"] == "pending"]
+    assert len(pending_booked) == 1 and "13" in pending_booked[0]["body"]
+
+
+def test_rescheduling_checks_overlap_past_and_changes_the_place(anna: Desk, case_id: str) -> None:
+    _, first = anna.book(case_id, "2025-03-12T10:00", 60)
+    _, second = anna.book(case_id, "2025-03-12T12:00", 60)
+    path = f"/staff/cases/{case_id}/appointments/{second['appointment']['appointment_id']}"
+    status, body = anna.patch(path, {"start": "2025-03-12T10:30"})
+    assert status == 409 and body["code"] == "appointment_overlap"
+    status, body = anna.patch(path, {"start": "2025-03-06T10:30"})
+    assert status == 400 and body["errors"][0]["code"] == "in_the_past"
+    status, body = anna.patch(path, {"duration_minutes": 120})
+    assert status == 200 and body["appointment"]["end_local"] == "2025-03-12T14:00+01:00"
+    assert body["messages"] == []  # the SMS show time and place only: no message for a longer slot
+    status, body = anna.patch(path, {"online_url": "https://meet.example/z"})
+    assert status == 200 and (body["appointment"]["mode"], body["appointment"]["location"]) == ("online", None)
+    # Nothing went out yet (no sweep): the applicant gets the booking SMS for the new place, not a "change".
+    assert {m["kind"] for m in body["messages"]} == {"appointment_booked", "reminder"}
+    status, body = anna.patch(path, {"location": "Raum 1", "online_url": "https://meet.example/z"})
+    assert status == 400 and body["errors"][0]["code"] == "exclusive"
+    status, body = anna.patch(path, {})
+    assert status == 400 and body["errors"][0]["field"] == "(body)"
+    # Moving the first one onto its own time again overlaps nothing (it does not collide with itself).
+    first_path = f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}"
+    status, body = anna.patch(first_path, {"start": "2025-03-12T10:15"})
+    assert status == 200, body
+
+
+def test_a_note_only_change_sends_no_sms_and_is_audited_without_the_note(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    frozen_clock.advance(minutes=1)  # audit entries sort by time
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    status, body = anna.patch(path, {"note": "Bring the diploma translation"})
+    assert status == 200 and body["messages"] == [] and body["appointment"]["note"] == "Bring the diploma translation"
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit")
+    assert audit["entries"][0]["action"] == "appointment_updated"
+    assert "diploma" not in json.dumps(audit)
+
+
+# --- cancelling ----------------------------------------------------------------------------------
+
+
+def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    appointment_id = booked["appointment"]["appointment_id"]
+    sweep(client)
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")
+    assert status == 200, body
+    assert body["appointment"]["status"] == "cancelled" and body["appointment"]["cancel_reason"] == "staff"
+    assert [m["kind"] for m in body["messages"]] == ["appointment_cancelled"]
+    assert body["case_status"] == "claimed"
+    kinds = by_kind(sms(case_id))
+    assert kinds.count(("reminder", "cancelled")) == 2
+    assert ("appointment_cancelled", "pending") in kinds
+    sweep(client)
+    assert "12" in fake_sender.accepted[-1].body  # the date of the cancelled appointment
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")
+    assert status == 409 and body["code"] == "invalid_transition"
+    status, _ = anna.book(case_id, "2025-03-12T10:00")  # the time is free again
+    assert status == 201
+
+
+def test_scheduled_until_the_last_upcoming_appointment_is_cancelled(anna: Desk, case_id: str) -> None:
+    _, first = anna.book(case_id, "2025-03-12T10:00")
+    _, second = anna.book(case_id, "2025-03-19T10:00")
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}")
+    assert body["case_status"] == "scheduled"
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{second['appointment']['appointment_id']}")
+    assert body["case_status"] == "claimed"
+    status, body = anna.post(f"/staff/cases/{case_id}/release")
+    assert status == 200, body
+
+
+# --- attendance and the passing of time ---------------------------------------------------------
+
+
+def test_attendance_only_after_the_start_and_a_no_show_is_recorded(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    status, body = anna.post(f"{path}/attendance", {"attended": False})
+    assert status == 409 and body["code"] == "appointment_not_started"
+    frozen_clock.set(datetime(2025, 3, 12, 10, 20, tzinfo=BERLIN))
+    status, body = anna.post(f"{path}/attendance", {"attended": "no"})
+    assert status == 400 and body["errors"][0]["field"] == "attended"
+    status, body = anna.post(f"{path}/attendance", {"attended": False})
+    assert status == 200, body
+    assert (body["appointment"]["status"], body["appointment"]["attended"]) == ("no_show", False)
+    assert body["case_status"] == "claimed"
+    frozen_clock.advance(minutes=1)  # audit entries sort by time
+    status, body = anna.post(f"{path}/attendance", {"attended": True})  # a correction
+    assert status == 200 and body["appointment"]["status"] == "attended"
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit")
+    recorded = [e["detail"] for e in audit["entries"] if e["action"] == "attendance_recorded"]
+    assert recorded[0]["attended"] is True and recorded[0]["corrected_from"] is False
+    status, body = anna.patch(path, {"start": "2025-03-20T10:00"})
+    assert status == 409  # attendance recorded: no longer movable
+    status, body = anna.delete(path)
+    assert status == 409
+
+
+def test_a_started_appointment_cannot_be_moved_or_cancelled(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    frozen_clock.set(datetime(2025, 3, 12, 10, 5, tzinfo=BERLIN))
+    status, body = anna.patch(path, {"start": "2025-03-20T10:00"})
+    assert status == 409 and body["code"] == "appointment_started"
+    status, body = anna.delete(path)
+    assert status == 409 and body["code"] == "appointment_started"
+
+
+def test_the_case_returns_to_claimed_once_its_last_appointment_has_begun(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock
+) -> None:
+    _, first = anna.book(case_id, "2025-03-12T10:00")
+    anna.book(case_id, "2025-03-19T10:00")
+    frozen_clock.set(datetime(2025, 3, 12, 10, 1, tzinfo=BERLIN))
+    assert settle(client) == {"settled": 1, "skipped": 0}
+    assert case_status(anna, case_id) == "scheduled"  # the second one is still upcoming
+    frozen_clock.set(datetime(2025, 3, 19, 10, 0, tzinfo=BERLIN))
+    assert settle(client) == {"settled": 1, "skipped": 0}
+    assert case_status(anna, case_id) == "claimed"
+    assert settle(client) == {"settled": 0, "skipped": 0}  # idempotent
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [(a["status"], a["upcoming"]) for a in listed["appointments"]] == [("booked", False), ("booked", False)]
+    path = f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}/attendance"
+    status, body = anna.post(path, {"attended": True})
+    assert status == 200 and body["case_status"] == "claimed"
+
+
+def test_the_list_shows_every_appointment_oldest_first_and_is_audited(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    anna.book(case_id, "2025-03-19T10:00")
+    anna.book(case_id, "2025-03-12T10:00")
+    frozen_clock.advance(minutes=1)  # audit entries sort by time
+    status, body = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert status == 200
+    assert [a["start_local"] for a in body["appointments"]] == ["2025-03-12T10:00+01:00", "2025-03-19T10:00+01:00"]
+    assert body["case_status"] == "scheduled" and body["attention"] == []
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit")
+    assert audit["entries"][0]["action"] == "view_appointments"
+
+
+# --- who may ------------------------------------------------------------------------------------
+
+
+def test_another_institution_gets_404_on_every_appointment_endpoint(
+    anna: Desk, case_id: str, desk: Callable[..., Desk]
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    stranger = desk(VIA, name="Vera Fremd")
+    body = {"start": "2025-03-13T10:00", "duration_minutes": 30, "location": "x"}
+    answers = [
+        stranger.get(f"/staff/cases/{case_id}/appointments"),
+        stranger.post(f"/staff/cases/{case_id}/appointments", body),
+        stranger.post(f"/staff/cases/{case_id}/appointments", {"nonsense": 1}),  # 404 before validation
+        stranger.patch(path, {"start": "2025-03-13T10:00"}),
+        stranger.delete(path),
+        stranger.post(f"{path}/attendance", {"attended": True}),
+        stranger.get(f"/staff/cases/{case_id}/messages"),
+    ]
+    assert [(status, answer["code"]) for status, answer in answers] == [(404, "not_found")] * len(answers)
+    assert case_status(anna, case_id) == "scheduled"
+
+
+def test_an_unknown_appointment_is_404(anna: Desk, case_id: str) -> None:
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/nope")
+    assert (status, body["code"]) == (404, "not_found")
+
+
+def test_only_the_holder_or_a_coordinator_books_and_changes(
+    anna: Desk, case_id: str, desk: Callable[..., Desk], submit_case: Callable[..., dict[str, Any]]
+) -> None:
+    colleague = desk(LMU, name="Ben Vogel")
+    status, body = colleague.book(case_id, "2025-03-12T10:00")
+    assert status == 403 and body["claimed_by_name"] == "Anna Berger"
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    assert colleague.patch(path, {"start": "2025-03-12T11:00"})[0] == 403
+    assert colleague.delete(path)[0] == 403
+    assert colleague.get(f"/staff/cases/{case_id}/appointments")[0] == 200  # colleagues may read
+    coordinator = desk(VIA, role="coordinator", name="Clara Coordinator")
+    status, body = coordinator.book(case_id, "2025-03-12T10:30")  # into Anna's calendar: she is busy then
+    assert status == 409 and body["code"] == "appointment_overlap"
+    status, body = coordinator.patch(path, {"start": "2025-03-12T14:00"})
+    assert status == 200 and body["appointment"]["staff_id"] == booked["appointment"]["staff_id"]
+    unclaimed = submit_case("health")["case_id"]
+    status, body = anna.book(unclaimed, "2025-03-12T10:00")
+    assert status == 409 and body["code"] == "invalid_transition"
+
+
+def test_booking_actions_are_audited_without_personal_data(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock, valid_intake: dict[str, Any]
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00", note="Layla brings her diploma")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    frozen_clock.advance(minutes=1)  # audit entries sort by time
+    anna.patch(path, {"start": "2025-03-12T11:00"})
+    frozen_clock.advance(minutes=1)
+    _, again = anna.book(case_id, "2025-03-13T11:00")
+    frozen_clock.advance(minutes=1)
+    anna.delete(f"/staff/cases/{case_id}/appointments/{again['appointment']['appointment_id']}")
+    frozen_clock.set(datetime(2025, 3, 12, 11, 30, tzinfo=BERLIN))
+    anna.post(f"{path}/attendance", {"attended": True})
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit?limit=100")
+    actions = [e["action"] for e in reversed(audit["entries"]) if e["action"].startswith(("appointment", "attend"))]
+    assert actions == [
+        "appointment_booked",
+        "appointment_rescheduled",
+        "appointment_booked",
+        "appointment_cancelled",
+        "attendance_recorded",
+    ]
+    text = json.dumps(audit)
+    assert "Layla" not in text and "Haddad" not in text and "151" not in text and "diploma" not in text
+    _, case = anna.get(f"/staff/cases/{case_id}")
+    history = [h["action"] for h in case["history"] if h["action"].startswith(("appointment", "attend"))]
+    assert history == actions

@@ -1,0 +1,253 @@
+"""SMS wired into staff actions: transfer names the new partner, closing frees the holder's time and
+stops appointment SMS, a `2` or CANCEL shows on the case, the message log for staff, a double-booking
+race of one person's time, and erasure of appointment notes."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+from chalice.test import Client
+
+from chalicelib import bootstrap
+from tests.conftest import FrozenClock, post_json, twilio_signature
+from tests.functional.test_appointments import LMU, VIA, Desk, by_kind, sms, sweep
+
+BERLIN = ZoneInfo("Europe/Berlin")
+TOKEN = "twilio-test-auth-token"
+BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
+PHONE = "+4915112345678"  # valid_intake's number
+ANNA_ID = "staff-lmu-klinikum-anna-berger"  # the `sub` conftest's staff_token gives her
+
+
+@pytest.fixture(autouse=True)
+def _twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
+
+
+@pytest.fixture
+def desk(client: Client, staff_token: Callable[..., str]) -> Callable[..., Desk]:
+    def make(partner: str | None = LMU, role: str = "staff", name: str = "Anna Berger") -> Desk:
+        return Desk(client, staff_token(partner, role=role, name=name))
+
+    return make
+
+
+@pytest.fixture
+def anna(frozen_clock: FrozenClock, fake_sender: Any, desk: Callable[..., Desk]) -> Desk:
+    return desk(LMU, name="Anna Berger")
+
+
+@pytest.fixture
+def case_id(anna: Desk, submit_case: Callable[..., dict[str, Any]]) -> str:
+    return anna.claimed_case(submit_case)
+
+
+def applicant_sends(client: Client, body: str, sid: str) -> str:
+    """A signed inbound SMS from the applicant; returns the TwiML answer."""
+    pairs = [("MessageSid", sid), ("SmsSid", sid), ("From", PHONE), ("To", "+4989123456"), ("Body", body)]
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(TOKEN, BASE + "/sms/inbound", pairs),
+    }
+    response = client.http.post("/sms/inbound", body=urlencode(pairs).encode(), headers=headers)
+    assert response.status_code == 200, response.body
+    return response.body.decode() if isinstance(response.body, bytes) else response.body
+
+
+@pytest.fixture
+def reminded(anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock) -> dict[str, Any]:
+    """An appointment on Wed 12 March 10:00 whose booking SMS and 24 h reminder have gone out."""
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, booked
+    sweep(client)
+    frozen_clock.set(datetime(2025, 3, 11, 10, 5, tzinfo=BERLIN))
+    sweep(client)
+    sent = [(m["kind"], m["status"]) for m in sms(case_id) if m["sent_at"]]
+    assert ("reminder", "queued") in sent
+    return booked["appointment"]
+
+
+# --- transfer and close ------------------------------------------------------------------------
+
+
+def test_a_transfer_tells_the_applicant_the_new_partner(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
+) -> None:
+    status, body = anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": "Needs job counselling"})
+    assert status == 200, body
+    [transferred] = [m for m in sms(case_id) if m["kind"] == "case_transferred"]
+    assert transferred["status"] == "pending"
+    via = bootstrap.directory().partners()[VIA]
+    assert via.short_name in transferred["body"]
+    sweep(client)
+    assert any(via.short_name in sent.body for sent in fake_sender.accepted)
+    # A coordinator's reassignment tells the applicant too, naming the partner after it.
+    coordinator = desk(VIA, role="coordinator", name="Clara Coordinator")
+    status, body = coordinator.post(
+        f"/coordinator/cases/{case_id}/reassign", {"partner": LMU, "reason": "Back to the clinic after all"}
+    )
+    assert status == 200, body
+    lmu = bootstrap.directory().partners()[LMU]
+    latest = [m for m in sms(case_id) if m["kind"] == "case_transferred" and m["status"] == "pending"]
+    assert len(latest) == 1 and lmu.short_name in latest[0]["body"]
+
+
+def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
+    anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]]
+) -> None:
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "withdrawn"})
+    assert status == 200 and body["status"] == "closed"
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    [appointment] = listed["appointments"]
+    assert (appointment["status"], appointment["cancel_reason"]) == ("cancelled", "case_closed")
+    assert listed["case_status"] == "closed"
+    kinds = by_kind(sms(case_id))
+    assert ("appointment_booked", "cancelled") in kinds and kinds.count(("reminder", "cancelled")) == 2
+    assert not any(kind == "appointment_cancelled" for kind, _ in kinds)
+    other = anna.claimed_case(submit_case)
+    status, _ = anna.book(other, "2025-03-12T10:00")  # Anna's time is free again
+    assert status == 201
+    status, body = anna.book(case_id, "2025-03-13T10:00")
+    assert status == 409 and body["code"] == "invalid_transition"
+
+
+def test_release_and_transfer_wait_for_the_appointment_to_be_cancelled(anna: Desk, case_id: str) -> None:
+    anna.book(case_id, "2025-03-12T10:00")
+    assert anna.post(f"/staff/cases/{case_id}/release")[0] == 409
+    assert anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": "Needs job counselling"})[0] == 409
+
+
+# --- what the applicant answers ----------------------------------------------------------------
+
+
+def test_a_2_reply_shows_on_the_case_until_the_appointment_is_moved(
+    anna: Desk, case_id: str, client: Client, reminded: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    assert "<Message>" in applicant_sends(client, "2", "SM-two")
+    status, case = anna.get(f"/staff/cases/{case_id}")
+    assert status == 200
+    assert [(a["reason"], a["appointment_id"]) for a in case["attention"]] == [
+        ("cannot_come", reminded["appointment_id"])
+    ]
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert listed["appointments"][0]["applicant_reply"] == "2"
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    [reply] = [m for m in log["messages"] if m["direction"] == "inbound"]
+    assert (reply["reply"], reply["attention"]) == ("2", "cannot_come")
+    assert log["attention"] == case["attention"] and log["opted_out"] is False
+    frozen_clock.advance(minutes=5)
+    status, body = anna.patch(
+        f"/staff/cases/{case_id}/appointments/{reminded['appointment_id']}", {"start": "2025-03-18T10:00"}
+    )
+    assert status == 200, body
+    assert {m["kind"] for m in body["messages"]} == {"appointment_changed", "reminder"}
+    assert anna.get(f"/staff/cases/{case_id}")[1]["attention"] == []
+
+
+def test_cancel_opts_out_and_flags_the_case_for_a_call(
+    anna: Desk, case_id: str, client: Client, reminded: dict[str, Any]
+) -> None:
+    applicant_sends(client, "Cancel", "SM-cancel")
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert log["opted_out"] is True
+    assert [a["reason"] for a in log["attention"]] == ["cancel_opt_out"]
+    _, case = anna.get(f"/staff/cases/{case_id}")
+    assert [a["reason"] for a in case["attention"]] == ["cancel_opt_out"]
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{reminded['appointment_id']}")
+    assert status == 200
+    # Opted out: the cancellation is never sent (recorded as suppressed, or not planned at all).
+    assert all(m["status"] == "suppressed" for m in body["messages"])
+    assert not [m for m in sms(case_id) if m["kind"] == "appointment_cancelled" and m["status"] == "pending"]
+    assert anna.get(f"/staff/cases/{case_id}")[1]["attention"] == []
+
+
+def test_the_message_log_shows_status_failures_and_no_phone_number(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, frozen_clock: FrozenClock
+) -> None:
+    anna.book(case_id, "2025-03-12T10:00")
+    sweep(client)
+    frozen_clock.advance(minutes=1)
+    status, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert status == 200
+    assert by_kind(log["messages"]) == [
+        ("appointment_booked", "queued"),
+        ("intake_received", "queued"),
+        ("reminder", "pending"),
+        ("reminder", "pending"),
+    ]
+    assert PHONE not in json.dumps(log) and "phone" not in json.dumps(log)
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit")
+    assert audit["entries"][0]["action"] == "view_messages"
+
+
+def test_no_sms_consent_books_without_messages(
+    anna: Desk, client: Client, valid_intake: dict[str, Any], staff_token: Callable[..., str]
+) -> None:
+    body = {**valid_intake, "consent": {"data_processing": True, "share_with_partners": True, "sms": False}}
+    body["qualification"] = {**valid_intake["qualification"], "profession_group": "health"}
+    case_id = json.loads(post_json(client, "/intake", body).body)["case_id"]
+    anna.post(f"/staff/cases/{case_id}/claim")
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201 and booked["messages"] == [] and booked["sms_planned"] is True
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert (log["sms_consent"], log["messages"]) == (False, [])
+
+
+# --- one person's time, many clicks --------------------------------------------------------------
+
+
+def test_a_double_booking_race_of_one_slot_gives_exactly_one_201(
+    anna: Desk,
+    client: Client,
+    submit_case: Callable[..., dict[str, Any]],
+    atomic_dynamodb: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The test client swaps os.environ per call; from many threads the swaps interleave.
+    monkeypatch.setattr(os, "environ", os.environ)
+    threads = 8
+    cases = [anna.claimed_case(submit_case) for _ in range(threads)]
+    with ThreadPoolExecutor(threads) as pool:
+        for hour in (9, 13, 16):
+            start = f"2025-03-12T{hour:02d}:00"
+
+            def attempt(case_id: str, start: str = start) -> tuple[int, str]:
+                body = {"start": start, "duration_minutes": 60, "location": "Raum 2.14"}
+                response = post_json(client, f"/staff/cases/{case_id}/appointments", body, anna.headers)
+                return response.status_code, json.loads(response.body).get("code", "")
+
+            outcomes = Counter(pool.map(attempt, cases))
+            assert outcomes == {(201, ""): 1, (409, "appointment_overlap"): threads - 1}, outcomes
+    calendar = bootstrap.appointment_service().store.calendar(ANNA_ID)
+    assert [s.start.astimezone(BERLIN).hour for s in calendar.slots] == [9, 13, 16]
+
+
+# --- applicants' rights ------------------------------------------------------------------------
+
+
+def test_erasure_cancels_upcoming_appointments_and_drops_notes(
+    anna: Desk, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    body = {**valid_intake, "qualification": {**valid_intake["qualification"], "profession_group": "health"}}
+    created = json.loads(post_json(client, "/intake", body).body)
+    case_id, secret = created["case_id"], created["status_link"].rsplit(".", 1)[1]
+    anna.post(f"/staff/cases/{case_id}/claim")
+    assert anna.book(case_id, "2025-03-12T10:00", note="Layla Haddad, call her brother")[0] == 201
+    response = client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret})
+    assert response.status_code == 200, response.body
+    [appointment] = bootstrap.appointment_service().store.for_case(case_id)
+    assert (appointment.status, appointment.cancel_reason, appointment.note) == ("cancelled", "erased", None)
+    calendar = bootstrap.appointment_service().store.calendar(appointment.staff_id)
+    assert calendar.slots == ()
