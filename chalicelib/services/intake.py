@@ -110,9 +110,20 @@ class IntakeService:
             self.store.create_case(case, QueueEntry.for_case(case), record)
         except IdempotencyKeyTakenError:
             return self._replay(idempotency_key or "", request_hash(body))
+        except RetryableError:
+            # The write may have landed and only its answer was lost: then this request succeeded,
+            # and the partner and the applicant must hear of it now (a retry would only replay).
+            if not self._stored(case.case_id):
+                raise
         self._notify(case)
         self._plan_sms(case)
         return IntakeResult(201, response)
+
+    def _stored(self, case_id: str) -> bool:
+        try:
+            return self.store.get_case(case_id) is not None
+        except RetryableError:
+            return False
 
     def _replay(self, key: str, body_hash: str) -> IntakeResult:
         existing = self.store.get_idempotency(key)

@@ -58,7 +58,7 @@ def _intake(client: Client, valid_intake: dict[str, Any], token: str) -> Attempt
 
 SCENARIOS = (Scenario("intake", _intake, frozenset({201})),)
 # (False,): the fault replaces the call. True adds "the write landed but its answer was lost".
-LOST_ANSWER_MODES = (False,)
+LOST_ANSWER_MODES = (False, True)
 
 
 def _scan(table: str) -> list[dict[str, Any]]:
