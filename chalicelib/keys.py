@@ -8,6 +8,7 @@ parameter named by `<NAME>_PARAMETER` (production).
 from __future__ import annotations
 
 import os
+import secrets
 from functools import cache
 from pathlib import Path
 
@@ -23,16 +24,22 @@ def _local_key_file(name: str) -> Path:
 
 
 def _create_once(path: Path) -> bytes:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        # O_EXCL: two processes starting at once agree on one key.
-        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
+    """The key in `path`, created on first use; concurrent first uses agree on one key."""
+    if path.exists():
         return path.read_bytes().strip()
-    key = Fernet.generate_key()
-    with os.fdopen(handle, "wb") as out:
-        out.write(key)
-    return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    temporary.write_bytes(Fernet.generate_key())
+    os.chmod(temporary, 0o600)
+    try:
+        # link() publishes the complete file or fails if another process was first: readers never
+        # see a half-written key (an O_EXCL create would expose an empty file for a moment).
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+    return path.read_bytes().strip()
 
 
 @cache
