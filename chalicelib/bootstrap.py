@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import boto3
 from pynamodb.connection import Connection
 
+from chalicelib import keys
 from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore, DynamoCaseAttention
 from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
@@ -34,6 +35,12 @@ if TYPE_CHECKING:
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.messaging_ports import SmsSender
+
+
+@cache
+def phone_hash_key() -> str:
+    """Keys the hashes that stand in for phone numbers (opt-outs, limits); a secret in production."""
+    return keys.fernet_key("PHONE_HASH_KEY").decode()
 
 
 @cache
@@ -134,7 +141,7 @@ def case_facts() -> DynamoCaseFacts:
         days_unclaimed=current.retention_days_unclaimed,
         backstop_days=current.retention_backstop_days,
     )
-    return DynamoCaseFacts(policy, current.phone_hash_key)
+    return DynamoCaseFacts(policy, phone_hash_key())
 
 
 @cache
@@ -211,7 +218,7 @@ def messaging_service() -> MessagingService:
     )
     policy = MessagingPolicy(
         delivery=delivery,
-        phone_hash_key=current.phone_hash_key,
+        phone_hash_key=phone_hash_key(),
         allowed_countries=parse_countries(current.sms_allowed_countries),
         intake_limit=current.sms_intake_limit,
     )
@@ -245,3 +252,4 @@ def reset() -> None:
     for getter in (message_store, twilio_credentials, sms_sender, messaging_service):
         getter.cache_clear()
     appointment_service.cache_clear()
+    phone_hash_key.cache_clear()

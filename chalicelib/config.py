@@ -47,7 +47,6 @@ class Settings:
     sms_quiet_end: str = "08:00"
     sms_intake_limit: int = 3  # intake_received per number per 24 h
     sms_due_shards: int = 1
-    phone_hash_key: str = "migranet-phone-hash"
     twilio_account_sid: str = ""
     twilio_auth_token: str = field(default="", repr=False)
     twilio_ssm_prefix: str = ""  # prod: SecureString parameters <prefix>/account_sid and <prefix>/auth_token
@@ -139,7 +138,6 @@ def _sms_settings(env: Mapping[str, str], stage: str) -> dict[str, Any]:
         "sms_quiet_end": env.get("SMS_QUIET_END") or "08:00",
         "sms_intake_limit": int(env.get("SMS_INTAKE_LIMIT") or 3),
         "sms_due_shards": int(env.get("SMS_DUE_SHARDS") or 1),
-        "phone_hash_key": env.get("PHONE_HASH_KEY") or "migranet-phone-hash",
         "twilio_account_sid": env.get("TWILIO_ACCOUNT_SID", ""),
         "twilio_auth_token": env.get("TWILIO_AUTH_TOKEN", ""),
         "twilio_ssm_prefix": env.get("TWILIO_SSM_PREFIX", ""),

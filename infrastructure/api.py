@@ -46,6 +46,8 @@ def function_environment(names: StageNames) -> dict[str, Any]:
         "TWILIO_MESSAGING_SERVICE_SID": {"Ref": "TwilioMessagingServiceSid"},
         "TWILIO_FROM": {"Ref": "TwilioFrom"},
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
+        # Status-link sealing and phone-number hashing keys (chalicelib/keys.py), SecureString parameters.
+        **names.app_key_parameters,
     }
 
 

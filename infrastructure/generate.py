@@ -96,6 +96,10 @@ def outputs(stage_names: StageNames) -> dict[str, Any]:
             "Description": "Create these yourself (aws ssm put-parameter --type SecureString); never in the repo.",
             "Value": " ".join(stage_names.twilio_parameters),
         },
+        "AppKeyParameters": {
+            "Description": "Create each with a Fernet key (aws ssm put-parameter --type SecureString).",
+            "Value": " ".join(stage_names.app_key_parameters.values()),
+        },
     }
 
 

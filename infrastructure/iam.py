@@ -90,6 +90,12 @@ def policy_document(names: StageNames) -> dict[str, Any]:
                 f"arn:aws:ssm:{REGION}:*:parameter{names.twilio_ssm_prefix}/*",
             ],
         },
+        {
+            "Sid": "ReadAppKeys",
+            "Effect": "Allow",
+            "Action": PARAMETER_ACTIONS,
+            "Resource": [f"arn:aws:ssm:{REGION}:*:parameter{name}" for name in names.app_key_parameters.values()],
+        },
     ]
     return {"Version": "2012-10-17", "Statement": statements}
 

@@ -61,6 +61,18 @@ class StageNames:
         return [f"{self.twilio_ssm_prefix}/account_sid", f"{self.twilio_ssm_prefix}/auth_token"]
 
     @property
+    def app_keys_ssm_prefix(self) -> str:
+        return f"/migranet/{self.stage}/keys"
+
+    @property
+    def app_key_parameters(self) -> dict[str, str]:
+        """Fernet keys (SecureString) the app reads by name: env variable → parameter name."""
+        return {
+            "SEALING_KEY_PARAMETER": f"{self.app_keys_ssm_prefix}/sealing-key",
+            "PHONE_HASH_KEY_PARAMETER": f"{self.app_keys_ssm_prefix}/phone-hash-key",
+        }
+
+    @property
     def key_alias(self) -> str:
         return f"alias/migranet-{self.stage}-data"
 

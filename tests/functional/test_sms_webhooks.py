@@ -261,10 +261,9 @@ def no_values() -> Any:
 
 
 def _hash(phone: str) -> str:
-    from chalicelib.config import settings
     from chalicelib.domain.messages import phone_hash
 
-    return phone_hash(phone, settings().phone_hash_key)
+    return phone_hash(phone, bootstrap.phone_hash_key())
 
 
 def test_timestamps_use_the_frozen_clock(applicant: Any) -> None:

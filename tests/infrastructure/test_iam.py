@@ -95,12 +95,14 @@ def test_the_audit_log_cannot_be_changed_or_deleted_by_the_functions():
     assert audit & {"dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} == set()
 
 
-def test_the_functions_can_read_the_twilio_parameters_and_nothing_else_in_ssm():
+def test_the_functions_can_read_the_twilio_parameters_and_app_keys_and_nothing_else_in_ssm():
     prod = names("prod")
     document = json.loads(policy_path("prod").read_text(encoding="utf-8"))
     ssm = [s for s in policy_statements(document) if any(a.startswith("ssm:") for a in s["Action"])]
     granted = [r for s in ssm if "ssm:GetParameters" in s["Action"] for r in s["Resource"]]
-    for parameter in prod.twilio_parameters:
+    for parameter in [*prod.twilio_parameters, *prod.app_key_parameters.values()]:
         arn = f"arn:aws:ssm:eu-central-1:*:parameter{parameter}"
         assert any(fnmatch.fnmatchcase(arn, pattern) for pattern in granted), parameter
-    assert all(r.startswith(f"arn:aws:ssm:eu-central-1:*:parameter{prod.twilio_ssm_prefix}") for r in granted)
+    allowed = (prod.twilio_ssm_prefix, *prod.app_key_parameters.values())
+    assert all(r.startswith(tuple(f"arn:aws:ssm:eu-central-1:*:parameter{p}" for p in allowed)) for r in granted)
+    assert not any(r.endswith("parameter/migranet/prod/keys/*") for r in granted)

@@ -43,7 +43,7 @@ def never_claimed(case: Case) -> bool:
 
 
 class DynamoCaseFacts:
-    def __init__(self, retention: RetentionPolicy | None = None, phone_hash_key: str = "migranet-phone-hash") -> None:
+    def __init__(self, retention: RetentionPolicy | None, phone_hash_key: str) -> None:
         self.retention = retention or RetentionPolicy()
         self._phone_hash_key = phone_hash_key
 

@@ -110,9 +110,9 @@ def idempotency_from_model(item: IdempotencyModel) -> IdempotencyRecord:
 
 
 class DynamoCaseStore:
-    def __init__(self, connection: Connection, facts: DynamoCaseFacts | None = None) -> None:
+    def __init__(self, connection: Connection, facts: DynamoCaseFacts) -> None:
         self._connection = connection
-        self._facts = facts or DynamoCaseFacts()
+        self._facts = facts
 
     def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
         try:

@@ -50,10 +50,10 @@ def _same_state(before: Case) -> Any:
 
 
 class DynamoQueueStore:
-    def __init__(self, connection: Connection, facts: DynamoCaseFacts | None = None) -> None:
+    def __init__(self, connection: Connection, facts: DynamoCaseFacts) -> None:
         self._connection = connection
         # Statistics and the retention clock change in the same transaction as the case (issue 7).
-        self._facts = facts or DynamoCaseFacts()
+        self._facts = facts
 
     def get_case(self, case_id: str) -> Case | None:
         try:
