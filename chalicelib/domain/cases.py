@@ -64,6 +64,11 @@ class Case:
     idempotency_key: str | None = None
     erased_at: str | None = None
 
+    @property
+    def routed_partner(self) -> str:
+        routed = next((h for h in self.history if h.action == "routed"), None)
+        return routed.partner if routed else self.partner
+
     def as_dict(self) -> dict[str, Any]:
         """What staff and exports see: everything but the secret hash and the idempotency key."""
         return {
@@ -71,7 +76,8 @@ class Case:
             "reference": self.reference,
             "partner": self.partner,
             "status": self.status,
-            "routing": {"rule": self.rule, "partner": self.partner, "reason": self.routing_reason},
+            # The routing decision as made at intake; a later transfer shows in `partner` and history.
+            "routing": {"rule": self.rule, "partner": self.routed_partner, "reason": self.routing_reason},
             "language": self.language,
             "intake": self.intake,
             "created_at": self.created_at,

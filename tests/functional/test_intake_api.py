@@ -162,7 +162,7 @@ def test_without_key_each_submission_is_a_new_case(client, valid_intake):
     assert count_items() == (2, 2, 0)
 
 
-def test_twenty_concurrent_repeats_create_one_case(client, valid_intake):
+def test_twenty_concurrent_repeats_create_one_case(client, valid_intake, atomic_dynamodb):
     headers = {"Idempotency-Key": "double-tap-" + uuid.uuid4().hex}
     barrier = threading.Barrier(20)
     results: list[tuple[int, str]] = []
