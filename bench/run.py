@@ -211,7 +211,7 @@ def bench_sweep(results: Results, args: argparse.Namespace) -> None:
         f" items read {ratio(rows[-1]['items_read'], rows[0]['items_read'])}   (target <= 1.5x)"
     )
     print("  per reminder: the due-index query, a conditional claim, the opt-out check, the SID write and the")
-    print("  case's sms_sent counter. moto scans the whole table for a GSI query and grows slower with it;")
+    print("  case's sms_sent counter. moto's time per call grows with the table (its GSI queries scan it);")
     print("  DynamoDB reads only the due items (the items-read figure), which is what stays flat.")
     results["sweep"] = rows
 
