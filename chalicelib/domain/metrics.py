@@ -7,7 +7,8 @@ What the figures mean (per partner and network-wide, for a range of Europe/Berli
 - `intakes` and `routed_per_rule` belong to the partner the intake was first routed to (how
   routing performs); every other figure to the partner holding the case now (who works it).
 - `time_to_claim_hours`: intake → first claim. `time_to_first_appointment_hours`: intake →
-  start of the case's first appointment. Cases without that event are left out (`count`).
+  the earliest start any appointment of the case was booked (or moved) to; a later
+  cancellation does not undo it. Cases without that event are left out (`count`).
 - `overdue_cases`: cases that were ever flagged past their partner's SLA.
 - `appointments` (booked, not cancelled), `attended`, `no_shows`; `no_show_rate` =
   no_shows / (attended + no_shows), null when no attendance was recorded.

@@ -61,7 +61,10 @@ def _result_section(texts: dict[str, Any]) -> str:
         f"<p>{esc(texts['result_reference_help'])}</p>"
         f'<p>{esc(texts["result_partner"])}</p><p class="partner" id="result-partner" dir="auto"></p>'
         '<p id="result-partner-about"></p>'
-        f"<p>{esc(texts['result_next'])}</p></section>"
+        f"<p>{esc(texts['result_next'])}</p>"
+        # The status link (issue 7): the only place the applicant ever sees its secret.
+        f"<p>{esc(texts['result_status_link'])}</p>"
+        '<p class="status-link" hidden><a id="result-status-link" dir="ltr" href=""></a></p></section>'
     )
 
 

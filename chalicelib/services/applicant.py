@@ -1,6 +1,20 @@
 """Applicants' rights through their status link: see status, export (Art. 15), erase (Art. 17).
 
-Coordinators use the same export and erasure on an applicant's request.
+Coordinators use the same export and erasure on an applicant's request; the retention
+schedule uses the same erasure. What erasure does, table by table:
+- cases: anonymised in place (names, contact data, free text, reference, status-link hash,
+  idempotency key, keyed phone hash and retention clock go; the consent record and the
+  statistics stay, so the figures survive);
+- queue: the case's entries at every partner it passed through are deleted;
+- idempotency: the record (it holds the sealed status link) is deleted;
+- messages: every SMS of the case is deleted (number, text); pending ones are thereby never sent;
+- appointments: note and place removed, upcoming ones cancelled and their slots freed;
+  time, duration and staff id stay (staff-calendars hold ids and times only);
+- audit: kept, it is append-only and holds ids, codes and staff names, never applicant data;
+  the erasure adds its own entry;
+- sms-opt-outs: kept, keyed by an HMAC of the number (never the number): a STOP must outlive
+  erasure; sms-limits: kept until their 24 h TTL, same keyed hash (deleting them would let an
+  erase-and-resubmit loop reset the SMS abuse limit); sms-webhooks: no personal data, 7-day TTL.
 """
 
 from __future__ import annotations

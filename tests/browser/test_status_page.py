@@ -107,3 +107,24 @@ def test_a_wrong_secret_and_a_missing_link_say_what_to_do(live: LiveApp, mobile_
     page.locator("#no-link").wait_for(state="visible")
     assert page.locator("#loading").is_hidden()
     assert api_status(live, case_id, secret) == 200  # the real link still works
+
+
+def test_the_intake_page_hands_over_the_link_and_it_opens_the_status_page(live: LiveApp, mobile_page: Any) -> None:
+    from tests.browser.intake_form import fill_intake, unique_family_name
+
+    page = mobile_page
+    family = unique_family_name("Haddad")
+    page.goto(f"{live.url}/de")
+    fill_intake(page, given_name="Layla", family_name=family)
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    reference = page.locator("#result-reference").inner_text()
+    link = page.locator("#result-status-link")
+    assert link.is_visible() and LINK.search(link.inner_text())
+    assert page.locator("#result").inner_text().count(labels("de")["page"]["result_status_link"]) == 1
+
+    link.click()
+    page.locator("#case").wait_for(state="visible")
+    assert page.url.split("#")[0].endswith("/status")
+    assert page.locator("#case-reference").inner_text() == reference
+    assert page.locator("html").get_attribute("lang") == "de"

@@ -231,6 +231,12 @@
     document.getElementById("result-reference").textContent = body.reference;
     document.getElementById("result-partner").textContent = body.partner_name || body.partner;
     document.getElementById("result-partner-about").textContent = data.partners[body.partner] || "";
+    var statusLink = document.getElementById("result-status-link");
+    if (body.status_link) {
+      statusLink.href = body.status_link;
+      statusLink.textContent = body.status_link;
+      statusLink.parentNode.hidden = false;
+    }
     form.hidden = true;
     summary.hidden = true;
     var result = document.getElementById("result");
