@@ -480,7 +480,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "lang",
         "in": "query",
         "required": False,
-        "description": "Language of the staff page; the browser's Accept-Language (else German) when omitted.",
+        "description": "Language of the staff page; the browser's Accept-Language (else German) when omitted; "
+        "any other value is a 404.",
         "schema": {"enum": ["de", "en"]},
     },
     # Staff workspace query parameters (issue 3).
@@ -673,6 +674,7 @@ OPERATIONS: tuple[Operation, ...] = (
         public=True,
         parameters=("StaffPageLanguage",),
         responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        errors=(404,),
     ),
     # Staff workspace (issue 3): bearer token required (staff_sign_in in app.py).
     Operation(

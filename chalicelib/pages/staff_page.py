@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.config import PACKAGE_DIR, Settings
 from chalicelib.domain.staff import CLOSE_OUTCOMES
+from chalicelib.errors import NotFoundError
 from chalicelib.pages.assets import asset_url
 from chalicelib.pages.html import CONTENT_SECURITY_POLICY, attrs, document, esc, json_block
 from chalicelib.pages.intake_page import schema_url
@@ -59,9 +60,11 @@ def staff_labels(language: str) -> dict[str, Any]:
 
 
 def choose_language(asked: str | None, accept_language: str | None) -> str:
-    """`?lang=` when it is one of ours, else the browser's first fitting language, else German."""
-    if asked in STAFF_LANGUAGES:
-        return str(asked)
+    """`?lang=` (de or en; anything else is a 404 like /{language}), else the browser's language, else German."""
+    if asked is not None:
+        if asked not in STAFF_LANGUAGES:
+            raise NotFoundError(f"No staff page in language {asked!r}; try one of: {', '.join(STAFF_LANGUAGES)}.")
+        return asked
     for part in (accept_language or "").split(","):
         tag, _, params = part.strip().partition(";")
         if params.strip() in ("q=0", "q=0.0"):

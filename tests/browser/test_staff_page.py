@@ -646,10 +646,9 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
     page.route(f"{hosted}/oauth2/token", token_endpoint)
     page.route(f"{hosted}/logout?*", logout)
 
-    page.goto(f"{live.url}/staff?lang=en")
-    assert page.locator("#token-form").count() == 0
-    page.locator("#hosted-signin:enabled").click()
+    page.goto(f"{live.url}/staff?lang=en")  # not signed in: on to the hosted UI without a click
     page.locator("#workspace:visible").wait_for()
+    assert page.locator("#token-form").count() == 0
 
     asked = seen["authorize"]
     assert asked["response_type"] == "code" and asked["client_id"] == "client-123"
@@ -666,3 +665,30 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
     page.click("#sign-out")
     page.wait_for_url(f"{hosted}/logout?*")
     assert seen["logout"] == {"client_id": "client-123", "logout_uri": f"{live.url}/staff"}
+    assert stored_token(page)["session"] is None
+
+
+def test_in_production_a_refused_hosted_sign_in_shows_the_reason_and_a_button_to_retry(
+    live: LiveApp, desktop_page: Any
+) -> None:
+    page = desktop_page
+    prod = replace(
+        settings(),
+        stage="prod",
+        auth_mode="cognito",
+        cognito_domain=f"{live.url}/hosted-ui",
+        cognito_app_client_id="client-123",
+        staff_redirect_url=f"{live.url}/staff",
+    )
+    page.route(
+        lambda url: urlsplit(url).path == "/staff",
+        lambda route: route.fulfill(
+            status=200, headers=staff_page_headers("en", prod), body=render_staff_page("en", "", prod)
+        ),
+    )
+    page.goto(f"{live.url}/staff?error=access_denied&error_description=User+is+disabled.")
+    message = page.locator("#signin-message")
+    message.wait_for()
+    assert message.inner_text() == "User is disabled."
+    assert page.locator("#hosted-signin").is_enabled()
+    assert urlsplit(page.url).query == ""

@@ -474,6 +474,14 @@
       });
     } else if (session.load()) {
       startSession();
+    } else if (data.auth.mode === "cognito") {
+      // Production: straight on to the hosted sign-in page; the button stays for when that fails.
+      showSignin(null);
+      hosted.disabled = true;
+      hostedSignIn().catch(function () {
+        hosted.disabled = false;
+        S.showProblem(signinMessage, t("signin_failed"));
+      });
     } else {
       showSignin(null);
     }
