@@ -83,9 +83,14 @@ def test_a_stack_that_does_not_answer_is_reported_the_same_way(tmp_path: Path) -
 
 @pytest.fixture(scope="module")
 def filled() -> Iterator[tuple[LiveApp, list[subprocess.CompletedProcess[str]]]]:
-    """A fresh stack (moto server + chalice local) filled by `demo` twice."""
+    """A fresh stack (moto server + chalice local) filled by `make demo`'s command twice, found as
+    `make run` leaves it: through <data dir>/stack.json, from a shell that knows nothing else."""
     with live_app() as live:
-        runs = [cli("demo", "--api-url", live.url, env=live.env) for _ in range(2)]
+        info = stack.StackInfo(pid=os.getpid(), moto_url=live.moto_url, api_url=live.url, data_dir=str(live.data_dir))
+        stack.write_stack_file(live.data_dir, info)
+        shell = {k: v for k, v in os.environ.items() if k not in stack.LOCAL_ENV_KEYS and k != "TABLE_PREFIX"}
+        shell |= {"LOCAL_DATA_DIR": str(live.data_dir)}
+        runs = [cli("demo", env=shell) for _ in range(2)]
         yield live, runs
 
 
