@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -291,3 +291,26 @@ def test_the_status_page_holds_no_case_data_and_speaks_the_browsers_language(cli
     assert set(data["texts"]) == {"ar", "de", "en", "es", "fa", "fr", "pl", "ro", "ru", "tr", "uk"}
     assert data["texts"]["de"]["erase"] == "Meine Daten löschen"
     assert "/assets/status.js?v=" in html and "case_id" not in html
+
+
+def test_coordinator_erases_a_transferred_case_with_sms_history(client, submit_case, staff_token) -> None:
+    """Transfers plan SMS and touch the case; erasing it afterwards still succeeds (no 500)."""
+    case_id = submit_case("health")["case_id"]
+    staff = auth(staff_token("lmu-klinikum", name="Anna Berger"))
+    coordinator = auth(staff_token("via-bayern", role="coordinator", name="Chris Koch"))
+    assert client.http.post(f"/staff/cases/{case_id}/claim", headers=staff).status_code == 200
+    day = (datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=10)).isoformat()
+    slot = {"start": f"{day}T10:30", "duration_minutes": 45, "location": "Marchioninistraße 15"}
+    booked = post_json(client, f"/staff/cases/{case_id}/appointments", slot, staff)
+    assert booked.status_code == 201, booked.body
+    appointment_id = booked.json_body["appointment"]["appointment_id"]
+    cancelled = client.http.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}", headers=staff)
+    assert cancelled.status_code == 200
+    move = {"partner": "servicestelle-muenchen", "reason": "Needs recognition counselling first"}
+    assert post_json(client, f"/staff/cases/{case_id}/transfer", move, staff).status_code == 200
+    again = {"partner": "via-bayern", "reason": "Applicant asked for Arabic-speaking counsel"}
+    assert post_json(client, f"/coordinator/cases/{case_id}/reassign", again, coordinator).status_code == 200
+    assert client.http.get(f"/coordinator/cases/{case_id}/export", headers=coordinator).status_code == 200
+    erased = post_json(client, f"/coordinator/cases/{case_id}/erase", {"reason": "applicant_request"}, coordinator)
+    assert erased.status_code == 200, erased.body
+    assert CaseModel.get(case_id).erased_at is not None

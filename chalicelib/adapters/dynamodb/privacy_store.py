@@ -53,6 +53,7 @@ class DynamoPrivacyStore:
             if is_retryable(error):
                 raise retryable(error) from error
             reasons = error.cancellation_reasons or []
-            if reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            # PynamoDB sends deletes, then puts, then updates: the case's condition is not first.
+            if any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons):
                 raise StateChangedError("the case changed while it was being erased") from error
             raise
