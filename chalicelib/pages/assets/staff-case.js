@@ -178,7 +178,8 @@
     if (d.by_name) parts.push(t("by", { name: d.by_name }));
     if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
     if (d.outcome) parts.push(S.label("outcomes", d.outcome));
-    if (d.reason) parts.push("„" + d.reason + "“");
+    // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
+    if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
     if (d.note) parts.push(d.note);
     if (d.released_for) parts.push(d.released_for);
     if (d.start) parts.push(S.formatTime(d.start));
