@@ -207,3 +207,15 @@ def test_the_browser_validator_knows_every_keyword_of_the_transfer_schema() -> N
     script = (ASSETS_DIR / "schema-validate.js").read_text(encoding="utf-8")
     supported = set(re.findall(r'"([$\w-]+)"', script[script.index("SUPPORTED = [") : script.index("];")]))
     assert _keywords(load_schema("transfer")) - supported == set()
+
+
+def test_behind_api_gateways_stage_prefix_every_url_keeps_it() -> None:
+    from chalicelib.pages.responses import staff_page
+
+    result = staff_page(lang="en", accept_language=None, context={"path": "/api/staff"}, settings=settings())
+    parsed = parse(result.body.encode())
+    assert parsed.links and all(link.startswith("/api/assets/") for link in parsed.links)
+    data = page_data(result.body.encode())
+    assert data["base"] == "/api", "the script calls /api/staff/queue, /api/partners, …"
+    assert data["schemas"]["transfer"].startswith("/api/schemas/transfer.schema.json?v=")
+    assert 'href="/api/staff?lang=de"' in result.body
