@@ -84,3 +84,14 @@ def test_a_throttled_sla_tick_fails_loudly_and_the_next_one_catches_up(frozen_cl
         bootstrap.coordinator_service().mark_overdue_cases(frozen_clock.now())
     frozen_clock.advance(minutes=15)
     assert bootstrap.coordinator_service().mark_overdue_cases(frozen_clock.now())["marked"] == 1
+
+
+@pytest.mark.parametrize("path", ["messages", "appointments"])
+@pytest.mark.parametrize("code", [THROTTLING, TIMEOUT])
+def test_a_throttled_read_of_messages_or_appointments_is_503(client, submit_case, anna, path: str, code: str) -> None:
+    case_id = submit_case("health")["case_id"]
+    assert client.http.post(f"/staff/cases/{case_id}/claim", headers=anna).status_code == 200
+    with dynamodb_faults() as faults:
+        faults.inject("Query", code, times=5)
+        assert_busy(client.http.get(f"/staff/cases/{case_id}/{path}", headers=anna))
+    assert client.http.get(f"/staff/cases/{case_id}/{path}", headers=anna).status_code == 200

@@ -18,7 +18,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
-from chalicelib.adapters.dynamodb.errors import retryable
+from chalicelib.adapters.dynamodb.errors import retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel, StaffCalendarModel
 from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot
 from chalicelib.domain.cases import Case, HistoryEntry, iso
@@ -122,6 +122,7 @@ def _is_condition_failure(error: TransactWriteError) -> bool:
     return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
 
 
+@storage_errors_retryable
 class DynamoAppointmentStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection
@@ -232,6 +233,7 @@ class DynamoAppointmentStore:
         return retryable(error) if worth_a_retry(error) else error
 
 
+@storage_errors_retryable
 class DynamoCaseAttention:
     """Messaging's CaseAttention: an applicant's `2` or CANCEL becomes an entry in the case history,
     which the staff case view lists as open until the appointment is moved, cancelled or settled."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError
 from pynamodb.exceptions import PynamoDBException
@@ -36,3 +40,29 @@ def is_retryable(error: PynamoDBException) -> bool:
 
 def retryable(error: PynamoDBException) -> RetryableError:
     return RetryableError("Storage is busy; please retry in a moment.", retry_after_seconds=1)
+
+
+_T = TypeVar("_T")
+
+
+def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except PynamoDBException as error:
+            if is_retryable(error):
+                raise retryable(error) from error
+            raise
+
+    return call
+
+
+def storage_errors_retryable(cls: type[_T]) -> type[_T]:
+    """Class decorator: every public method turns throttling and lost answers into RetryableError
+    (503 + Retry-After), so no store method can leak them as a 500. Methods that handle a
+    condition failure or a lost answer themselves still do; only what escapes is translated."""
+    for name, member in list(vars(cls).items()):
+        if callable(member) and not name.startswith("_"):
+            setattr(cls, name, _translated(member))
+    return cls

@@ -15,6 +15,7 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
+from chalicelib.adapters.dynamodb.errors import storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import MessageModel, SmsLimitModel, SmsOptOutModel, SmsWebhookModel
 from chalicelib.domain.cases import iso
 from chalicelib.domain.messages import (
@@ -82,6 +83,7 @@ def _lost(error: UpdateError | PutError | DeleteError) -> bool:
     return error.cause_response_code == CONDITION_FAILED
 
 
+@storage_errors_retryable
 class DynamoMessageStore:
     def __init__(
         self, retention: timedelta = DEFAULT_RETENTION, count: Callable[[str, str], object] | None = None
