@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from chalicelib.config import PROJECT_DIR
 from chalicelib.local.stack import local_environment
@@ -127,44 +127,54 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(5)
 
 
+def api_environment(moto_url: str, data: Path) -> dict[str, str]:
+    """The environment a process serving the API (or a bench child) needs to use `moto_url`."""
+    return _environment(moto_url, data)
+
+
+@contextmanager
+def moto_server(log: IO[bytes] | None = None) -> Iterator[str]:
+    """moto's server in a child process, tables and queues provisioned; yields its URL."""
+    with tempfile.TemporaryDirectory(prefix="migranet-moto-") as tmp:
+        moto = subprocess.Popen(
+            [sys.executable, "-m", "tests.live_children", "moto"],
+            cwd=PROJECT_DIR,
+            env=_environment("", Path(tmp)),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        try:
+            assert moto.stdout is not None
+            line = moto.stdout.readline()
+            if not line:
+                raise RuntimeError("moto server did not start")
+            yield json.loads(line)["url"]
+        finally:
+            _stop(moto)
+
+
 @contextmanager
 def live_app() -> Iterator[LiveApp]:
     python = sys.executable
-    children = [python, "-m", "tests.live_children"]
     with tempfile.TemporaryDirectory(prefix="migranet-live-") as tmp:
         log_path = Path(tmp) / "server.log"
-        with log_path.open("wb") as log:
-            moto = subprocess.Popen(
-                [*children, "moto"],
-                cwd=PROJECT_DIR,
-                env=_environment("", Path(tmp)),
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-            )
+        with log_path.open("wb") as log, moto_server(log) as moto_url:
+            env = _environment(moto_url, Path(tmp))
+            for _attempt in range(3):  # a probed port can be taken before chalice binds it
+                port = free_port()
+                command = [python, "-m", "tests.live_children", "chalice", "--project-dir", str(PROJECT_DIR)]
+                command += ["local", "--stage", "local", "--host", HOST, "--port", str(port), "--no-autoreload"]
+                server = subprocess.Popen(
+                    command, cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log
+                )
+                url = f"http://{HOST}:{port}"
+                if _ready(url, server, timeout=60):
+                    break
+                _stop(server)
+            else:
+                raise RuntimeError(f"chalice local did not start: {log_path.read_text()[-2000:]}")
             try:
-                assert moto.stdout is not None
-                line = moto.stdout.readline()
-                if not line:
-                    raise RuntimeError(f"moto server did not start: {log_path.read_text()[-2000:]}")
-                moto_url = json.loads(line)["url"]
-                env = _environment(moto_url, Path(tmp))
-                for _attempt in range(3):  # a probed port can be taken before chalice binds it
-                    port = free_port()
-                    command = [*children, "chalice", "--project-dir", str(PROJECT_DIR)]
-                    command += ["local", "--stage", "local", "--host", HOST, "--port", str(port), "--no-autoreload"]
-                    server = subprocess.Popen(
-                        command, cwd=PROJECT_DIR, env=env, stdin=subprocess.PIPE, stdout=log, stderr=log
-                    )
-                    url = f"http://{HOST}:{port}"
-                    if _ready(url, server, timeout=60):
-                        break
-                    _stop(server)
-                else:
-                    raise RuntimeError(f"chalice local did not start: {log_path.read_text()[-2000:]}")
-                try:
-                    yield LiveApp(url=url, moto_url=moto_url, env=env, data_dir=Path(tmp))
-                finally:
-                    _stop(server)
+                yield LiveApp(url=url, moto_url=moto_url, env=env, data_dir=Path(tmp))
             finally:
-                _stop(moto)
+                _stop(server)
