@@ -26,7 +26,10 @@ STACK_PROVIDED = {
     "TWILIO_MESSAGING_SERVICE_SID",
     "TWILIO_FROM",
     "PUBLIC_BASE_URL",
+    "COGNITO_DOMAIN",
 }
+# Read by chalicelib/keys.py (SSM SecureString names), not by Settings.
+KEY_PARAMETERS = {"SEALING_KEY_PARAMETER", "PHONE_HASH_KEY_PARAMETER"}
 
 
 def test_cfn_lint_finds_no_error_in_the_template_or_its_transform(packaged, tmp_path):
@@ -125,7 +128,7 @@ def test_every_function_gets_the_environment_log_group_policy_and_an_alarm(packa
     for logical_id, function in functions.items():
         properties = function["Properties"]
         environment = properties["Environment"]["Variables"]
-        assert STACK_PROVIDED <= set(environment), logical_id
+        assert STACK_PROVIDED | KEY_PARAMETERS <= set(environment), logical_id
         assert environment["TABLE_PREFIX"] == PROD.settings.table_prefix, logical_id
         assert environment["QUEUE_PREFIX"] == PROD.settings.queue_prefix, logical_id
         assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}, logical_id
