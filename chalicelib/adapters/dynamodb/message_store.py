@@ -80,7 +80,11 @@ def to_message(item: MessageModel) -> Message:
 
 
 def _lost(error: UpdateError | PutError | DeleteError) -> bool:
-    return error.cause_response_code == CONDITION_FAILED
+    """True for a failed condition. Errors without an answer (timeouts) have no response code,
+    and PynamoDB's `cause_response_code` raises AttributeError for them."""
+    return getattr(getattr(error.cause, "response", None) or {}, "get", lambda *_: {})("Error", {}).get(
+        "Code"
+    ) == CONDITION_FAILED
 
 
 @storage_errors_retryable
