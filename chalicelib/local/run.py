@@ -87,6 +87,8 @@ class LocalStack:
         # The stage's own settings first (as chalice local applies them), then the local endpoints.
         os.environ.update(stack.stage_environment(stack.STAGE))
         os.environ.update(stack.local_environment(self.moto_url, self.data_dir))
+        # Absolute status links in intake answers (and the URL Twilio would sign) for this stack.
+        os.environ.setdefault("PUBLIC_BASE_URL", self.api_url)
         self._start_moto()
         self._provision_and_restore()
         self._start_scheduler()

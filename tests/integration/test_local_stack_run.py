@@ -145,6 +145,7 @@ def test_make_run_serves_keeps_data_across_restarts_and_stops_everything(
     key = {"Idempotency-Key": "e2e-restart-1"}
     status, created = http("POST", f"{first.api}/intake", valid_intake, key)
     assert status == 201, created
+    assert created["status_link"].startswith(f"{first.api}/status#{created['case_id']}.")
     stack_file = json.loads((data / "stack.json").read_text())
     assert stack_file["pid"] == first.process.pid
     assert stack_file["api_url"] == first.api and stack_file["chalice_pid"] in first.children
