@@ -82,9 +82,8 @@ def to_message(item: MessageModel) -> Message:
 def _lost(error: UpdateError | PutError | DeleteError) -> bool:
     """True for a failed condition. Errors without an answer (timeouts) have no response code,
     and PynamoDB's `cause_response_code` raises AttributeError for them."""
-    return getattr(getattr(error.cause, "response", None) or {}, "get", lambda *_: {})("Error", {}).get(
-        "Code"
-    ) == CONDITION_FAILED
+    response = getattr(error.cause, "response", None) or {}
+    return response.get("Error", {}).get("Code") == CONDITION_FAILED
 
 
 @storage_errors_retryable
