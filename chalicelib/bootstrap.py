@@ -1,40 +1,36 @@
-"""Cached getters that build adapters and services on first use (never at import time)."""
+"""Cached getters that build adapters and services on first use (never at import time).
+
+Each getter imports what it builds: a cold Lambda answering POST /intake then loads only the
+intake path, not the staff, appointment, privacy and reporting services (issue 8).
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-import boto3
-from pynamodb.connection import Connection
-
 from chalicelib import keys
-from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore, DynamoCaseAttention
-from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
-from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
-from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
-from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
-from chalicelib.adapters.dynamodb.models import bind
-from chalicelib.adapters.dynamodb.privacy_store import DynamoPrivacyStore
-from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
-from chalicelib.adapters.sqs import SqsPublisher
 from chalicelib.config import settings
-from chalicelib.domain.retention import RetentionPolicy
 from chalicelib.ports import Clock, SystemClock
-from chalicelib.services.applicant import ApplicantService
-from chalicelib.services.appointments import AppointmentService
-from chalicelib.services.coordinator import CoordinatorService
-from chalicelib.services.intake import IntakeService
-from chalicelib.services.reporting import ReportingService
-from chalicelib.services.retention import RetentionService
-from chalicelib.services.staff import StaffService
 
 if TYPE_CHECKING:
+    from pynamodb.connection import Connection
+
+    from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
+    from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
+    from chalicelib.services.applicant import ApplicantService
+    from chalicelib.services.appointments import AppointmentService
+    from chalicelib.services.coordinator import CoordinatorService
+    from chalicelib.services.intake import IntakeService
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.messaging_ports import SmsSender
+    from chalicelib.services.reporting import ReportingService
+    from chalicelib.services.retention import RetentionService
+    from chalicelib.services.staff import StaffService
 
 
 @cache
@@ -50,23 +46,38 @@ def clock() -> Clock:
 
 @cache
 def dynamodb_connection() -> Connection:
+    from chalicelib.adapters.dynamodb.models import bind
+
     return bind(settings())
 
 
 @cache
 def directory() -> DynamoDirectory:
+    from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
+
     dynamodb_connection()
     return DynamoDirectory()
 
 
+_client_lock = threading.Lock()
+
+
 @cache
 def sqs_client() -> object:
+    """From the DynamoDB connection's botocore session: a second session would load botocore's
+    endpoint data and credentials again (tens of ms on a cold start), and boto3 adds nothing here."""
     current = settings()
-    return boto3.client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
+    session = dynamodb_connection().session
+    with _client_lock:  # a botocore session is not safe for concurrent client creation
+        return session.create_client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
 
 
 @cache
 def intake_service() -> IntakeService:
+    from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
+    from chalicelib.adapters.sqs import SqsPublisher
+    from chalicelib.services.intake import IntakeService
+
     current = settings()
     return IntakeService(
         store=DynamoCaseStore(dynamodb_connection(), case_facts()),
@@ -81,6 +92,11 @@ def intake_service() -> IntakeService:
 
 @cache
 def staff_service() -> StaffService:
+    from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
+    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
+    from chalicelib.adapters.sqs import SqsPublisher
+    from chalicelib.services.staff import StaffService
+
     current = settings()
     return StaffService(
         store=DynamoQueueStore(dynamodb_connection(), case_facts()),
@@ -96,6 +112,11 @@ def staff_service() -> StaffService:
 
 @cache
 def appointment_service() -> AppointmentService:
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
+    from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
+    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
+    from chalicelib.services.appointments import AppointmentService
+
     connection = dynamodb_connection()
     return AppointmentService(
         store=DynamoAppointmentStore(connection),
@@ -110,11 +131,18 @@ def appointment_service() -> AppointmentService:
 
 @cache
 def coordinator_service() -> CoordinatorService:
+    from chalicelib.services.coordinator import CoordinatorService
+
     return CoordinatorService(store=staff_service().store, directory=directory(), staff=staff_service())
 
 
 @cache
 def applicant_service() -> ApplicantService:
+    from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
+    from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
+    from chalicelib.adapters.dynamodb.privacy_store import DynamoPrivacyStore
+    from chalicelib.services.applicant import ApplicantService
+
     connection = dynamodb_connection()
     return ApplicantService(
         cases=DynamoCaseStore(connection, case_facts()),
@@ -134,6 +162,9 @@ def applicant_service() -> ApplicantService:
 @cache
 def case_facts() -> DynamoCaseFacts:
     """Statistics and retention attributes of case items (issue 7)."""
+    from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
+    from chalicelib.domain.retention import RetentionPolicy
+
     current = settings()
     dynamodb_connection()
     policy = RetentionPolicy(
@@ -146,11 +177,15 @@ def case_facts() -> DynamoCaseFacts:
 
 @cache
 def retention_service() -> RetentionService:
+    from chalicelib.services.retention import RetentionService
+
     return RetentionService(index=case_facts(), applicant=applicant_service(), policy=case_facts().retention)
 
 
 @cache
 def reporting_service() -> ReportingService:
+    from chalicelib.services.reporting import ReportingService
+
     return ReportingService(stats=case_facts(), directory=directory(), clock=clock())
 
 
@@ -169,7 +204,13 @@ def twilio_credentials() -> Callable[[], TwilioCredentials]:
 
     current = settings()
     if current.twilio_ssm_prefix:
-        return ssm_credentials(lambda: boto3.client("ssm", region_name=current.region), current.twilio_ssm_prefix)
+
+        def ssm() -> object:
+            import boto3
+
+            return boto3.client("ssm", region_name=current.region)
+
+        return ssm_credentials(ssm, current.twilio_ssm_prefix)
 
     def from_environment() -> TwilioCredentials:
         if not (current.twilio_account_sid and current.twilio_auth_token):
@@ -205,6 +246,7 @@ def sms_sender() -> SmsSender:
 def messaging_service() -> MessagingService:
     from datetime import time
 
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoCaseAttention
     from chalicelib.adapters.sms.rate_limit import TokenBucket
     from chalicelib.adapters.sms.signature import TwilioSignatureVerifier
     from chalicelib.domain.quiet_hours import QuietHours
@@ -214,13 +256,15 @@ def messaging_service() -> MessagingService:
     current = settings()
     quiet = QuietHours(time.fromisoformat(current.sms_quiet_start), time.fromisoformat(current.sms_quiet_end))
     delivery = DeliveryPolicy(
-        quiet=quiet, shard_count=current.sms_due_shards, status_callback_base=current.public_base_url
+        quiet=quiet,
+        shard_count=current.sms_due_shards,
+        status_callback_base=current.public_base_url,
+        intake_limit=current.sms_intake_limit,
     )
     policy = MessagingPolicy(
         delivery=delivery,
         phone_hash_key=phone_hash_key(),
         allowed_countries=parse_countries(current.sms_allowed_countries),
-        intake_limit=current.sms_intake_limit,
     )
 
     def auth_token() -> str:

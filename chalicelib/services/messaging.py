@@ -89,8 +89,6 @@ class MessagingPolicy:
     delivery: DeliveryPolicy
     phone_hash_key: str
     allowed_countries: frozenset[str] = DEFAULT_ALLOWED_COUNTRIES
-    intake_limit: int = 3
-    intake_window: timedelta = timedelta(hours=24)
     # A reminder due within this time after the booking message would only repeat it.
     reminder_gap: timedelta = timedelta(hours=1)
     default_language: str = "de"
@@ -236,10 +234,13 @@ class MessagingService:
             appointment_id=appointment.appointment_id if appointment else None,
             send_before=send_before,
         )
-        existing = self.store.get(message.message_id)
-        if existing is not None:
-            return existing
-        reason = self._refusal(message, now)
+        if kind != INTAKE_RECEIVED:
+            # Planning again must not re-run the checks (or show a changed verdict). A new case's
+            # first message cannot exist yet: its conditional put below is the only write.
+            existing = self.store.get(message.message_id)
+            if existing is not None:
+                return existing
+        reason = self._refusal(message)
         if reason is not None:
             message.status, message.reason, message.due_at = SUPPRESSED, reason, None
             log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
@@ -247,18 +248,17 @@ class MessagingService:
             return self.store.get(message.message_id)
         return message
 
-    def _refusal(self, message: Message, now: datetime) -> str | None:
-        """Why this message must not be sent (abuse limits, opt-out), or None."""
+    def _refusal(self, message: Message) -> str | None:
+        """Why this message must never be sent, as far as planning can tell, or None.
+
+        The sweep checks opt-out again before every send and applies the per-number limit on
+        intake_received there, so an intake writes its message and nothing else.
+        """
         region = phonenumbers.region_code_for_number(phonenumbers.parse(message.to))
         if region not in self.policy.allowed_countries:
             return f"country_not_allowed: {region or 'unknown'}"
-        if self.store.is_opted_out(message.phone_hash):
+        if message.kind != INTAKE_RECEIVED and self.store.is_opted_out(message.phone_hash):
             return "opted_out"
-        if message.kind == INTAKE_RECEIVED and not self.store.take_limit_slot(
-            message.phone_hash, INTAKE_RECEIVED, now, self.policy.intake_limit, self.policy.intake_window
-        ):
-            hours = int(self.policy.intake_window.total_seconds() // 3600)
-            return f"rate_limited: at most {self.policy.intake_limit} {INTAKE_RECEIVED} per number per {hours} h"
         return None
 
     # --- delivery and the staff view ---------------------------------------------------

@@ -111,7 +111,12 @@ class MessageStore(Protocol):
         """True when this changed the state (so the change is confirmed exactly once)."""
         ...
 
-    def take_limit_slot(self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta) -> bool: ...
+    def take_limit_slot(
+        self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta, holder: str
+    ) -> bool:
+        """The first of `limit` slots per number and kind that is free (`window` after its last use)
+        or already held by `holder` (a message id): a retried send does not use up a second slot."""
+        ...
 
     def first_webhook(self, key: str, now: datetime, keep: timedelta) -> bool:
         """True the first time `key` is seen within `keep` (Twilio retries webhooks)."""

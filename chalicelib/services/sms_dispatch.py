@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
-from chalicelib.domain.messages import EXPIRED, FAILED, QUEUED, SENT, SUPPRESSED, UNKNOWN, Message
+from chalicelib.domain.messages import EXPIRED, FAILED, INTAKE_RECEIVED, QUEUED, SENT, SUPPRESSED, UNKNOWN, Message
 from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.ports import Clock
 from chalicelib.services.messaging_ports import (
@@ -44,6 +44,9 @@ class DeliveryPolicy:
     reconcile_delay: timedelta = timedelta(minutes=2)  # let an in-flight request land before asking Twilio
     lease: timedelta = timedelta(minutes=2)  # longer than the Twilio timeout plus the rate limiter's wait
     status_callback_base: str = ""
+    # Abuse limit on intake_received, checked when sending (the intake itself stays one write).
+    intake_limit: int = 3
+    intake_window: timedelta = timedelta(hours=24)
 
 
 @dataclass
@@ -116,6 +119,13 @@ class Dispatcher:
             self.store.finish(message, SUPPRESSED, now, "opted_out", None)
             report.suppressed += 1
             return
+        if message.kind == INTAKE_RECEIVED and not self._within_intake_limit(message, now):
+            hours = int(self.policy.intake_window.total_seconds() // 3600)
+            reason = f"rate_limited: at most {self.policy.intake_limit} {INTAKE_RECEIVED} per number per {hours} h"
+            self.store.finish(message, SUPPRESSED, now, reason, None)
+            log.info("sms.suppressed", extra={"case_id": message.case_id, "kind": message.kind, "reason": reason})
+            report.suppressed += 1
+            return
         if message.needs_reconcile and self._reconciled(message, candidate.last_attempt_at, report):
             return
         if message.attempts > self.policy.max_attempts:
@@ -124,6 +134,13 @@ class Dispatcher:
             report.failed += 1
             return
         self._send(message, report)
+
+    def _within_intake_limit(self, message: Message, now: datetime) -> bool:
+        """Someone typing a stranger's number into many intakes must not flood that phone."""
+        policy = self.policy
+        return self.store.take_limit_slot(
+            message.phone_hash, INTAKE_RECEIVED, now, policy.intake_limit, policy.intake_window, message.message_id
+        )
 
     def _reconciled(self, message: Message, previous_attempt: datetime | None, report: SweepReport) -> bool:
         """True when the message's fate is settled without sending (found at Twilio, or left for staff)."""

@@ -21,6 +21,7 @@ class MemoryMessageStore:
         self._rank: dict[str, int] = {}
         self.opt_outs: dict[str, bool] = {}
         self.slots: dict[str, datetime] = {}
+        self.slot_holders: dict[str, str] = {}
         self.webhooks: dict[str, tuple[datetime, str | None]] = {}
         self.claims = 0
 
@@ -211,12 +212,16 @@ class MemoryMessageStore:
             self.opt_outs[phone_hash] = opted_out
             return True
 
-    def take_limit_slot(self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta) -> bool:
+    def take_limit_slot(
+        self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta, holder: str
+    ) -> bool:
         with self._lock:
             for slot in range(limit):
                 key = f"{kind}#{phone_hash}#{slot}"
-                if key not in self.slots or self.slots[key] <= now - window:
+                free = key not in self.slots or self.slots[key] <= now - window
+                if free or self.slot_holders.get(key) == holder:
                     self.slots[key] = now
+                    self.slot_holders[key] = holder
                     return True
             return False
 

@@ -154,11 +154,20 @@ def test_opt_out_changes_are_reported_once(store: Any) -> None:
 
 def test_limit_slots_roll_over_a_window(store: Any) -> None:
     window = timedelta(hours=24)
-    taken = [store.take_limit_slot("h", "intake_received", NOW + timedelta(hours=i), 3, window) for i in range(4)]
+    hours = [NOW + timedelta(hours=i) for i in range(4)]
+    taken = [store.take_limit_slot("h", "intake_received", at, 3, window, f"m{i}") for i, at in enumerate(hours)]
     assert taken == [True, True, True, False]
-    assert store.take_limit_slot("other", "intake_received", NOW, 3, window) is True
-    assert store.take_limit_slot("h", "intake_received", NOW + timedelta(hours=24), 3, window) is True
-    assert store.take_limit_slot("h", "intake_received", NOW + timedelta(hours=24), 3, window) is False
+    assert store.take_limit_slot("other", "intake_received", NOW, 3, window, "m9") is True
+    assert store.take_limit_slot("h", "intake_received", NOW + timedelta(hours=24), 3, window, "m4") is True
+    assert store.take_limit_slot("h", "intake_received", NOW + timedelta(hours=24), 3, window, "m5") is False
+
+
+def test_a_retried_send_keeps_its_slot(store: Any) -> None:
+    window = timedelta(hours=24)
+    assert [store.take_limit_slot("h", "intake_received", NOW, 2, window, m) for m in ("m1", "m2")] == [True, True]
+    later = NOW + timedelta(minutes=5)
+    assert store.take_limit_slot("h", "intake_received", later, 2, window, "m2") is True  # its own slot
+    assert store.take_limit_slot("h", "intake_received", later, 2, window, "m3") is False
 
 
 def test_webhook_deliveries_are_remembered(store: Any) -> None:

@@ -171,6 +171,18 @@ def test_stop_is_honoured_by_every_later_send(client: Client, applicant: Any, fa
     assert all(m["status"] != "pending" for m in case_messages(applicant.case.case_id))
 
 
+def test_a_new_intake_from_a_stopped_number_gets_no_sms(
+    client: Client, applicant: Any, fake_sender: Any, valid_intake: dict[str, Any]
+) -> None:
+    post_form(client, "/sms/inbound", inbound("STOP", "SMn"))
+    before = len(fake_sender.accepted)
+    again = json.loads(post_json(client, "/intake", valid_intake).body)  # same phone, new case
+    assert invoke_sweep(client)["suppressed"] == 1
+    assert len(fake_sender.accepted) == before
+    [planned] = case_messages(again["case_id"])
+    assert (planned["status"], planned["reason"]) == ("suppressed", "opted_out")
+
+
 def test_start_opts_back_in(client: Client, applicant: Any) -> None:
     post_form(client, "/sms/inbound", inbound("STOP", "SMa"))
     reply = message_text(post_form(client, "/sms/inbound", inbound("START", "SMb")))

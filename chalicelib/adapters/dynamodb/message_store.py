@@ -328,11 +328,14 @@ class DynamoMessageStore:
             raise
         return True
 
-    def take_limit_slot(self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta) -> bool:
-        """One of `limit` slots whose last use is older than `window`; each slot taken by a conditional put."""
-        free = SmsLimitModel.taken_at <= iso(now - window)
+    def take_limit_slot(
+        self, phone_hash: str, kind: str, now: datetime, limit: int, window: timedelta, holder: str
+    ) -> bool:
+        """Each slot is tried with one conditional put: free, or already this holder's."""
+        free = (SmsLimitModel.taken_at <= iso(now - window)) | (SmsLimitModel.holder == holder)
         for slot in range(limit):
-            item = SmsLimitModel(f"{kind}#{phone_hash}#{slot}", taken_at=iso(now), expires_at=now + window)
+            key = f"{kind}#{phone_hash}#{slot}"
+            item = SmsLimitModel(key, taken_at=iso(now), holder=holder, expires_at=now + window)
             try:
                 item.save(condition=SmsLimitModel.key.does_not_exist() | free)
             except PutError as error:

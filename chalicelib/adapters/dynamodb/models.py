@@ -322,6 +322,7 @@ class SmsLimitModel(Model):
 
     key = UnicodeAttribute(hash_key=True)  # "<kind>#<phone hash>#<slot>"
     taken_at = UnicodeAttribute()
+    holder = UnicodeAttribute(null=True)  # the message that took the slot
     expires_at = TTLAttribute()
 
 
