@@ -8,13 +8,12 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib import bootstrap, logs, openapi
-from chalicelib.adapters.tokens import bearer_token, verify_token
+from chalicelib import bootstrap, logs
 from chalicelib.config import settings
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import (
@@ -28,8 +27,13 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
-from chalicelib.pages import responses as pages
 from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body, request_log_line
+
+if TYPE_CHECKING:
+    from chalicelib.pages.responses import PageResult
+
+# A cold Lambda pays for every import: what only some routes need (PyJWT and cryptography for staff
+# tokens, the OpenAPI document, the HTML pages) is imported inside them, not here (issue 8).
 
 
 class MigraNetApp(Chalice):
@@ -144,6 +148,8 @@ def staff_sign_in(event: Request, get_response: Callable[[Request], Response]) -
     token, 403 for staff on /coordinator; the identity reaches the route in event.context."""
     if not _needs_staff_token(event):
         return get_response(event)
+    from chalicelib.adapters.tokens import bearer_token, verify_token
+
     try:
         identity = verify_token(bearer_token(event.headers.get("authorization")), settings())
         if event.path.startswith("/coordinator") and not identity.is_coordinator:
@@ -221,17 +227,21 @@ def get_partners() -> Response:
 
 @app.route("/openapi.json", methods=["GET"], cors=True)
 def get_openapi() -> Response:
+    from chalicelib import openapi
+
     context = app.current_request.context or {}
     return json_response(openapi.document(openapi.base_path(context.get("path"), context.get("resourcePath"))))
 
 
-def _page_response(result: pages.PageResult) -> Response:
+def _page_response(result: PageResult) -> Response:
     return Response(body=result.body, status_code=result.status, headers=result.headers)
 
 
 @app.route("/", methods=["GET"])
 def get_intake_page_negotiated() -> Response:
     """The intake page in the browser's language (Accept-Language), German when none fits."""
+    from chalicelib.pages import responses as pages
+
     request = app.current_request
     return _page_response(
         pages.intake_page(
@@ -245,6 +255,8 @@ def get_intake_page_negotiated() -> Response:
 
 @app.route("/{language}", methods=["GET"])
 def get_intake_page(language: str) -> Response:
+    from chalicelib.pages import responses as pages
+
     request = app.current_request
     return _page_response(
         pages.intake_page(
@@ -258,6 +270,8 @@ def get_intake_page(language: str) -> Response:
 
 @app.route("/assets/{name}", methods=["GET"])
 def get_asset(name: str) -> Response:
+    from chalicelib.pages import responses as pages
+
     request = app.current_request
     version = (request.query_params or {}).get("v")
     return _page_response(pages.asset_file(name, version=version, if_none_match=request.headers.get("if-none-match")))
@@ -266,6 +280,8 @@ def get_asset(name: str) -> Response:
 @app.route("/schemas/{name}", methods=["GET"], cors=True)
 def get_schema(name: str) -> Response:
     """The JSON Schemas clients validate with (the intake page runs the same one as the server)."""
+    from chalicelib.pages import responses as pages
+
     request = app.current_request
     version = (request.query_params or {}).get("v")
     return _page_response(
@@ -276,6 +292,8 @@ def get_schema(name: str) -> Response:
 @app.route("/staff", methods=["GET"])
 def get_staff_page() -> Response:
     """The staff workspace page (issue 5); staff_sign_in lets it through: the page holds no data."""
+    from chalicelib.pages import responses as pages
+
     request = app.current_request
     return _page_response(
         pages.staff_page(
