@@ -1,17 +1,23 @@
-"""Compiled JSON Schemas turned into `[{field, code, message}]` a person can act on."""
+"""Compiled JSON Schemas turned into `[{field, code, message}]` a person can act on.
+
+jsonschema explains every problem but costs a cold Lambda ~50 ms (import, compiling the
+validator). Most documents are valid, so `validate` first asks `quick_check`, which decides
+a subset of the keywords exactly and answers "don't know" to everything else; only a document
+it cannot prove valid goes to jsonschema, which also writes the error list (issue 8).
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cache
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker, validators
-from jsonschema import ValidationError as SchemaError
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.errors import FieldError
 from chalicelib.schemas import load_schema
+
+if TYPE_CHECKING:
+    from jsonschema import ValidationError as SchemaError
 
 # Codes are part of the API: the intake page translates them into the applicant's language.
 _KEYWORD_CODES = {
@@ -55,19 +61,124 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
 
 
 def _pattern(_validator: Any, pattern: str, instance: Any, _schema: dict[str, Any]) -> Iterator[SchemaError]:
+    from jsonschema import ValidationError as SchemaError
+
     if isinstance(instance, str) and not _ecma_regex(pattern).search(instance):
         yield SchemaError(f"{instance!r} does not match {pattern!r}")
 
 
-_Validator = validators.extend(Draft202012Validator, {"pattern": _pattern})
-
-
 @cache
 def validator(schema_name: str) -> Any:
-    """One compiled validator per schema, with formats checked (jsonschema skips them by default)."""
-    schema = load_schema(schema_name)
-    Draft202012Validator.check_schema(schema)
-    return _Validator(schema, format_checker=FormatChecker())
+    """One compiled validator per schema, with formats checked (jsonschema skips them by default).
+    The schema files themselves are checked against the 2020-12 meta-schema by the unit tests."""
+    from jsonschema import Draft202012Validator, FormatChecker, validators
+
+    extended = validators.extend(Draft202012Validator, {"pattern": _pattern})
+    return extended(load_schema(schema_name), format_checker=FormatChecker())
+
+
+# --- quick_check: True = valid, False = invalid, None = don't know (ask jsonschema) ----------------
+
+_JSON_TYPES: dict[str, type | tuple[type, ...]] = {
+    "string": str,
+    "object": dict,
+    "array": list,
+    "boolean": bool,
+    "null": type(None),
+}
+# Keywords that never make a document invalid: jsonschema ignores them (and unknown "x-…" ones).
+_ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
+
+
+def _all_of(results: Iterator[bool | None]) -> bool | None:
+    unsure = False
+    for result in results:
+        if result is False:
+            return False
+        unsure = unsure or result is None
+    return None if unsure else True
+
+
+def _equals_one_of(candidates: list[Any], instance: Any) -> bool | None:
+    # jsonschema's equality tells true from 1 and compares strings as strings; for candidates
+    # that are strings, booleans or null that is "same type and ==". Numbers, lists: ask jsonschema.
+    if not all(isinstance(c, (str, bool)) or c is None for c in candidates):
+        return None
+    return any(type(c) is type(instance) and c == instance for c in candidates)
+
+
+def _object_keywords(schema: dict[str, Any], instance: dict[str, Any]) -> Iterator[bool | None]:
+    properties = schema.get("properties", {})
+    yield all(name in instance for name in schema.get("required", ()))
+    for name, subschema in properties.items():
+        if name in instance:
+            yield quick_check(subschema, instance[name])
+    extra = schema.get("additionalProperties", True)
+    if extra is False:
+        yield all(name in properties for name in instance)
+    elif extra is not True:
+        yield None
+
+
+def _array_keywords(schema: dict[str, Any], instance: list[Any]) -> Iterator[bool | None]:
+    yield len(instance) >= schema.get("minItems", 0)
+    if "maxItems" in schema:
+        yield len(instance) <= schema["maxItems"]
+    if schema.get("uniqueItems") is True:
+        yield len(set(instance)) == len(instance) if all(isinstance(i, str) for i in instance) else None
+    if "items" in schema:
+        yield from (quick_check(schema["items"], item) for item in instance)
+
+
+def _string_keywords(schema: dict[str, Any], instance: str) -> Iterator[bool | None]:
+    yield len(instance) >= schema.get("minLength", 0)
+    if "maxLength" in schema:
+        yield len(instance) <= schema["maxLength"]
+    if "pattern" in schema:
+        yield _ecma_regex(schema["pattern"]).search(instance) is not None
+    if "format" in schema:
+        # jsonschema's FormatChecker asks only for an "@" in an e-mail address; other formats: ask it.
+        yield "@" in instance if schema["format"] == "email" else None
+
+
+_BY_KIND: dict[type, tuple[frozenset[str], Callable[[dict[str, Any], Any], Iterator[bool | None]]]] = {
+    dict: (frozenset({"properties", "required", "additionalProperties"}), _object_keywords),
+    list: (frozenset({"minItems", "maxItems", "uniqueItems", "items"}), _array_keywords),
+    str: (frozenset({"minLength", "maxLength", "pattern", "format"}), _string_keywords),
+}
+_KNOWN = frozenset().union(*(known for known, _ in _BY_KIND.values()), {"type", "enum", "const", "if", "then", "else"})
+
+
+def _keywords(schema: dict[str, Any], instance: Any) -> Iterator[bool | None]:
+    if "type" in schema:
+        expected = _JSON_TYPES.get(schema["type"]) if isinstance(schema["type"], str) else None
+        yield None if expected is None else isinstance(instance, expected)
+    if "enum" in schema:
+        yield _equals_one_of(schema["enum"], instance)
+    if "const" in schema:
+        yield _equals_one_of([schema["const"]], instance)
+    kind = _BY_KIND.get(type(instance))
+    if kind is not None:
+        yield from kind[1](schema, instance)  # each keyword applies to its own kind of value only
+    if "if" in schema:
+        condition = quick_check(schema["if"], instance)
+        branch = None if condition is None else schema.get("then" if condition else "else", True)
+        yield None if branch is None else quick_check(branch, instance)
+
+
+def quick_check(schema: Any, instance: Any) -> bool | None:
+    """Whether `instance` is valid against `schema` for the keywords decided here, else None.
+
+    Never answers True or False where jsonschema (2020-12, FormatChecker, ECMA `$`) would not;
+    tests/unit/test_validation_quick.py compares the two on generated and mutated documents."""
+    if isinstance(schema, bool):
+        return schema
+    if not isinstance(schema, dict):
+        return None
+    unknown = [k for k in schema if k not in _KNOWN and k not in _ANNOTATIONS and not k.startswith("x-")]
+    if unknown:
+        return None
+    return _all_of(_keywords(schema, instance))
 
 
 def _path(parts: list[Any]) -> str:
@@ -136,6 +247,8 @@ def _message(error: SchemaError, field: str, code: str) -> str:
 
 def validate(schema_name: str, document: Any) -> list[FieldError]:
     """Every problem with `document`, one entry per field, sorted by field path."""
+    if quick_check(load_schema(schema_name), document) is True:
+        return []
     found: dict[tuple[str, str], FieldError] = {}
     for error in validator(schema_name).iter_errors(document):
         for leaf in _leaf_errors(error):
