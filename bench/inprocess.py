@@ -172,11 +172,11 @@ def _per(usage: Usage, count: int) -> dict[str, Any]:
 def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
     """5. One page of 50 from a partner's queue with 1k/10k/100k cases stored.
 
-    GET /staff/queue does not exist yet; this runs the query it will make (the
-    partner-status index of QueueEntryModel, oldest first, limit 50).
+    Runs the query GET /staff/queue makes: the partner-status index of the cases table (the
+    case item is its own queue entry), oldest first, limit 50.
     """
     from chalicelib import bootstrap
-    from chalicelib.adapters.dynamodb.models import QueueEntryModel, bind
+    from chalicelib.adapters.dynamodb.models import CaseModel, bind
     from chalicelib.config import settings
 
     partners = [
@@ -191,21 +191,26 @@ def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
         bootstrap.dynamodb_connection()  # binds the models to this stage's tables
         stored = 0
         for size in sizes:
-            with QueueEntryModel.batch_write() as batch:
+            with CaseModel.batch_write() as batch:
                 for index in range(stored, size):
                     partner = partners[index % len(partners)]
+                    at = f"2026-01-01T00:00:00.{index:06d}Z"
                     batch.save(
-                        QueueEntryModel(
-                            partner,
+                        CaseModel(
                             str(uuid.uuid4()),
-                            partner_status=f"{partner}#routed",
-                            status="routed",
-                            queued_at=f"2026-01-01T00:00:00.{index:06d}Z",
                             reference="ABCD-EFGH",
+                            partner=partner,
+                            status="routed",
+                            rule="engineering-construction",
+                            routing_reason="qualification.profession_group is engineering",
                             language="ar",
+                            intake=intake_body(index),
+                            created_at=at,
+                            updated_at=at,
+                            queued_at=at,
+                            partner_status=f"{partner}#routed",
                             profession_group="engineering",
                             goals=["recognition"],
-                            rule="engineering-construction",
                         )
                     )
             stored = size
@@ -214,7 +219,7 @@ def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
                 bind(settings())  # new model connections, created inside the counter
                 for _ in range(repeats):
                     started = time.perf_counter()
-                    page = list(QueueEntryModel.queue_index.query("via-bayern#routed", limit=50))
+                    page = list(CaseModel.queue_index.query("via-bayern#routed", limit=50))
                     samples.append(time.perf_counter() - started)
                     assert len(page) == 50
             results.append(

@@ -30,14 +30,16 @@ class Directory(Protocol):
 
 
 class CaseStore(Protocol):
-    def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
-        """Write case, queue entry and idempotency record in one transaction.
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
+        """Write the case, in its partner's queue, with the idempotency record, all or nothing.
 
-        Raises IdempotencyKeyTakenError when the key already exists, RetryableError on throttling.
+        Raises IdempotencyKeyTakenError when a case with this id exists, RetryableError on throttling.
         """
         ...
 
-    def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
+        """The idempotency record kept with the case `case_id`, if it has one."""
+        ...
 
     def get_case(self, case_id: str) -> Case | None: ...
 

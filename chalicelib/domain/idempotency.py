@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,5 +27,18 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+# Case ids derived from Idempotency-Keys live in their own namespace (uuid5, so never a uuid4's).
+KEYED_CASES = uuid.UUID("6f2c51a4-3c1e-4f55-9a57-2b1d0f8e7c10")
+
+
+def keyed_case_id(key: str, generation: int) -> str:
+    """The case a key creates: a repeat finds it by key alone, so one conditional write both
+    creates the case and claims the key. A key reused after its record expired moves on to the
+    next generation (rare: clients send a fresh key per submission)."""
+    return str(uuid.uuid5(KEYED_CASES, f"{generation}:{key}"))
+
+
 def valid_key(key: str) -> bool:
-    return 1 <= len(key) <= 64 and key.isprintable()
+    """1-64 visible ASCII characters, as documented in /openapi.json (a header value survives
+    every proxy unchanged only so)."""
+    return 1 <= len(key) <= 64 and all("!" <= char <= "~" for char in key)

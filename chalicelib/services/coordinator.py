@@ -80,7 +80,7 @@ class CoordinatorService:
         return {"status": status, "partners": partners, "cases": rows, "next_cursor": _encode(following)}
 
     def mark_overdue_cases(self, now: datetime) -> dict[str, int]:
-        """Flag routed cases past their partner's SLA, on case and queue entry. Idempotent:
+        """Flag routed cases past their partner's SLA (the case is its own queue entry). Idempotent:
         flagged entries are filtered out of the query and the write is conditional."""
         checked = marked = 0
         for partner in self.directory.partners().values():

@@ -1,4 +1,5 @@
-"""Intake use case: validate, route, store case + queue entry atomically, notify the partner."""
+"""Intake use case: validate, route, store the case (with its queue entry and idempotency record)
+in one conditional write, plan the confirmation SMS, notify the partner."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from chalicelib.data import consent_version
-from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, QueueEntry, iso
-from chalicelib.domain.idempotency import IdempotencyRecord, request_hash, valid_key
+from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, iso
+from chalicelib.domain.idempotency import IdempotencyRecord, keyed_case_id, request_hash, valid_key
 from chalicelib.domain.intake import normalise_intake
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
@@ -28,6 +29,9 @@ from chalicelib.ports import CaseStore, Clock, Directory, EventPublisher
 from chalicelib.validation import validate
 
 log = logging.getLogger(__name__)
+
+# A key reused again and again after expiry: past this many cases, ask for a fresh key.
+KEY_GENERATIONS = 20
 
 
 class IntakeMessaging(Protocol):
@@ -69,14 +73,47 @@ class IntakeService:
 
     def submit(self, body: Any, idempotency_key: str | None) -> IntakeResult:
         if idempotency_key is not None and not valid_key(idempotency_key):
-            raise ValidationError(
-                [FieldError("Idempotency-Key", "invalid_format", "Idempotency-Key must be 1-64 printable characters.")]
-            )
+            message = "Idempotency-Key must be 1-64 visible ASCII characters (no spaces)."
+            raise ValidationError([FieldError("Idempotency-Key", "invalid_format", message)])
         intake = self.check(body)
         now = self.clock.now()
         decision = self.directory.routing_policy().decide(intake)
+        body_hash = request_hash(body)
+        generations = range(KEY_GENERATIONS) if idempotency_key is not None else [None]
+        for generation in generations:
+            case_id = str(uuid.uuid4()) if generation is None else keyed_case_id(idempotency_key or "", generation)
+            case, response, record = self._new_case(case_id, intake, decision, now, idempotency_key, body_hash)
+            try:
+                self.store.create_case(case, record)
+            except IdempotencyKeyTakenError:
+                replay = self._replay(case_id, body_hash)
+                if replay is None:
+                    continue  # that case's record has expired: the key may start a new one
+                self._complete_sms(case_id)
+                return replay
+            except RetryableError:
+                # The write may have landed and only its answer was lost: then this request succeeded,
+                # and the partner and the applicant must hear of it now (a retry would only replay).
+                if not self._stored(case.case_id):
+                    raise
+            self._notify(case)
+            self._plan_sms(case)
+            return IntakeResult(201, response)
+        raise IdempotencyConflictError(
+            "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"
+        )
+
+    def _new_case(
+        self,
+        case_id: str,
+        intake: dict[str, Any],
+        decision: RoutingDecision,
+        now: datetime,
+        idempotency_key: str | None,
+        body_hash: str,
+    ) -> tuple[Case, dict[str, Any], IdempotencyRecord | None]:
         case = Case(
-            case_id=str(uuid.uuid4()),
+            case_id=case_id,
             reference=new_reference(),
             partner=decision.partner,
             status=ROUTED,
@@ -105,19 +142,8 @@ class IntakeService:
             expires = now + timedelta(hours=self.idempotency_hours)
             # The plain secret is stored nowhere: the replay copy of the response holds it sealed.
             stored = {**response, "status_link": seal(response["status_link"])}
-            record = IdempotencyRecord(idempotency_key, request_hash(body), 201, stored, now, expires, case.case_id)
-        try:
-            self.store.create_case(case, QueueEntry.for_case(case), record)
-        except IdempotencyKeyTakenError:
-            return self._replay(idempotency_key or "", request_hash(body))
-        except RetryableError:
-            # The write may have landed and only its answer was lost: then this request succeeded,
-            # and the partner and the applicant must hear of it now (a retry would only replay).
-            if not self._stored(case.case_id):
-                raise
-        self._notify(case)
-        self._plan_sms(case)
-        return IntakeResult(201, response)
+            record = IdempotencyRecord(idempotency_key, body_hash, 201, stored, now, expires, case.case_id)
+        return case, response, record
 
     def _stored(self, case_id: str) -> bool:
         try:
@@ -125,11 +151,11 @@ class IntakeService:
         except RetryableError:
             return False
 
-    def _replay(self, key: str, body_hash: str) -> IntakeResult:
-        existing = self.store.get_idempotency(key)
+    def _replay(self, case_id: str, body_hash: str) -> IntakeResult | None:
+        """The first answer for this key, or None when the case `case_id` holds no live record."""
+        existing = self.store.get_idempotency(case_id)
         if existing is None or existing.expires_at <= self.clock.now():
-            # The record expired (TTL deletes lazily) or vanished in between: a retry will succeed.
-            raise RetryableError("The request collided with an expiring one; please retry.")
+            return None
         if existing.request_hash != body_hash:
             raise IdempotencyConflictError(
                 "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
@@ -138,6 +164,18 @@ class IntakeService:
         if "status_link" in response:
             response["status_link"] = unseal(response["status_link"])
         return IntakeResult(existing.status_code, response, replayed=True)
+
+    def _complete_sms(self, case_id: str) -> None:
+        """A repeat may follow an attempt that stored the case but failed before its SMS was planned
+        (planning is idempotent: an existing message is left as it is)."""
+        if self.messaging is None:
+            return
+        try:
+            case = self.store.get_case(case_id)
+        except RetryableError:
+            return  # the replay answer matters more; the next repeat tries again
+        if case is not None:
+            self._plan_sms(case)
 
     def _plan_sms(self, case: Case) -> None:
         # The case is stored and routed whatever happens here: an SMS problem never fails an intake.

@@ -1,10 +1,12 @@
 """Retention: erase the personal data of cases whose retention time has run out (`enforce_retention`).
 
 Which items carry a DynamoDB TTL (`expires_at`), and why:
-- idempotency records (24 h), SMS messages (180 days after they were planned), abuse-limit slots
-  (24 h) and webhook dedupe records (7 days): short-lived working data, deleted whole by TTL;
-  nothing statistical depends on them (SMS figures are counters on the case).
-- the case and its queue entries: only as a late backstop, 30 days after the case is due here.
+- SMS messages (180 days after they were planned), abuse-limit slots (24 h) and webhook dedupe
+  records (7 days): short-lived working data, deleted whole by TTL; nothing statistical depends
+  on them (SMS figures are counters on the case).
+- the case (which is also its queue entry and carries its submission's idempotency record,
+  replayed for 24 h and erased with the case) and the traces transfers leave: only as a late
+  backstop, 30 days after the case is due here.
   TTL deletes whole items, so it would also delete the anonymised record that statistics need;
   it is meant to fire only if this function has failed for weeks (TTL alone lags by days).
   Erasure removes the case's TTL, so the anonymised record stays for good.

@@ -21,18 +21,18 @@ class FakeCaseStore:
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
         with self._lock:
+            if case.case_id in self.cases:
+                raise IdempotencyKeyTakenError("taken")
             if idempotency is not None:
-                existing = self.idempotency.get(idempotency.key)
-                if existing is not None and existing.expires_at > idempotency.created_at:
-                    raise IdempotencyKeyTakenError("taken")
-                self.idempotency[idempotency.key] = idempotency
+                self.idempotency[case.case_id] = idempotency
             self.cases[case.case_id] = case
+            entry = QueueEntry.for_case(case)
             self.entries[(entry.partner, entry.case_id)] = entry
 
-    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
-        return self.idempotency.get(key)
+    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
+        return self.idempotency.get(case_id)
 
     def get_case(self, case_id: str) -> Case | None:
         return self.cases.get(case_id)

@@ -8,7 +8,7 @@ import re
 import boto3
 import pytest
 
-from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel
 from chalicelib.domain.privacy import hash_secret
 from tests.conftest import post_json
 
@@ -41,8 +41,8 @@ def test_replay_returns_the_same_link_without_storing_the_secret_in_clear(client
     first, secret = submit(client, valid_intake, key="k-status")
     again = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "k-status"}).json_body
     assert again["status_link"] == first["status_link"]
-    raw = json.dumps(boto3.client("dynamodb").scan(TableName="migranet-local-idempotency")["Items"])
-    assert secret not in raw
+    raw = json.dumps(boto3.client("dynamodb").scan(TableName="migranet-local-cases")["Items"])
+    assert "idempotent_response" in raw and secret not in raw
 
 
 def test_consent_is_recorded_with_version_time_and_language(client, valid_intake):
@@ -129,6 +129,6 @@ def test_erasure_leaves_no_personal_data_in_any_table(client, valid_intake):
     assert case.erased_at is not None
     # The other applicant is untouched; the erased case is gone from the queue and from the link.
     assert CaseModel.get(keep["case_id"]).intake["given_name"] == "Oksana"
-    assert QueueEntryModel.count("akademie-ingenieure") == 1
-    assert IdempotencyModel.count() == 0
+    assert [c.case_id for c in CaseModel.queue_index.query("akademie-ingenieure#routed")] == [keep["case_id"]]
+    assert (case.partner_status, case.request_hash, case.idempotent_response) == (None, None, None)
     assert get(client, f"/applicant/{body['case_id']}", secret).status_code == 404

@@ -117,6 +117,18 @@ def test_reassign_moves_a_held_case_and_is_audited(client, submit_case, coordina
     _, queue = call(client, "GET", "/staff/queue", via)
     assert [c["case_id"] for c in queue["cases"]] == [case_id]
     assert_documented("/staff/queue", "get", 200, queue)
+    # LMU's list of what left it shows the case, no longer held by anyone there.
+    _, moved = call(client, "GET", f"/coordinator/cases?status=transferred&partner={LMU}", coordinator)
+    assert [(c["case_id"], c["status"], c["claimed_by_name"]) for c in moved["cases"]] == [
+        (case_id, "transferred", None)
+    ]
+    assert_documented("/coordinator/cases", "get", 200, moved)
+    # Back at LMU: in its routed queue again, and out of its transferred list (now VIA's).
+    call(client, "POST", f"/coordinator/cases/{case_id}/reassign", coordinator, {"partner": LMU, "reason": REASON})
+    _, moved = call(client, "GET", f"/coordinator/cases?status=transferred&partner={LMU}", coordinator)
+    assert moved["cases"] == []
+    _, moved = call(client, "GET", f"/coordinator/cases?status=transferred&partner={VIA}", coordinator)
+    assert [c["case_id"] for c in moved["cases"]] == [case_id]
 
 
 @pytest.mark.parametrize(

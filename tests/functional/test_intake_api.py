@@ -8,13 +8,19 @@ import uuid
 
 import pytest
 
-from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel
 from chalicelib.domain.reference import ALPHABET
 from tests.conftest import post_json, sqs_messages
 
 
 def count_items() -> tuple[int, int, int]:
-    return CaseModel.count(), QueueEntryModel.count(), IdempotencyModel.count()
+    """Cases stored, cases in a partner's queue, idempotency records."""
+    cases = list(CaseModel.scan())
+    return (
+        len(cases),
+        sum(1 for case in cases if case.partner_status),
+        sum(1 for case in cases if case.request_hash and case.idempotent_until),
+    )
 
 
 def test_valid_intake_is_stored_routed_and_queued(client, valid_intake):
@@ -34,10 +40,10 @@ def test_valid_intake_is_stored_routed_and_queued(client, valid_intake):
     assert case.intake["phone"] == "+4915112345678"
     assert case.reference == body["reference"]
 
-    entry = QueueEntryModel.get("akademie-ingenieure", body["case_id"])
-    assert entry.partner_status == "akademie-ingenieure#routed"
-    assert entry.reference == body["reference"]
-    assert "Layla" not in json.dumps(entry.attribute_values, default=str)
+    [entry] = CaseModel.queue_index.query("akademie-ingenieure#routed")
+    assert entry.case_id == body["case_id"] and entry.reference == body["reference"]
+    assert entry.profession_group == "engineering"
+    assert "Layla" not in json.dumps(entry.attribute_values, default=str)  # the index holds no personal data
 
 
 def test_reference_is_readable_on_the_phone(client, valid_intake):
@@ -190,12 +196,16 @@ def test_expired_idempotency_record_does_not_block_the_key(client, valid_intake)
 
     headers = {"Idempotency-Key": "old-key"}
     first = post_json(client, "/intake", valid_intake, headers).json_body
-    record = IdempotencyModel.get("old-key")
-    record.update(actions=[IdempotencyModel.expires_at.set(datetime.now(UTC) - timedelta(minutes=1))])
+    record = CaseModel.get(first["case_id"])
+    record.update(actions=[CaseModel.idempotent_until.set(datetime.now(UTC) - timedelta(minutes=1))])
     valid_intake["postcode"] = "80333"
     second = post_json(client, "/intake", valid_intake, headers)
     assert second.status_code == 201
     assert second.json_body["case_id"] != first["case_id"]
+    again = post_json(client, "/intake", valid_intake, headers)  # a retry of the second submission
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert again.json_body == second.json_body
+    assert count_items() == (2, 2, 2)  # the first case stays, in its queue; its record is just stale
 
 
 def test_routing_preview_decides_without_storing(client, valid_intake):

@@ -12,7 +12,7 @@ import pytest
 from chalice.test import Client
 from moto.dynamodb.responses import DynamoHandler
 
-from chalicelib.adapters.dynamodb.models import AuditModel, CaseModel, IdempotencyModel, MessageModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import AuditModel, CaseModel, MessageModel
 from tests.conftest import FrozenClock, auth
 from tests.functional.gdpr_helpers import applicant, scan_all_tables, staff_post, submit, twilio_env
 
@@ -97,14 +97,11 @@ def test_every_item_carries_the_ttl_the_retention_design_promises(cases: dict[st
     start = cases["start"]
     unclaimed = CaseModel.get(cases["Unclaimed"])
     assert unclaimed.expires_at == start + 395 * DAY  # 365 days + 30 days backstop
-    assert QueueEntryModel.get(PARTNER, cases["Unclaimed"]).expires_at == start + 395 * DAY
     closed = CaseModel.get(cases["ClosedEarly"])
     assert closed.expires_at == start + (10 + 180 + 30) * DAY
-    assert QueueEntryModel.get(PARTNER, cases["ClosedEarly"]).expires_at == start + 220 * DAY
     claimed = CaseModel.get(cases["ClaimedOnly"])  # nothing runs out while someone works on it
     assert claimed.expires_at is None and claimed.retention_key is None
-    assert QueueEntryModel.get(PARTNER, cases["ClaimedOnly"]).expires_at is None
-    assert IdempotencyModel.get("key-Unclaimed").expires_at == start + DAY
+    assert CaseModel.get(cases["Unclaimed"]).idempotent_until == start + DAY  # replays end after a day
     assert {m.expires_at for m in MessageModel.scan()} == {start + 180 * DAY}
 
 
@@ -128,8 +125,8 @@ def test_records_vanish_on_schedule_and_the_statistics_remain(
     assert erased.erased_at and erased.reference == "ERASED" and erased.outcome == "counselled"
     assert "given_name" not in erased.intake and erased.expires_at is None
     assert "came with her documents" not in json.dumps(erased.history)
-    with pytest.raises(QueueEntryModel.DoesNotExist):
-        QueueEntryModel.get(PARTNER, cases["ClosedEarly"])
+    assert erased.partner_status is None  # out of the queue index
+    assert cases["ClosedEarly"] not in {c.case_id for c in CaseModel.queue_index.query(f"{PARTNER}#closed")}
     assert CaseModel.get(cases["ClosedLate"]).erased_at is None  # due on day 280
     assert CaseModel.get(cases["Unclaimed"]).erased_at is None  # due on day 365
 

@@ -292,7 +292,7 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
     status, _ = anna.get(f"/staff/cases/{case_id}")
     assert status == 404  # it belongs to VIA now
 
-    # ...and back again: the old queue entry is reused.
+    # ...and back again: in LMU's queue once more.
     back = {"partner": LMU, "reason": "Health professional after all."}
     status, case = via.post(f"/staff/cases/{case_id}/transfer", back)
     assert status == 200 and case["partner"] == LMU

@@ -80,7 +80,7 @@ def test_a_throttled_sla_tick_fails_loudly_and_the_next_one_catches_up(frozen_cl
     submit_case("health")
     frozen_clock.advance(days=7)
     with dynamodb_faults() as faults, pytest.raises(RetryableError):
-        faults.inject("TransactWriteItems", THROTTLING)
+        faults.inject("UpdateItem", THROTTLING)  # flagging a case is one conditional update
         bootstrap.coordinator_service().mark_overdue_cases(frozen_clock.now())
     frozen_clock.advance(minutes=15)
     assert bootstrap.coordinator_service().mark_overdue_cases(frozen_clock.now())["marked"] == 1

@@ -119,12 +119,14 @@ def test_round_trip_keeps_every_item_and_type_in_every_table(moto_url: str, tmp_
 
 def test_the_app_reads_restored_data_through_its_models(moto_url: str, tmp_path: Path) -> None:
     """Numbers and JSON attributes come back as PynamoDB wrote them."""
-    from chalicelib.adapters.dynamodb.models import IdempotencyModel
+    from chalicelib.adapters.dynamodb.models import CaseModel
 
     provision(settings())
-    record = IdempotencyModel("key-1", request_hash="h", status_code=201, response={"case_id": "c"}, case_id="c")
-    record.created_at = datetime(2027, 1, 1, tzinfo=UTC)
-    record.expires_at = record.created_at
+    now = "2027-01-01T00:00:00.000000+00:00"
+    record = CaseModel("c", reference="R", partner="p", status="routed", rule="r", routing_reason="why", language="de")
+    record.intake, record.created_at, record.updated_at, record.queued_at = {"goals": ["job"]}, now, now, now
+    record.appointments = 2
+    record.idempotent_until = datetime(2027, 1, 1, tzinfo=UTC)
     record.save()
     path = tmp_path / SNAPSHOT_FILE
     take_snapshot(client(moto_url), path)
@@ -133,8 +135,12 @@ def test_the_app_reads_restored_data_through_its_models(moto_url: str, tmp_path:
 
     restore_snapshot(client(moto_url), path)
 
-    again = IdempotencyModel.get("key-1", consistent_read=True)
-    assert (again.status_code, again.response, again.created_at) == (201, {"case_id": "c"}, record.created_at)
+    again = CaseModel.get("c", consistent_read=True)
+    assert (again.appointments, again.intake, again.idempotent_until) == (
+        2,
+        {"goals": ["job"]},
+        record.idempotent_until,
+    )
 
 
 def test_a_table_that_no_longer_exists_is_skipped(

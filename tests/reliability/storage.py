@@ -9,8 +9,9 @@ import boto3
 
 from chalicelib.config import settings
 
-# The tables an intake writes to; a rejected or failed request must change none of them.
-INTAKE_TABLES = ("cases", "queue", "idempotency")
+# The tables an intake writes to (the case is its own queue entry and idempotency record, the
+# intake_received SMS a message); a rejected or failed request must change none of them.
+INTAKE_TABLES = ("cases", "messages")
 
 
 def item_counts(tables: tuple[str, ...] = INTAKE_TABLES) -> dict[str, int]:

@@ -49,6 +49,29 @@ def test_replay_within_window_then_new_case_after_expiry(parts, valid_intake):
     assert not later.replayed and later.body["case_id"] != first.body["case_id"]
 
 
+def test_a_key_reused_day_after_day_keeps_replaying_its_latest_case(parts, valid_intake):
+    service, store, _, clock = parts
+    made = []
+    for _day in range(3):
+        made.append(service.submit(valid_intake, "daily").body)
+        assert service.submit(valid_intake, "daily").body == made[-1]  # a retry the same day replays
+        clock.moment += timedelta(days=1, seconds=1)
+    assert len({body["case_id"] for body in made}) == 3 and len(store.cases) == 3
+
+
+def test_a_key_reused_too_often_asks_for_a_new_one(parts, valid_intake):
+    from chalicelib.services.intake import KEY_GENERATIONS
+
+    service, store, _, clock = parts
+    for _day in range(KEY_GENERATIONS):
+        service.submit(valid_intake, "worn-out")
+        clock.moment += timedelta(days=1, seconds=1)
+    with pytest.raises(IdempotencyConflictError) as raised:
+        service.submit(valid_intake, "worn-out")
+    assert "new one" in str(raised.value) and len(store.cases) == KEY_GENERATIONS
+    assert service.submit(valid_intake, "fresh").status_code == 201
+
+
 def test_reused_key_with_other_body_conflicts(parts, valid_intake):
     service, store, _, _ = parts
     service.submit(valid_intake, "key-2")

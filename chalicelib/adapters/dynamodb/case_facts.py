@@ -19,7 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.adapters.dynamodb.models import CaseModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.messages import phone_hash
 from chalicelib.domain.metrics import CaseStats
@@ -49,25 +49,25 @@ class DynamoCaseFacts:
 
     # --- written with the case ------------------------------------------------------------
 
-    def on_intake(self, model: CaseModel, entry: QueueEntryModel, case: Case) -> None:
+    def on_intake(self, model: CaseModel, case: Case) -> None:
         """A new case: its statistics key, the unclaimed clock and the keyed phone hash."""
         created = datetime.fromisoformat(case.created_at)
         model.stats_month = case.created_at[:7]
         model.routed_partner = case.partner
         model.retention_key = UNCLAIMED
         model.retention_at = case.created_at
-        model.expires_at = entry.expires_at = self.retention.backstop(UNCLAIMED, created)
+        model.expires_at = self.retention.backstop(UNCLAIMED, created)
         phone = case.intake.get("phone")
         if isinstance(phone, str) and phone.startswith("+"):
             model.phone_hash = phone_hash(phone, self._phone_hash_key)
 
-    def on_transition(self, before: Case, after: Case) -> tuple[list[Any], list[Any]]:
-        """Extra (case, queue entry) update actions for a staff transition."""
+    def on_transition(self, before: Case, after: Case) -> list[Any]:
+        """Extra case update actions for a staff transition."""
         if after.status == CLAIMED and before.status == ROUTED:
             # The first claim stops the unclaimed clock for good; the case is being worked on.
             removals = [getattr(CaseModel, name).remove() for name in ("retention_key", "retention_at", "expires_at")]
             first = CaseModel.claimed_at.set(CaseModel.claimed_at | after.updated_at)
-            return [first, *removals], [QueueEntryModel.expires_at.remove()]
+            return [first, *removals]
         if after.status == CLOSED and before.status != CLOSED:
             closed = datetime.fromisoformat(after.updated_at)
             backstop = self.retention.backstop(CLOSED_CLOCK, closed)
@@ -80,11 +80,11 @@ class DynamoCaseFacts:
             ]
             if outcome:
                 actions.append(CaseModel.outcome.set(outcome))
-            return actions, [QueueEntryModel.expires_at.set(backstop)]
-        return [], []
+            return actions
+        return []
 
-    def on_new_entry(self, entry: QueueEntryModel, case: Case) -> None:
-        """A queue entry created by a transfer keeps the unclaimed clock of a never-claimed case."""
+    def on_transferred_entry(self, entry: TransferredEntryModel, case: Case) -> None:
+        """The trace of a never-claimed case follows its unclaimed clock (erasure deletes it earlier)."""
         if never_claimed(case):
             entry.expires_at = self.retention.backstop(UNCLAIMED, datetime.fromisoformat(case.created_at))
 

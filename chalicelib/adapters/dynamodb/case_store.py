@@ -1,20 +1,25 @@
-"""Cases and queue entries in DynamoDB (PynamoDB)."""
+"""Cases in DynamoDB (PynamoDB): one item per case, which is also its queue entry and the
+idempotency record of its submission, so an intake is one conditional write."""
 
 from __future__ import annotations
 
-from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from datetime import datetime
 
-from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, PynamoDBException
+
+from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
-from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
+from chalicelib.domain.staff import queue_status
 from chalicelib.errors import IdempotencyKeyTakenError
 
 
 def case_to_model(case: Case) -> CaseModel:
+    qualification = case.intake.get("qualification") or {}
+    in_queue = case.erased_at is None
     return CaseModel(
         case.case_id,
         reference=case.reference,
@@ -35,6 +40,9 @@ def case_to_model(case: Case) -> CaseModel:
         status_secret_hash=case.status_secret_hash,
         idempotency_key=case.idempotency_key,
         erased_at=case.erased_at,
+        partner_status=f"{case.partner}#{queue_status(case.status)}" if in_queue else None,
+        profession_group=qualification.get("profession_group", "other"),
+        goals=list(case.intake.get("goals") or []),
     )
 
 
@@ -62,8 +70,26 @@ def case_from_model(item: CaseModel) -> Case:
     )
 
 
-def entry_to_model(entry: QueueEntry) -> QueueEntryModel:
-    return QueueEntryModel(
+def entry_from_case_index(item: CaseModel) -> QueueEntry:
+    """A queue entry as the case's queue index projects it."""
+    return QueueEntry(
+        partner=item.partner,
+        case_id=item.case_id,
+        reference=item.reference,
+        status=item.partner_status.rsplit("#", 1)[1],
+        queued_at=item.queued_at,
+        language=item.language,
+        profession_group=item.profession_group or "other",
+        goals=list(item.goals or []),
+        rule=item.rule,
+        claimed_by=item.claimed_by,
+        claimed_by_name=item.claimed_by_name,
+        overdue=bool(item.overdue),
+    )
+
+
+def transferred_to_model(entry: QueueEntry) -> TransferredEntryModel:
+    return TransferredEntryModel(
         entry.partner,
         entry.case_id,
         partner_status=f"{entry.partner}#{entry.status}",
@@ -80,7 +106,7 @@ def entry_to_model(entry: QueueEntry) -> QueueEntryModel:
     )
 
 
-def entry_from_model(item: QueueEntryModel) -> QueueEntry:
+def transferred_from_model(item: TransferredEntryModel) -> QueueEntry:
     return QueueEntry(
         partner=item.partner,
         case_id=item.case_id,
@@ -97,14 +123,16 @@ def entry_from_model(item: QueueEntryModel) -> QueueEntry:
     )
 
 
-def idempotency_from_model(item: IdempotencyModel) -> IdempotencyRecord:
+def idempotency_from_case(item: CaseModel) -> IdempotencyRecord | None:
+    if item.idempotency_key is None or item.request_hash is None or item.idempotent_until is None:
+        return None  # a case submitted without a key, or erased
     return IdempotencyRecord(
         key=item.idempotency_key,
         request_hash=item.request_hash,
-        status_code=int(item.status_code),
-        response=dict(item.response),
-        created_at=item.created_at,
-        expires_at=item.expires_at,
+        status_code=201,
+        response=dict(item.idempotent_response or {}),
+        created_at=datetime.fromisoformat(item.created_at),
+        expires_at=item.idempotent_until,
         case_id=item.case_id,
     )
 
@@ -114,45 +142,28 @@ class DynamoCaseStore:
         self._connection = connection
         self._facts = facts
 
-    def create_case(self, case: Case, entry: QueueEntry, idempotency: IdempotencyRecord | None) -> None:
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
+        """One conditional PutItem: the case, its queue entry (the queue index) and the key's record."""
+        model = case_to_model(case)
+        self._facts.on_intake(model, case)  # statistics and retention clock (issue 7)
+        if idempotency is not None:
+            model.request_hash = idempotency.request_hash
+            model.idempotent_response = idempotency.response
+            model.idempotent_until = idempotency.expires_at
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                if idempotency is not None:
-                    record = IdempotencyModel(
-                        idempotency.key,
-                        request_hash=idempotency.request_hash,
-                        status_code=idempotency.status_code,
-                        response=idempotency.response,
-                        case_id=idempotency.case_id,
-                        created_at=idempotency.created_at,
-                        expires_at=idempotency.expires_at,
-                    )
-                    # An expired record that TTL has not deleted yet must not block the key.
-                    free = IdempotencyModel.idempotency_key.does_not_exist() | (
-                        IdempotencyModel.expires_at <= idempotency.created_at
-                    )
-                    transaction.save(record, condition=free)
-                model, entry_model = case_to_model(case), entry_to_model(entry)
-                self._facts.on_intake(model, entry_model, case)  # statistics and retention clock (issue 7)
-                transaction.save(model, condition=CaseModel.case_id.does_not_exist())
-                transaction.save(entry_model, condition=QueueEntryModel.case_id.does_not_exist())
-        except TransactWriteError as error:
-            reasons = error.cancellation_reasons or []
-            if (
-                idempotency is not None
-                and reasons
-                and reasons[0] is not None
-                and reasons[0].code == "ConditionalCheckFailed"
-            ):
-                raise IdempotencyKeyTakenError("idempotency key already used") from error
-            if is_retryable(error):
+            model.save(condition=CaseModel.case_id.does_not_exist())
+        except PutError as error:
+            if is_retryable(error):  # first: without an answer there is no response code to read
                 raise retryable(error) from error
+            if error.cause_response_code == CONDITION_FAILED:
+                raise IdempotencyKeyTakenError("a case with this id exists") from error
             raise
 
-    def get_idempotency(self, key: str) -> IdempotencyRecord | None:
+    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
+        """The record kept on the case `case_id`, or None (no case, or no live record on it)."""
         try:
-            return idempotency_from_model(IdempotencyModel.get(key, consistent_read=True))
-        except IdempotencyModel.DoesNotExist:
+            return idempotency_from_case(CaseModel.get(case_id, consistent_read=True))
+        except CaseModel.DoesNotExist:
             return None
         except PynamoDBException as error:
             if is_retryable(error):

@@ -91,7 +91,39 @@ class CasePhoneIndex(GlobalSecondaryIndex["CaseModel"]):
     phone_hash = UnicodeAttribute(hash_key=True)
 
 
+# What a queue page shows (domain QueueEntry): no personal data is projected into the queue index.
+QUEUE_ATTRIBUTES = [
+    "partner",
+    "reference",
+    "status",
+    "language",
+    "profession_group",
+    "goals",
+    "rule",
+    "claimed_by",
+    "claimed_by_name",
+    "overdue",
+]
+
+
+class CaseQueueIndex(GlobalSecondaryIndex["CaseModel"]):
+    """A partner's queue for one status, oldest first: one query per page whatever the table size.
+
+    Sparse: only cases with `partner_status` ("<partner>#<queue status>") are in it, so the case
+    item is its own queue entry and moves between queues in the same write that changes it.
+    """
+
+    class Meta:
+        index_name = "partner-status-index"
+        projection = IncludeProjection(QUEUE_ATTRIBUTES)
+
+    partner_status = UnicodeAttribute(hash_key=True)
+    queued_at = UnicodeAttribute(range_key=True)
+
+
 class CaseModel(Model):
+    """A case; also its queue entry (queue index) and the idempotency record of its submission."""
+
     class Meta(_Meta):
         table_name = "cases"
 
@@ -116,6 +148,15 @@ class CaseModel(Model):
     idempotency_key = UnicodeAttribute(null=True)
     erased_at = UnicodeAttribute(null=True)
     reference_index = ReferenceIndex()
+    # The queue entry (issue 3): removed on erasure, which takes the case out of every queue.
+    partner_status = UnicodeAttribute(null=True)
+    profession_group = UnicodeAttribute(null=True)
+    goals = ListAttribute(of=UnicodeAttribute, null=True)
+    queue_index = CaseQueueIndex()
+    # The idempotency record (issue 2): the first answer, replayed to a repeat until `idempotent_until`.
+    request_hash = UnicodeAttribute(null=True)
+    idempotent_response = JSONAttribute(null=True)
+    idempotent_until = UTCDateTimeAttribute(null=True)
     # Statistics (issue 7; chalicelib/adapters/dynamodb/case_facts.py): no personal data, survive erasure.
     stats_month = UnicodeAttribute(null=True)
     routed_partner = UnicodeAttribute(null=True)
@@ -141,8 +182,8 @@ class CaseModel(Model):
     phone_index = CasePhoneIndex()
 
 
-class QueueIndex(GlobalSecondaryIndex["QueueEntryModel"]):
-    """A partner's queue for one status, oldest first: one query per page whatever the table size."""
+class TransferredIndex(GlobalSecondaryIndex["TransferredEntryModel"]):
+    """What a partner transferred away ("<partner>#transferred"), oldest first."""
 
     class Meta:
         index_name = "partner-status-index"
@@ -152,9 +193,11 @@ class QueueIndex(GlobalSecondaryIndex["QueueEntryModel"]):
     queued_at = UnicodeAttribute(range_key=True)
 
 
-class QueueEntryModel(Model):
+class TransferredEntryModel(Model):
+    """The trace a transfer leaves in the queue of the partner the case left (no personal data)."""
+
     class Meta(_Meta):
-        table_name = "queue"
+        table_name = "transferred"
 
     partner = UnicodeAttribute(hash_key=True)
     case_id = UnicodeAttribute(range_key=True)
@@ -169,21 +212,8 @@ class QueueEntryModel(Model):
     claimed_by = UnicodeAttribute(null=True)
     claimed_by_name = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
-    expires_at = TTLAttribute(null=True)  # the same late backstop as its case's (issue 7)
-    queue_index = QueueIndex()
-
-
-class IdempotencyModel(Model):
-    class Meta(_Meta):
-        table_name = "idempotency"
-
-    idempotency_key = UnicodeAttribute(hash_key=True)
-    request_hash = UnicodeAttribute()
-    status_code = NumberAttribute()
-    response = JSONAttribute()
-    case_id = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
+    expires_at = TTLAttribute(null=True)  # the late backstop of a never-claimed case (issue 7)
+    queue_index = TransferredIndex()
 
 
 class DirectoryModel(Model):
@@ -395,8 +425,7 @@ class StaffCalendarModel(Model):
 # Logical name (the suffix after the stage prefix) → model. Infrastructure tests read this.
 MODELS: dict[str, type[Model]] = {
     "cases": CaseModel,
-    "queue": QueueEntryModel,
-    "idempotency": IdempotencyModel,
+    "transferred": TransferredEntryModel,
     "directory": DirectoryModel,
     "audit": AuditModel,
     "messages": MessageModel,

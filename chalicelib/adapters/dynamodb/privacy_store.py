@@ -9,7 +9,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
-from chalicelib.adapters.dynamodb.models import CaseModel, IdempotencyModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import Case
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
@@ -20,8 +20,8 @@ class DynamoPrivacyStore:
         self._connection = connection
 
     def replace_with_anonymised(self, before: Case, after: Case, audit: AuditEntry) -> None:
-        """Overwrite the personal attributes with their anonymised form, drop queue entries and
-        the idempotency record, and take the case out of the retention and phone indexes.
+        """Overwrite the personal attributes with their anonymised form, take the case out of the
+        queues, the retention and phone indexes, drop the idempotency record and transfer traces.
 
         An update, not a put: statistics maintained beside the case (counters, claimed_at, ...)
         stay as they are, even when a counter is added to while this runs. Conditional on the
@@ -39,15 +39,18 @@ class DynamoPrivacyStore:
             CaseModel.claimed_by_name.remove(),
             CaseModel.status_secret_hash.remove(),
             CaseModel.idempotency_key.remove(),
+            CaseModel.request_hash.remove(),
+            CaseModel.idempotent_response.remove(),
+            CaseModel.idempotent_until.remove(),
+            CaseModel.partner_status.remove(),
             *DynamoCaseFacts.on_erase(),
         ]
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(CaseModel(before.case_id), actions=actions, condition=unchanged)
                 for partner in partners:
-                    transaction.delete(QueueEntryModel(partner, before.case_id))
-                if before.idempotency_key:
-                    transaction.delete(IdempotencyModel(before.idempotency_key))
+                    if partner != before.partner:
+                        transaction.delete(TransferredEntryModel(partner, before.case_id))
                 transaction.save(audit_to_model(audit), condition=audit_put_condition())
         except TransactWriteError as error:
             if is_retryable(error):

@@ -1,8 +1,10 @@
-"""Staff transitions on cases and queue entries in DynamoDB.
+"""Staff transitions on cases, and partners' queues, in DynamoDB.
 
 Every transition is one TransactWrite: the case update carries the condition that the case
 is still in the state the service checked (status, partner, holder), so among racing callers
-exactly one wins; the queue entry and the audit entry change in the same transaction.
+exactly one wins; the audit entry is written in the same transaction. The case item is its
+own queue entry (its `partner_status` keys the queue index), so the queue cannot disagree
+with the case; a transfer also leaves a trace in the old partner's "transferred" list.
 """
 
 from __future__ import annotations
@@ -10,20 +12,26 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import PynamoDBException, TransactWriteError
+from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
-from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
-from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_model, entry_to_model
+from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, DynamoCaseFacts
+from chalicelib.adapters.dynamodb.case_store import (
+    case_from_model,
+    entry_from_case_index,
+    transferred_from_model,
+    transferred_to_model,
+)
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import retryable
-from chalicelib.adapters.dynamodb.models import CaseModel, QueueEntryModel
+from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.staff import AuditEntry, queue_status
 from chalicelib.errors import StateChangedError
 
-QUEUE_INDEX_KEYS = ("partner", "case_id", "partner_status", "queued_at")
+QUEUE_INDEX_KEYS = ("case_id", "partner_status", "queued_at")
+TRANSFERRED_INDEX_KEYS = ("partner", "case_id", "partner_status", "queued_at")
 
 
 def _is_condition_failure(error: TransactWriteError) -> bool:
@@ -71,26 +79,24 @@ class DynamoQueueStore:
         case_actions = [
             CaseModel.status.set(after.status),
             CaseModel.partner.set(after.partner),
+            CaseModel.partner_status.set(f"{after.partner}#{queue_status(after.status)}"),
             CaseModel.queued_at.set(after.queued_at),
             CaseModel.updated_at.set(after.updated_at),
             CaseModel.overdue.set(after.overdue),
             *_optional(CaseModel.claimed_by, after.claimed_by),
             *_optional(CaseModel.claimed_by_name, after.claimed_by_name),
             CaseModel.history.set(CaseModel.history.append(new_history)),
+            *self._facts.on_transition(before, after),
         ]
-        fact_actions, entry_fact_actions = self._facts.on_transition(before, after)
-        case_actions += fact_actions
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(CaseModel(before.case_id), actions=case_actions, condition=_same_state(before))
-                if after.partner == before.partner:
-                    self._update_entry(transaction, after.partner, after, entry_fact_actions)
-                else:
-                    self._leave_entry(transaction, before)
-                    entry = entry_to_model(QueueEntry.for_case(after))
-                    self._facts.on_new_entry(entry, after)
-                    free = QueueEntryModel.case_id.does_not_exist() | (QueueEntryModel.status == TRANSFERRED)
-                    transaction.save(entry, condition=free)
+                if after.partner != before.partner:
+                    trace = transferred_to_model(self._trace(before))
+                    self._facts.on_transferred_entry(trace, after)
+                    transaction.save(trace)
+                    # Back at a partner it once left: it is in their queue again, not "transferred".
+                    transaction.delete(TransferredEntryModel(after.partner, after.case_id))
                 transaction.save(audit_to_model(audit), condition=audit_put_condition())
         except TransactWriteError as error:
             if worth_a_retry(error):
@@ -100,62 +106,30 @@ class DynamoQueueStore:
             raise
 
     @staticmethod
-    def _update_entry(transaction: TransactWrite, partner: str, after: Case, extra: list[Any] | None = None) -> None:
-        status = queue_status(after.status)
-        actions = [
-            QueueEntryModel.status.set(status),
-            QueueEntryModel.partner_status.set(f"{partner}#{status}"),
-            QueueEntryModel.overdue.set(after.overdue),
-            *_optional(QueueEntryModel.claimed_by, after.claimed_by),
-            *_optional(QueueEntryModel.claimed_by_name, after.claimed_by_name),
-            *(extra or []),
-        ]
-        # An update would create a missing item; the entry must already exist.
-        transaction.update(
-            QueueEntryModel(partner, after.case_id), actions=actions, condition=QueueEntryModel.case_id.exists()
-        )
-
-    @staticmethod
-    def _leave_entry(transaction: TransactWrite, before: Case) -> None:
-        actions = [
-            QueueEntryModel.status.set(TRANSFERRED),
-            QueueEntryModel.partner_status.set(f"{before.partner}#{TRANSFERRED}"),
-            QueueEntryModel.overdue.set(False),
-            QueueEntryModel.claimed_by.remove(),
-            QueueEntryModel.claimed_by_name.remove(),
-        ]
-        transaction.update(
-            QueueEntryModel(before.partner, before.case_id), actions=actions, condition=QueueEntryModel.case_id.exists()
-        )
+    def _trace(before: Case) -> QueueEntry:
+        entry = QueueEntry.for_case(before)
+        entry.status, entry.overdue = TRANSFERRED, False
+        return entry
 
     def mark_overdue(self, entry: QueueEntry, history: HistoryEntry) -> bool:
-        """Flag a still-routed, still-unflagged case and its entry; False if it moved on meanwhile."""
+        """Flag a still-routed, still-unflagged case; False if it moved on meanwhile."""
         routed_here = (
             (CaseModel.status == ROUTED)
             & (CaseModel.partner == entry.partner)
             & (CaseModel.queued_at == entry.queued_at)
             & _unflagged(CaseModel.overdue)
         )
+        actions = [
+            CaseModel.overdue.set(True),
+            CaseModel.history.set(CaseModel.history.append([history.as_dict()])),
+            *self._facts.on_overdue(),
+        ]
         try:
-            with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(
-                    CaseModel(entry.case_id),
-                    actions=[
-                        CaseModel.overdue.set(True),
-                        CaseModel.history.set(CaseModel.history.append([history.as_dict()])),
-                        *self._facts.on_overdue(),
-                    ],
-                    condition=routed_here,
-                )
-                transaction.update(
-                    QueueEntryModel(entry.partner, entry.case_id),
-                    actions=[QueueEntryModel.overdue.set(True)],
-                    condition=QueueEntryModel.partner_status == f"{entry.partner}#{ROUTED}",
-                )
-        except TransactWriteError as error:
+            CaseModel(entry.case_id).update(actions=actions, condition=routed_here)
+        except UpdateError as error:
             if worth_a_retry(error):
                 raise retryable(error) from error
-            if _is_condition_failure(error):
+            if error.cause_response_code == CONDITION_FAILED:
                 return False
             raise
         return True
@@ -172,18 +146,25 @@ class DynamoQueueStore:
     ) -> tuple[list[QueueEntry], str | None]:
         """One page of a partner's queue, oldest first, with exactly one Query on the index."""
         partner_status = f"{partner}#{status}"
-        start = decode_cursor(cursor, QUEUE_INDEX_KEYS, {"partner": partner, "partner_status": partner_status})
-        range_condition = QueueEntryModel.queued_at <= queued_until if queued_until else None
+        if status == TRANSFERRED:
+            model: Any = TransferredEntryModel
+            keys, to_entry = TRANSFERRED_INDEX_KEYS, transferred_from_model
+            fixed = {"partner": partner, "partner_status": partner_status}
+        else:
+            model, keys, to_entry = CaseModel, QUEUE_INDEX_KEYS, entry_from_case_index
+            fixed = {"partner_status": partner_status}
+        start = decode_cursor(cursor, keys, fixed)
+        range_condition = model.queued_at <= queued_until if queued_until else None
         filters = []
         if claimed_by is not None:
-            filters.append(QueueEntryModel.claimed_by == claimed_by)
+            filters.append(model.claimed_by == claimed_by)
         if only_unflagged:
-            filters.append(_unflagged(QueueEntryModel.overdue))
+            filters.append(_unflagged(model.overdue))
         filter_condition = None
         for condition in filters:
             filter_condition = condition if filter_condition is None else filter_condition & condition
         try:
-            results = QueueEntryModel.queue_index.query(
+            results = model.queue_index.query(
                 partner_status,
                 range_key_condition=range_condition,
                 filter_condition=filter_condition,
@@ -196,5 +177,5 @@ class DynamoQueueStore:
             if worth_a_retry(error):
                 raise retryable(error) from error
             raise
-        entries = [entry_from_model(QueueEntryModel.from_raw_data(raw)) for raw in page.get("Items", [])]
+        entries = [to_entry(model.from_raw_data(raw)) for raw in page.get("Items", [])]
         return entries, encode_cursor(page.get("LastEvaluatedKey"))
