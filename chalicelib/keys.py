@@ -11,10 +11,15 @@ import os
 import secrets
 from functools import cache
 from pathlib import Path
-
-from cryptography.fernet import Fernet, InvalidToken
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
+
+# cryptography is imported where a key is created or used, not with this module: reading a key
+# (the phone-hash key on every intake) needs none of it, and a cold Lambda pays for each import.
 
 
 def _local_key_file(name: str) -> Path:
@@ -28,6 +33,8 @@ def _create_once(path: Path) -> bytes:
     if path.exists():
         return path.read_bytes().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
+    from cryptography.fernet import Fernet
+
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     temporary.write_bytes(Fernet.generate_key())
     os.chmod(temporary, 0o600)
@@ -43,10 +50,16 @@ def _create_once(path: Path) -> bytes:
 
 
 @cache
-def _from_ssm(parameter: str, region: str) -> bytes:
-    import boto3
+def _ssm_client(region: str) -> object:
+    """One client for every key; botocore's own, since importing boto3 costs a cold start ~50 ms."""
+    from botocore.session import get_session
 
-    ssm = boto3.client("ssm", region_name=region)
+    return get_session().create_client("ssm", region_name=region)
+
+
+@cache
+def _from_ssm(parameter: str, region: str) -> bytes:
+    ssm: Any = _ssm_client(region)
     return ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"].encode()
 
 
@@ -63,13 +76,21 @@ def fernet_key(name: str) -> bytes:
     return _from_ssm(parameter, current.region)
 
 
+def _fernet(key_name: str) -> Fernet:
+    from cryptography.fernet import Fernet
+
+    return Fernet(fernet_key(key_name))
+
+
 def seal(plain: str, key_name: str = "SEALING_KEY") -> str:
-    return Fernet(fernet_key(key_name)).encrypt(plain.encode()).decode()
+    return _fernet(key_name).encrypt(plain.encode()).decode()
 
 
 def unseal(token: str, key_name: str = "SEALING_KEY") -> str | None:
     """None when the key changed since sealing (the caller degrades gracefully)."""
+    from cryptography.fernet import InvalidToken
+
     try:
-        return Fernet(fernet_key(key_name)).decrypt(token.encode()).decode()
+        return _fernet(key_name).decrypt(token.encode()).decode()
     except (InvalidToken, ValueError):
         return None
