@@ -16,6 +16,8 @@ from chalicelib.config import settings
 from chalicelib.ports import Clock, SystemClock
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from pynamodb.connection import Connection
 
     from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
@@ -246,7 +248,6 @@ def sms_sender() -> SmsSender:
 def messaging_service() -> MessagingService:
     from datetime import time
 
-    from chalicelib.adapters.dynamodb.appointment_store import DynamoCaseAttention
     from chalicelib.adapters.sms.rate_limit import TokenBucket
     from chalicelib.adapters.sms.signature import TwilioSignatureVerifier
     from chalicelib.domain.quiet_hours import QuietHours
@@ -281,8 +282,18 @@ def messaging_service() -> MessagingService:
         verifier=TwilioSignatureVerifier(auth_token),
         limiter=TokenBucket(current.sms_segments_per_second),
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
-        attention=DynamoCaseAttention(),  # a `2` or CANCEL shows on the case for staff
+        attention=_CaseAttention(),  # a `2` or CANCEL shows on the case for staff
     )
+
+
+class _CaseAttention:
+    """DynamoCaseAttention, imported on the first inbound `2` or CANCEL: its module (the appointment
+    store) costs ~10 ms that a cold Lambda building messaging for an intake does not need (issue 8)."""
+
+    def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:
+        from chalicelib.adapters.dynamodb.appointment_store import DynamoCaseAttention
+
+        DynamoCaseAttention().flag(case_id, reason, appointment_id, at)
 
 
 def reset() -> None:
