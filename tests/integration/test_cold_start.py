@@ -1,0 +1,82 @@
+"""A cold Lambda loads only what its request needs (issue 8: cold start within 1.3x of a bare function).
+
+Each check runs in a fresh interpreter, as a new Lambda container would; the intake is handled
+against moto's server in a child process (moto in this process would import everything itself).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalicelib.config import PROJECT_DIR
+from tests.live import api_environment, moto_server
+
+# Needed only by staff routes (PyJWT), GET /openapi.json, the HTML pages, sending SMS (twilio) or
+# other use cases; boto3 (botocore is enough) and jsonschema (only for invalid documents) neither.
+NOT_FOR_AN_INTAKE = (
+    "boto3",
+    "jsonschema",
+    "jwt",
+    "twilio",
+    "chalicelib.adapters.tokens",
+    "chalicelib.openapi",
+    "chalicelib.pages",
+    "chalicelib.adapters.dynamodb.appointment_store",
+    "chalicelib.services.applicant",
+    "chalicelib.services.appointments",
+    "chalicelib.services.coordinator",
+    "chalicelib.services.reporting",
+    "chalicelib.services.retention",
+    "chalicelib.services.staff",
+)
+
+COLD_INTAKE = """
+import json, sys
+from app import app
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "api_handler", 512, "cold"
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:000000000000:function:cold"
+    def get_remaining_time_in_millis(self): return 30000
+
+headers = {"Content-Type": "application/json", "Idempotency-Key": "cold-start-1"}
+event = {
+    "resource": "/intake", "path": "/intake", "httpMethod": "POST", "headers": headers,
+    "multiValueHeaders": {k: [v] for k, v in headers.items()}, "queryStringParameters": None,
+    "multiValueQueryStringParameters": None, "pathParameters": None, "stageVariables": None,
+    "requestContext": {"resourcePath": "/intake", "httpMethod": "POST", "path": "/api/intake", "stage": "api",
+                       "requestId": "cold", "identity": {"sourceIp": "127.0.0.1"}},
+    "body": sys.argv[1], "isBase64Encoded": False,
+}
+response = app(event, Context())
+print(json.dumps({"status": response["statusCode"], "body": json.loads(response["body"]),
+                  "loaded": [m for m in json.loads(sys.argv[2]) if m in sys.modules]}))
+"""
+
+
+def test_import_app_loads_nothing_only_other_routes_need() -> None:
+    code = f"import sys, app; print([m for m in {NOT_FOR_AN_INTAKE!r} if m in sys.modules])"
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_cold_process_stores_and_routes_an_intake_without_the_other_routes_libraries(
+    tmp_path: Path, valid_intake: dict[str, Any]
+) -> None:
+    with moto_server() as moto_url:
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_INTAKE, json.dumps(valid_intake), json.dumps(NOT_FOR_AN_INTAKE)],
+            cwd=PROJECT_DIR,
+            env=api_environment(moto_url, tmp_path),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])  # the app logs JSON lines before it
+    assert result["status"] == 201, result
+    assert result["body"]["partner"] == "akademie-ingenieure" and result["body"]["case_id"]
+    assert result["loaded"] == []
