@@ -7,99 +7,11 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-import pytest
 from chalice.test import Client
 
-from chalicelib import bootstrap
-from tests.conftest import FrozenClock, auth, post_json
-
-BERLIN = ZoneInfo("Europe/Berlin")
-LMU = "lmu-klinikum"
-VIA = "via-bayern"
-
-
-class Desk:
-    """One signed-in person at the HTTP API."""
-
-    def __init__(self, client: Client, token: str) -> None:
-        self.client, self.headers = client, auth(token)
-
-    def _answer(self, response: Any) -> tuple[int, Any]:
-        return response.status_code, json.loads(response.body)
-
-    def get(self, path: str) -> tuple[int, Any]:
-        return self._answer(self.client.http.get(path, headers=self.headers))
-
-    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
-        if body is None:
-            return self._answer(self.client.http.post(path, headers=self.headers))
-        return self._answer(post_json(self.client, path, body, self.headers))
-
-    def patch(self, path: str, body: Any) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json", **self.headers}
-        return self._answer(self.client.http.request("PATCH", path, body=json.dumps(body).encode(), headers=headers))
-
-    def delete(self, path: str) -> tuple[int, Any]:
-        return self._answer(self.client.http.delete(path, headers=self.headers))
-
-    def book(
-        self, case_id: str, start: str, minutes: int = 60, note: str | None = None, **place: str
-    ) -> tuple[int, Any]:
-        body: dict[str, Any] = {"start": start, "duration_minutes": minutes, **(place or {"location": "Raum 2.14"})}
-        if note is not None:
-            body["note"] = note
-        return self.post(f"/staff/cases/{case_id}/appointments", body)
-
-    def claimed_case(self, submit_case: Callable[..., dict[str, Any]], group: str = "health") -> str:
-        case_id = submit_case(group)["case_id"]
-        status, body = self.post(f"/staff/cases/{case_id}/claim")
-        assert status == 200, body
-        return case_id
-
-
-@pytest.fixture
-def desk(client: Client, staff_token: Callable[..., str]) -> Callable[..., Desk]:
-    def make(partner: str | None = LMU, role: str = "staff", name: str = "Anna Berger") -> Desk:
-        return Desk(client, staff_token(partner, role=role, name=name))
-
-    return make
-
-
-@pytest.fixture
-def anna(frozen_clock: FrozenClock, fake_sender: Any, desk: Callable[..., Desk]) -> Desk:
-    return desk(LMU, name="Anna Berger")
-
-
-@pytest.fixture
-def case_id(anna: Desk, submit_case: Callable[..., dict[str, Any]]) -> str:
-    return anna.claimed_case(submit_case)
-
-
-def sweep(client: Client) -> dict[str, Any]:
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
-    return client.lambda_.invoke("send_due_messages", event).payload
-
-
-def settle(client: Client) -> dict[str, Any]:
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
-    return client.lambda_.invoke("settle_past_appointments", event).payload
-
-
-def sms(case_id: str) -> list[dict[str, Any]]:
-    return bootstrap.messaging_service().messages_for_case(case_id)
-
-
-def by_kind(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    return sorted((m["kind"], m["status"]) for m in messages)
-
-
-def case_status(desk: Desk, case_id: str) -> str:
-    status, body = desk.get(f"/staff/cases/{case_id}")
-    assert status == 200, body
-    return body["status"]
-
+from tests.conftest import FrozenClock
+from tests.functional.appointment_desk import BERLIN, LMU, VIA, Desk, by_kind, case_status, settle, sms, sweep
 
 # --- booking ---------------------------------------------------------------------------------
 

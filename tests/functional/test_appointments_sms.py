@@ -12,16 +12,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
 from tests.conftest import FrozenClock, post_json, twilio_signature
-from tests.functional.test_appointments import LMU, VIA, Desk, by_kind, sms, sweep
+from tests.functional.appointment_desk import BERLIN, LMU, VIA, Desk, by_kind, sms, sweep
 
-BERLIN = ZoneInfo("Europe/Berlin")
 TOKEN = "twilio-test-auth-token"
 BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
 PHONE = "+4915112345678"  # valid_intake's number
@@ -33,24 +31,6 @@ def _twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
     monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
     monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
-
-
-@pytest.fixture
-def desk(client: Client, staff_token: Callable[..., str]) -> Callable[..., Desk]:
-    def make(partner: str | None = LMU, role: str = "staff", name: str = "Anna Berger") -> Desk:
-        return Desk(client, staff_token(partner, role=role, name=name))
-
-    return make
-
-
-@pytest.fixture
-def anna(frozen_clock: FrozenClock, fake_sender: Any, desk: Callable[..., Desk]) -> Desk:
-    return desk(LMU, name="Anna Berger")
-
-
-@pytest.fixture
-def case_id(anna: Desk, submit_case: Callable[..., dict[str, Any]]) -> str:
-    return anna.claimed_case(submit_case)
 
 
 def applicant_sends(client: Client, body: str, sid: str) -> str:
