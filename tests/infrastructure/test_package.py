@@ -49,6 +49,20 @@ def test_the_zip_carries_every_schema_and_data_file_unchanged(packaged):
     assert changed == []
 
 
+def test_the_zip_carries_bytecode_so_a_cold_start_compiles_nothing(packaged):
+    """Lambda cannot write __pycache__; every module of chalicelib must come compiled."""
+    with zipfile.ZipFile(packaged.directory / "deployment.zip") as archive:
+        names = set(archive.namelist())
+    sources = {n for n in names if n.startswith("chalicelib/") and n.endswith(".py")}
+    tag = sys.implementation.cache_tag
+    missing = []
+    for source in sources:
+        folder, _, file = source.rpartition("/")
+        if f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc" not in names:
+            missing.append(source)
+    assert len(sources) > 50 and missing == []
+
+
 def _unzip(archive: Path, into: Path) -> Path:
     with zipfile.ZipFile(archive) as z:
         z.extractall(into)
