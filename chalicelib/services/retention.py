@@ -4,9 +4,9 @@ Which items carry a DynamoDB TTL (`expires_at`), and why:
 - SMS messages (180 days after they were planned), abuse-limit slots (24 h) and webhook dedupe
   records (7 days): short-lived working data, deleted whole by TTL; nothing statistical depends
   on them (SMS figures are counters on the case).
-- the case (which is also its queue entry and carries its submission's idempotency record,
-  replayed for 24 h and erased with the case) and the traces transfers leave: only as a late
-  backstop, 30 days after the case is due here.
+- the case (which is also its queue entry) and the traces transfers leave: only as a late
+  backstop, 30 days after the case is due here. The idempotency record on the case (the sealed
+  copy of the first answer, replayed for 24 h) is removed by this function once it expires.
   TTL deletes whole items, so it would also delete the anonymised record that statistics need;
   it is meant to fire only if this function has failed for weeks (TTL alone lags by days).
   Erasure removes the case's TTL, so the anonymised record stays for good.
@@ -39,15 +39,25 @@ PAGE = 100
 class RetentionIndex(Protocol):
     def due_for_retention(self, kind: str, cutoff: str, page_size: int = PAGE) -> Iterator[str]: ...
 
+    def expired_replays(self, cutoff: datetime, page_size: int = PAGE) -> Iterator[str]: ...
+
+    def forget_replay(self, case_id: str, cutoff: datetime) -> bool: ...
+
 
 @dataclass
 class RetentionReport:
     erased: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     skipped: int = 0
+    replays_forgotten: int = 0
     complete: bool = True
 
     def as_dict(self) -> dict[str, Any]:
-        return {"erased": dict(self.erased), "skipped": self.skipped, "complete": self.complete}
+        return {
+            "erased": dict(self.erased),
+            "skipped": self.skipped,
+            "replays_forgotten": self.replays_forgotten,
+            "complete": self.complete,
+        }
 
 
 def still_due(case: Case, kind: str) -> bool:
@@ -69,6 +79,12 @@ class RetentionService:
         """Erase every due case, oldest first, until done or the time budget is spent (next run goes on)."""
         report = RetentionReport()
         deadline = time.monotonic() + budget_seconds
+        # A submission's replay copy (with its sealed status link) lives a day, not as long as the case.
+        for case_id in self.index.expired_replays(now, PAGE):
+            if time.monotonic() > deadline:
+                report.complete = False
+                return report
+            report.replays_forgotten += int(self.index.forget_replay(case_id, now))
         for kind in (UNCLAIMED, CLOSED_CLOCK):
             # One paged Query per clock; erasing takes a case out of the index behind the cursor.
             for case_id in self.index.due_for_retention(kind, self.policy.cutoff(kind, now), PAGE):

@@ -93,6 +93,29 @@ def cases(
     return made
 
 
+def test_the_replay_copy_of_an_intake_is_removed_a_day_later_and_the_key_is_free_again(
+    frozen_clock: FrozenClock,
+    fake_sender: Any,
+    client: Client,
+    valid_intake: dict[str, Any],
+    scan_guard: ScanGuard,
+) -> None:
+    body = applicant(valid_intake, "Replay", "Testperson", "+4915100000002")
+    first, _ = submit(client, body, key="key-replay")
+    frozen_clock.advance(hours=23, minutes=59)
+    assert run_retention(client, scan_guard)["replays_forgotten"] == 0
+    assert submit(client, body, key="key-replay")[0] == first  # still a replay, same status link
+    frozen_clock.advance(minutes=2)
+    assert run_retention(client, scan_guard)["replays_forgotten"] == 1
+    assert scan_guard.scans == 0
+    stored = CaseModel.get(first["case_id"])
+    assert (stored.request_hash, stored.idempotent_response, stored.idempotent_until) == (None, None, None)
+    assert stored.partner_status == f"{PARTNER}#routed" and stored.erased_at is None  # the case itself stays
+    assert run_retention(client, scan_guard)["replays_forgotten"] == 0
+    second, _ = submit(client, body, key="key-replay")
+    assert second["case_id"] != first["case_id"]
+
+
 def test_every_item_carries_the_ttl_the_retention_design_promises(cases: dict[str, Any]) -> None:
     start = cases["start"]
     unclaimed = CaseModel.get(cases["Unclaimed"])

@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 CONDITION_FAILED = "ConditionalCheckFailedException"
 COUNTERS = ("sms_sent", "sms_delivered", "sms_failed", "appointments", "attended", "no_shows")
 RETENTION_ATTRIBUTES = ("phone_hash", "retention_key", "retention_at", "expires_at")
+REPLAYABLE = "replayable"
+REPLAY_ATTRIBUTES = ("request_hash", "idempotent_response", "idempotent_until", "replay_key")
 CONSENT_ATTEMPTS = 3
 
 
@@ -94,7 +96,7 @@ class DynamoCaseFacts:
 
     @staticmethod
     def on_erase() -> list[Any]:
-        return [getattr(CaseModel, name).remove() for name in RETENTION_ATTRIBUTES]
+        return [getattr(CaseModel, name).remove() for name in (*RETENTION_ATTRIBUTES, *REPLAY_ATTRIBUTES)]
 
     # --- counters and consent -------------------------------------------------------------
 
@@ -186,6 +188,23 @@ class DynamoCaseFacts:
         """Case ids whose `kind` clock started at or before `cutoff`, oldest first, paged lazily."""
         for item in CaseModel.retention_index.query(kind, CaseModel.retention_at <= cutoff, page_size=page_size):
             yield item.case_id
+
+    def expired_replays(self, cutoff: datetime, page_size: int = 100) -> Iterator[str]:
+        """Cases whose idempotency record expired at or before `cutoff`, oldest first."""
+        condition = CaseModel.idempotent_until <= cutoff
+        for item in CaseModel.replay_index.query(REPLAYABLE, condition, page_size=page_size):
+            yield item.case_id
+
+    def forget_replay(self, case_id: str, cutoff: datetime) -> bool:
+        """Drop an expired idempotency record (the sealed copy of the first answer) from the case."""
+        actions = [getattr(CaseModel, name).remove() for name in REPLAY_ATTRIBUTES]
+        try:
+            CaseModel(case_id).update(actions=actions, condition=CaseModel.idempotent_until <= cutoff)
+        except UpdateError as error:
+            if error.cause_response_code == CONDITION_FAILED:
+                return False  # erased or already forgotten meanwhile
+            raise
+        return True
 
     # --- applicants' rights: statistics are part of what is stored about a case -------------
 

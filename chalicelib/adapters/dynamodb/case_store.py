@@ -8,7 +8,7 @@ from datetime import datetime
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, DynamoCaseFacts
+from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, REPLAYABLE, DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
@@ -150,6 +150,7 @@ class DynamoCaseStore:
             model.request_hash = idempotency.request_hash
             model.idempotent_response = idempotency.response
             model.idempotent_until = idempotency.expires_at
+            model.replay_key = REPLAYABLE  # enforce_retention removes the copy once it expires
         try:
             model.save(condition=CaseModel.case_id.does_not_exist())
         except PutError as error:

@@ -121,6 +121,18 @@ class CaseQueueIndex(GlobalSecondaryIndex["CaseModel"]):
     queued_at = UnicodeAttribute(range_key=True)
 
 
+class CaseReplayIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Sparse: cases still holding the replay copy of their first answer, by when it expires, so
+    `enforce_retention` removes it (a TTL would delete the whole case)."""
+
+    class Meta:
+        index_name = "replay-index"
+        projection = KeysOnlyProjection()
+
+    replay_key = UnicodeAttribute(hash_key=True)
+    idempotent_until = UTCDateTimeAttribute(range_key=True)
+
+
 class CaseModel(Model):
     """A case; also its queue entry (queue index) and the idempotency record of its submission."""
 
@@ -157,6 +169,8 @@ class CaseModel(Model):
     request_hash = UnicodeAttribute(null=True)
     idempotent_response = JSONAttribute(null=True)
     idempotent_until = UTCDateTimeAttribute(null=True)
+    replay_key = UnicodeAttribute(null=True)  # REPLAYABLE while the above are kept
+    replay_index = CaseReplayIndex()
     # Statistics (issue 7; chalicelib/adapters/dynamodb/case_facts.py): no personal data, survive erasure.
     stats_month = UnicodeAttribute(null=True)
     routed_partner = UnicodeAttribute(null=True)

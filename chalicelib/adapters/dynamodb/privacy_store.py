@@ -39,9 +39,6 @@ class DynamoPrivacyStore:
             CaseModel.claimed_by_name.remove(),
             CaseModel.status_secret_hash.remove(),
             CaseModel.idempotency_key.remove(),
-            CaseModel.request_hash.remove(),
-            CaseModel.idempotent_response.remove(),
-            CaseModel.idempotent_until.remove(),
             CaseModel.partner_status.remove(),
             *DynamoCaseFacts.on_erase(),
         ]
