@@ -37,8 +37,8 @@ class CaseStore(Protocol):
         """
         ...
 
-    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
-        """The idempotency record kept with the case `case_id`, if it has one."""
+    def get_submission(self, case_id: str) -> tuple[Case, IdempotencyRecord | None] | None:
+        """The case `case_id` and the idempotency record kept with it, if it has one."""
         ...
 
     def get_case(self, case_id: str) -> Case | None: ...

@@ -89,7 +89,6 @@ class IntakeService:
                 replay = self._replay(case_id, body_hash)
                 if replay is None:
                     continue  # that case's record has expired: the key may start a new one
-                self._complete_sms(case_id)
                 return replay
             except RetryableError:
                 # The write may have landed and only its answer was lost: then this request succeeded,
@@ -153,8 +152,9 @@ class IntakeService:
 
     def _replay(self, case_id: str, body_hash: str) -> IntakeResult | None:
         """The first answer for this key, or None when the case `case_id` holds no live record."""
-        existing = self.store.get_idempotency(case_id)
-        if existing is None or existing.expires_at <= self.clock.now():
+        submission = self.store.get_submission(case_id)
+        existing = submission[1] if submission else None
+        if submission is None or existing is None or existing.expires_at <= self.clock.now():
             return None
         if existing.request_hash != body_hash:
             raise IdempotencyConflictError(
@@ -163,19 +163,10 @@ class IntakeService:
         response = dict(existing.response)
         if "status_link" in response:
             response["status_link"] = unseal(response["status_link"])
+        # The first attempt may have stored the case and failed before planning its SMS; planning
+        # is idempotent (an existing message is left as it is).
+        self._plan_sms(submission[0])
         return IntakeResult(existing.status_code, response, replayed=True)
-
-    def _complete_sms(self, case_id: str) -> None:
-        """A repeat may follow an attempt that stored the case but failed before its SMS was planned
-        (planning is idempotent: an existing message is left as it is)."""
-        if self.messaging is None:
-            return
-        try:
-            case = self.store.get_case(case_id)
-        except RetryableError:
-            return  # the replay answer matters more; the next repeat tries again
-        if case is not None:
-            self._plan_sms(case)
 
     def _plan_sms(self, case: Case) -> None:
         # The case is stored and routed whatever happens here: an SMS problem never fails an intake.

@@ -31,8 +31,10 @@ class FakeCaseStore:
             entry = QueueEntry.for_case(case)
             self.entries[(entry.partner, entry.case_id)] = entry
 
-    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
-        return self.idempotency.get(case_id)
+    def get_submission(self, case_id: str) -> tuple[Case, IdempotencyRecord | None] | None:
+        if case_id not in self.cases:
+            return None
+        return self.cases[case_id], self.idempotency.get(case_id)
 
     def get_case(self, case_id: str) -> Case | None:
         return self.cases.get(case_id)

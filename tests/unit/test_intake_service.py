@@ -87,3 +87,24 @@ def test_invalid_intake_raises_with_every_field(parts):
         service.submit({"language": "de"}, None)
     assert {"given_name", "family_name", "postcode", "consent"} <= {e.field for e in caught.value.errors}
     assert store.cases == {}
+
+
+def test_a_repeat_plans_the_sms_the_first_attempt_could_not(parts, valid_intake):
+    service, store, _, _ = parts
+    planned: list[str] = []
+
+    class FlakyMessaging:
+        down = True
+
+        def intake_received(self, case, partner, now):
+            if self.down:
+                self.down = False
+                raise ConnectionError("messages table throttled")
+            planned.append(case.case_id)
+
+    service.messaging = FlakyMessaging()
+    first = service.submit(valid_intake, "sms-later")
+    assert first.status_code == 201 and planned == []  # the case is stored whatever the SMS does
+    again = service.submit(valid_intake, "sms-later")
+    assert again.replayed and planned == [first.body["case_id"]]
+    assert len(store.cases) == 1

@@ -70,8 +70,8 @@ def case_from_model(item: CaseModel) -> Case:
     )
 
 
-def entry_from_case_index(item: CaseModel) -> QueueEntry:
-    """A queue entry as the case's queue index projects it."""
+def entry_from_index(item: CaseModel | TransferredEntryModel) -> QueueEntry:
+    """A queue entry as a queue index projects it: a case's, or the trace of a transfer."""
     return QueueEntry(
         partner=item.partner,
         case_id=item.case_id,
@@ -103,23 +103,6 @@ def transferred_to_model(entry: QueueEntry) -> TransferredEntryModel:
         claimed_by=entry.claimed_by,
         claimed_by_name=entry.claimed_by_name,
         overdue=entry.overdue,
-    )
-
-
-def transferred_from_model(item: TransferredEntryModel) -> QueueEntry:
-    return QueueEntry(
-        partner=item.partner,
-        case_id=item.case_id,
-        reference=item.reference,
-        status=item.status,
-        queued_at=item.queued_at,
-        language=item.language,
-        profession_group=item.profession_group,
-        goals=list(item.goals or []),
-        rule=item.rule,
-        claimed_by=item.claimed_by,
-        claimed_by_name=item.claimed_by_name,
-        overdue=bool(item.overdue),
     )
 
 
@@ -160,10 +143,11 @@ class DynamoCaseStore:
                 raise IdempotencyKeyTakenError("a case with this id exists") from error
             raise
 
-    def get_idempotency(self, case_id: str) -> IdempotencyRecord | None:
-        """The record kept on the case `case_id`, or None (no case, or no live record on it)."""
+    def get_submission(self, case_id: str) -> tuple[Case, IdempotencyRecord | None] | None:
+        """The case `case_id` with the idempotency record kept on it (None if it has none)."""
         try:
-            return idempotency_from_case(CaseModel.get(case_id, consistent_read=True))
+            item = CaseModel.get(case_id, consistent_read=True)
+            return case_from_model(item), idempotency_from_case(item)
         except CaseModel.DoesNotExist:
             return None
         except PynamoDBException as error:

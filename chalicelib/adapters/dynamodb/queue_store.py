@@ -17,12 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, DynamoCaseFacts
-from chalicelib.adapters.dynamodb.case_store import (
-    case_from_model,
-    entry_from_case_index,
-    transferred_from_model,
-    transferred_to_model,
-)
+from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
@@ -148,11 +143,9 @@ class DynamoQueueStore:
         partner_status = f"{partner}#{status}"
         if status == TRANSFERRED:
             model: Any = TransferredEntryModel
-            keys, to_entry = TRANSFERRED_INDEX_KEYS, transferred_from_model
-            fixed = {"partner": partner, "partner_status": partner_status}
+            keys, fixed = TRANSFERRED_INDEX_KEYS, {"partner": partner, "partner_status": partner_status}
         else:
-            model, keys, to_entry = CaseModel, QUEUE_INDEX_KEYS, entry_from_case_index
-            fixed = {"partner_status": partner_status}
+            model, keys, fixed = CaseModel, QUEUE_INDEX_KEYS, {"partner_status": partner_status}
         start = decode_cursor(cursor, keys, fixed)
         range_condition = model.queued_at <= queued_until if queued_until else None
         filters = []
@@ -177,5 +170,5 @@ class DynamoQueueStore:
             if worth_a_retry(error):
                 raise retryable(error) from error
             raise
-        entries = [to_entry(model.from_raw_data(raw)) for raw in page.get("Items", [])]
+        entries = [entry_from_index(model.from_raw_data(raw)) for raw in page.get("Items", [])]
         return entries, encode_cursor(page.get("LastEvaluatedKey"))
