@@ -409,6 +409,14 @@ def settle_past_appointments(event: Any) -> dict[str, int]:
     return result
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def notify_partners(event: Any) -> dict[str, int | bool]:
+    """Send partners the `case.routed` notices written with each intake and transfer (an outbox)."""
+    report = bootstrap.notice_service().deliver(budget_seconds=45.0)
+    logs.emit({"event": "partner_notices", **report})
+    return report
+
+
 # --- SMS (issue 4) --------------------------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from chalicelib.services.intake import IntakeService
     from chalicelib.services.messaging import MessagingService
     from chalicelib.services.messaging_ports import SmsSender
+    from chalicelib.services.notices import PartnerNoticeService
     from chalicelib.services.reporting import ReportingService
     from chalicelib.services.retention import RetentionService
     from chalicelib.services.staff import StaffService
@@ -75,16 +76,26 @@ def sqs_client() -> object:
 
 
 @cache
+def notice_service() -> PartnerNoticeService:
+    from chalicelib.adapters.dynamodb.notice_outbox import DynamoNoticeOutbox
+    from chalicelib.adapters.sqs import SqsPublisher
+    from chalicelib.services.notices import PartnerNoticeService
+
+    dynamodb_connection()  # binds the models to this stage's tables
+    return PartnerNoticeService(
+        outbox=DynamoNoticeOutbox(), publisher=SqsPublisher(sqs_client(), settings().queue_name)
+    )
+
+
+@cache
 def intake_service() -> IntakeService:
     from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
-    from chalicelib.adapters.sqs import SqsPublisher
     from chalicelib.services.intake import IntakeService
 
     current = settings()
     return IntakeService(
         store=DynamoCaseStore(dynamodb_connection(), case_facts()),
         directory=directory(),
-        publisher=SqsPublisher(sqs_client(), current.queue_name),
         clock=clock(),
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
@@ -96,15 +107,12 @@ def intake_service() -> IntakeService:
 def staff_service() -> StaffService:
     from chalicelib.adapters.dynamodb.audit_store import DynamoAuditLog
     from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
-    from chalicelib.adapters.sqs import SqsPublisher
     from chalicelib.services.staff import StaffService
 
-    current = settings()
     return StaffService(
         store=DynamoQueueStore(dynamodb_connection(), case_facts()),
         audit=DynamoAuditLog(),
         directory=directory(),
-        publisher=SqsPublisher(sqs_client(), current.queue_name),
         clock=clock(),
         # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
         on_transferred=lambda case, previous: appointment_service().after_transfer(case, previous),
@@ -298,7 +306,7 @@ class _CaseAttention:
 
 def reset() -> None:
     """Forget every built adapter (tests: a new moto context needs new clients)."""
-    for getter in (clock, dynamodb_connection, directory, sqs_client, intake_service):
+    for getter in (clock, dynamodb_connection, directory, sqs_client, intake_service, notice_service):
         getter.cache_clear()
     for getter in (staff_service, coordinator_service, applicant_service):
         getter.cache_clear()

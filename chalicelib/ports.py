@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Protocol
 
-from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
+from chalicelib.domain.cases import Case, HistoryEntry, PartnerNotice, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
@@ -45,7 +45,9 @@ class CaseStore(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None: ...
+    def publish(self, notice: PartnerNotice) -> None:
+        """Hand the notice to the partner's queue; raise when it was not accepted."""
+        ...
 
 
 class QueueStore(Protocol):

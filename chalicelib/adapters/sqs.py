@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from chalicelib.domain.cases import PartnerNotice
+
 
 class SqsPublisher:
     def __init__(self, client: Any, queue_name_for: Callable[[str], str]) -> None:
@@ -19,6 +21,5 @@ class SqsPublisher:
             self._urls[partner_id] = self._client.get_queue_url(QueueName=name)["QueueUrl"]
         return self._urls[partner_id]
 
-    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None:
-        body = {"type": "case.routed", "case_id": case_id, "reference": reference, "partner": partner_id, "at": at}
-        self._client.send_message(QueueUrl=self._url(partner_id), MessageBody=json.dumps(body))
+    def publish(self, notice: PartnerNotice) -> None:
+        self._client.send_message(QueueUrl=self._url(notice.partner), MessageBody=json.dumps(notice.as_dict()))

@@ -92,6 +92,25 @@ class Case:
         }
 
 
+@dataclass(frozen=True)
+class PartnerNotice:
+    """`case.routed` for a partner's systems: ids only, never personal data."""
+
+    case_id: str
+    partner: str
+    reference: str
+    at: str  # when the case entered this partner's queue
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "type": "case.routed",
+            "case_id": self.case_id,
+            "reference": self.reference,
+            "partner": self.partner,
+            "at": self.at,
+        }
+
+
 @dataclass
 class QueueEntry:
     """One case in one partner's queue. Holds no personal data, only what sorting and triage need."""

@@ -1,5 +1,5 @@
-"""Intake use case: validate, route, store the case (with its queue entry and idempotency record)
-in one conditional write, plan the confirmation SMS, notify the partner."""
+"""Intake use case: validate, route, store the case (with its queue entry, idempotency record and
+the partner's notice) in one conditional write, plan the confirmation SMS."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.keys import seal, unseal
-from chalicelib.ports import CaseStore, Clock, Directory, EventPublisher
+from chalicelib.ports import CaseStore, Clock, Directory
 from chalicelib.validation import validate
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,6 @@ class IntakeResult:
 class IntakeService:
     store: CaseStore
     directory: Directory
-    publisher: EventPublisher
     clock: Clock
     idempotency_hours: int = 24
     public_base_url: str = ""
@@ -92,10 +91,9 @@ class IntakeService:
                 return replay
             except RetryableError:
                 # The write may have landed and only its answer was lost: then this request succeeded,
-                # and the partner and the applicant must hear of it now (a retry would only replay).
+                # and the applicant must hear of it now (a retry would replay, planning it only then).
                 if not self._stored(case.case_id):
                     raise
-            self._notify(case)
             self._plan_sms(case)
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
@@ -176,13 +174,6 @@ class IntakeService:
             self.messaging.intake_received(case, self.directory.partners()[case.partner], self.clock.now())
         except Exception:
             log.exception("intake_received SMS could not be planned", extra={"case_id": case.case_id})
-
-    def _notify(self, case: Case) -> None:
-        # The queue index is the source of truth; a lost notification only delays a partner's alert.
-        try:
-            self.publisher.publish_case_routed(case.partner, case.case_id, case.reference, case.created_at)
-        except Exception:
-            log.exception("case.routed notification failed", extra={"case_id": case.case_id})
 
     def _decision_body(self, decision: RoutingDecision) -> dict[str, Any]:
         partner = self.directory.partners()[decision.partner]

@@ -43,7 +43,7 @@ from chalicelib.errors import (
     StateChangedError,
     ValidationError,
 )
-from chalicelib.ports import AuditLog, Clock, Directory, EventPublisher, QueueStore
+from chalicelib.ports import AuditLog, Clock, Directory, QueueStore
 from chalicelib.schemas import load_schema
 from chalicelib.validation import validate
 
@@ -128,7 +128,6 @@ class StaffService:
     store: QueueStore
     audit: AuditLog
     directory: Directory
-    publisher: EventPublisher
     clock: Clock
     # Wiring spot for the `case_transferred` SMS (messaging issue): called after a transfer or a
     # reassignment has been stored, with the case as it is now and the partner it came from.
@@ -256,7 +255,6 @@ class StaffService:
             who, case_id, action, decide, lambda case: {"from": case.partner, "to": target, "reason_chars": len(reason)}
         )
         previous = after.history[-1].detail.get("from", "")
-        self._announce(after)
         if self.on_transferred is not None:
             self.on_transferred(after, previous)
         return after
@@ -282,10 +280,3 @@ class StaffService:
                 # Someone else acted first. Read again only to explain (or, rarely, to act on the new state).
                 case = self.visible_case(who, case_id)
         raise ConflictError("The case changed while you were working on it; reload it and try again.")
-
-    def _announce(self, case: Case) -> None:
-        # The queue index is the source of truth; a lost notification only delays the partner's alert.
-        try:
-            self.publisher.publish_case_routed(case.partner, case.case_id, case.reference, case.queued_at)
-        except Exception:
-            log.exception("case.routed notification failed", extra={"case_id": case.case_id})

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from chalicelib.data import default_partners, default_routing_rules
-from chalicelib.domain.cases import Case, QueueEntry
+from chalicelib.domain.cases import Case, PartnerNotice, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
@@ -19,6 +19,7 @@ class FakeCaseStore:
     cases: dict[str, Case] = field(default_factory=dict)
     entries: dict[tuple[str, str], QueueEntry] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
+    notices: list[PartnerNotice] = field(default_factory=list)  # the outbox written with each case
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
@@ -28,6 +29,7 @@ class FakeCaseStore:
             if idempotency is not None:
                 self.idempotency[case.case_id] = idempotency
             self.cases[case.case_id] = case
+            self.notices.append(PartnerNotice(case.case_id, case.partner, case.reference, case.queued_at))
             entry = QueueEntry.for_case(case)
             self.entries[(entry.partner, entry.case_id)] = entry
 
@@ -54,13 +56,13 @@ class SeededDirectory:
 
 @dataclass
 class FakePublisher:
-    published: list[dict[str, str]] = field(default_factory=list)
+    published: list[PartnerNotice] = field(default_factory=list)
     fail: bool = False
 
-    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None:
+    def publish(self, notice: PartnerNotice) -> None:
         if self.fail:
             raise ConnectionError("SQS unreachable")
-        self.published.append({"partner": partner_id, "case_id": case_id, "reference": reference, "at": at})
+        self.published.append(notice)
 
 
 @dataclass

@@ -96,23 +96,27 @@ def test_the_unzipped_package_loads_its_schemas_and_imports_the_app(packaged, tm
     assert "/intake" in seen["routes"]
 
 
-def test_send_due_messages_never_runs_twice_at_once():
-    """Strict once the function exists; until then the stage configuration must already ask for it."""
+# Each run claims work a second run would repeat: an SMS sent twice, a partner notified twice.
+ONE_AT_A_TIME = ("send_due_messages", "notify_partners")
+
+
+def test_the_sending_schedules_never_run_twice_at_once():
     prod = chalice_config()["stages"]["prod"]
-    assert prod["lambda_functions"]["send_due_messages"]["reserved_concurrency"] == 1
+    assert set(ONE_AT_A_TIME) <= set(app_functions())
+    for name in ONE_AT_A_TIME:
+        assert prod["lambda_functions"][name]["reserved_concurrency"] == 1, name
 
 
-def test_packaged_send_due_messages_has_reserved_concurrency_one(packaged):
-    functions = app_functions()
+def test_packaged_sending_schedules_have_reserved_concurrency_one(packaged):
     handlers = {
         r["Properties"]["Handler"]: r["Properties"]
         for r in packaged.resources_of_type("AWS::Lambda::Function").values()
     }
-    assert set(handlers) >= {"app.app"}
-    if "send_due_messages" in functions:
-        assert handlers["app.send_due_messages"]["ReservedConcurrentExecutions"] == 1
+    assert set(handlers) >= {"app.app", *(f"app.{name}" for name in ONE_AT_A_TIME)}
     for handler, properties in handlers.items():
-        if handler != "app.send_due_messages":
+        if handler.removeprefix("app.") in ONE_AT_A_TIME:
+            assert properties["ReservedConcurrentExecutions"] == 1, handler
+        else:
             assert "ReservedConcurrentExecutions" not in properties, handler
 
 

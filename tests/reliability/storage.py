@@ -25,7 +25,11 @@ def item_counts(tables: tuple[str, ...] = INTAKE_TABLES) -> dict[str, int]:
 
 
 def queued_messages(partner_id: str) -> list[dict[str, Any]]:
-    """Receive and delete every message waiting for one partner (so the next read sees only new ones)."""
+    """Send the pending partner notices (as `notify_partners` does every minute), then receive and
+    delete every message waiting for one partner (so the next read sees only new ones)."""
+    from chalicelib import bootstrap
+
+    bootstrap.notice_service().deliver()
     current = settings()
     sqs = boto3.client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
     url = sqs.get_queue_url(QueueName=current.queue_name(partner_id))["QueueUrl"]

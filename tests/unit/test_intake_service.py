@@ -6,51 +6,42 @@ from datetime import timedelta
 
 import pytest
 
+from chalicelib.domain.cases import PartnerNotice
 from chalicelib.errors import IdempotencyConflictError, ValidationError
 from chalicelib.services.intake import IntakeService
-from tests.fakes.stores import FakeCaseStore, FakePublisher, FrozenClock, SeededDirectory
+from tests.fakes.stores import FakeCaseStore, FrozenClock, SeededDirectory
 
 
 @pytest.fixture
-def parts() -> tuple[IntakeService, FakeCaseStore, FakePublisher, FrozenClock]:
-    store, publisher, clock = FakeCaseStore(), FakePublisher(), FrozenClock()
-    return IntakeService(store, SeededDirectory(), publisher, clock), store, publisher, clock
+def parts() -> tuple[IntakeService, FakeCaseStore, FrozenClock]:
+    store, clock = FakeCaseStore(), FrozenClock()
+    return IntakeService(store, SeededDirectory(), clock), store, clock
 
 
-def test_submit_stores_case_entry_and_notifies(parts, valid_intake):
-    service, store, publisher, _ = parts
+def test_submit_stores_case_entry_and_the_partners_notice(parts, valid_intake):
+    service, store, _ = parts
     result = service.submit(valid_intake, None)
     case = store.cases[result.body["case_id"]]
     assert case.created_at == "2026-11-25T09:30:00.000000+00:00"
     assert case.history[0].action == "routed"
     assert case.history[0].detail["rule"] == "engineering-construction"
     assert store.entries[("akademie-ingenieure", case.case_id)].status == "routed"
-    assert publisher.published == [
-        {"partner": "akademie-ingenieure", "case_id": case.case_id, "reference": case.reference, "at": case.created_at}
-    ]
-
-
-def test_a_failed_notification_does_not_lose_the_intake(parts, valid_intake):
-    service, store, publisher, _ = parts
-    publisher.fail = True
-    result = service.submit(valid_intake, None)
-    assert result.status_code == 201
-    assert result.body["case_id"] in store.cases
+    assert store.notices == [PartnerNotice(case.case_id, "akademie-ingenieure", case.reference, case.created_at)]
 
 
 def test_replay_within_window_then_new_case_after_expiry(parts, valid_intake):
-    service, store, publisher, clock = parts
+    service, store, clock = parts
     first = service.submit(valid_intake, "key-1")
     again = service.submit(valid_intake, "key-1")
     assert again.replayed and again.body == first.body
-    assert len(store.cases) == 1 and len(publisher.published) == 1
+    assert len(store.cases) == 1 and len(store.notices) == 1
     clock.moment += timedelta(hours=24, seconds=1)
     later = service.submit(valid_intake, "key-1")
     assert not later.replayed and later.body["case_id"] != first.body["case_id"]
 
 
 def test_a_key_reused_day_after_day_keeps_replaying_its_latest_case(parts, valid_intake):
-    service, store, _, clock = parts
+    service, store, clock = parts
     made = []
     for _day in range(3):
         made.append(service.submit(valid_intake, "daily").body)
@@ -62,7 +53,7 @@ def test_a_key_reused_day_after_day_keeps_replaying_its_latest_case(parts, valid
 def test_a_key_reused_too_often_asks_for_a_new_one(parts, valid_intake):
     from chalicelib.services.intake import KEY_GENERATIONS
 
-    service, store, _, clock = parts
+    service, store, clock = parts
     for _day in range(KEY_GENERATIONS):
         service.submit(valid_intake, "worn-out")
         clock.moment += timedelta(days=1, seconds=1)
@@ -73,7 +64,7 @@ def test_a_key_reused_too_often_asks_for_a_new_one(parts, valid_intake):
 
 
 def test_reused_key_with_other_body_conflicts(parts, valid_intake):
-    service, store, _, _ = parts
+    service, store, _ = parts
     service.submit(valid_intake, "key-2")
     valid_intake["german_level"] = "C1"
     with pytest.raises(IdempotencyConflictError):
@@ -82,7 +73,7 @@ def test_reused_key_with_other_body_conflicts(parts, valid_intake):
 
 
 def test_invalid_intake_raises_with_every_field(parts):
-    service, store, _, _ = parts
+    service, store, _ = parts
     with pytest.raises(ValidationError) as caught:
         service.submit({"language": "de"}, None)
     assert {"given_name", "family_name", "postcode", "consent"} <= {e.field for e in caught.value.errors}
@@ -90,7 +81,7 @@ def test_invalid_intake_raises_with_every_field(parts):
 
 
 def test_a_repeat_plans_the_sms_the_first_attempt_could_not(parts, valid_intake):
-    service, store, _, _ = parts
+    service, store, _ = parts
     planned: list[str] = []
 
     class FlakyMessaging:

@@ -179,21 +179,13 @@ class FakeDirectory:
         raise NotImplementedError
 
 
-class FakePublisher:
-    def __init__(self) -> None:
-        self.published: list[tuple[str, str]] = []
-
-    def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None:
-        self.published.append((partner_id, case_id))
-
-
 class FixedClock:
     def now(self) -> datetime:
         return NOW
 
 
 def service(store: FakeStore, **kwargs: Any) -> StaffService:
-    return StaffService(store, FakeAudit(), FakeDirectory(), FakePublisher(), FixedClock(), **kwargs)
+    return StaffService(store, FakeAudit(), FakeDirectory(), FixedClock(), **kwargs)
 
 
 def test_a_lost_race_is_explained_from_a_fresh_read() -> None:
@@ -226,24 +218,12 @@ def test_other_partner_and_missing_cases_are_the_same_404() -> None:
     assert other.value.message == missing.value.message
 
 
-def test_transfer_notifies_the_new_partner_and_calls_the_transfer_hook() -> None:
+def test_transfer_calls_the_transfer_hook_with_the_partner_it_came_from() -> None:
     calls: list[tuple[str, str]] = []
     store = FakeStore(a_case(CLAIMED, ANNA))
     staff = service(store, on_transferred=lambda case, previous: calls.append((case.partner, previous)))
     staff.transfer(ANNA, "c-1", {"partner": "via-bayern", "reason": "Needs a language course."})
-    assert staff.publisher.published == [("via-bayern", "c-1")]  # type: ignore[attr-defined]
     assert calls == [("via-bayern", "lmu-klinikum")]
-
-
-def test_a_failing_notification_does_not_undo_the_transfer() -> None:
-    class Broken(FakePublisher):
-        def publish_case_routed(self, partner_id: str, case_id: str, reference: str, at: str) -> None:
-            raise RuntimeError("SQS down")
-
-    store = FakeStore(a_case(CLAIMED, ANNA))
-    staff = StaffService(store, FakeAudit(), FakeDirectory(), Broken(), FixedClock())
-    case = staff.transfer(ANNA, "c-1", {"partner": "via-bayern", "reason": "Needs a language course."})
-    assert store.case.partner == "via-bayern" and case.partner == "via-bayern"
 
 
 def test_reassign_is_for_coordinators_only() -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from chalicelib.adapters.dynamodb.errors import condition_failed
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.messages import phone_hash
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 CONDITION_FAILED = "ConditionalCheckFailedException"
 COUNTERS = ("sms_sent", "sms_delivered", "sms_failed", "appointments", "attended", "no_shows")
 RETENTION_ATTRIBUTES = ("phone_hash", "retention_key", "retention_at", "expires_at")
+NOTICE_ATTRIBUTES = ("notice_key", "notice_at")  # an erased case is no longer announced
 REPLAYABLE = "replayable"
 REPLAY_ATTRIBUTES = ("request_hash", "idempotent_response", "idempotent_until", "replay_key")
 CONSENT_ATTEMPTS = 3
@@ -96,7 +98,8 @@ class DynamoCaseFacts:
 
     @staticmethod
     def on_erase() -> list[Any]:
-        return [getattr(CaseModel, name).remove() for name in (*RETENTION_ATTRIBUTES, *REPLAY_ATTRIBUTES)]
+        names = (*RETENTION_ATTRIBUTES, *REPLAY_ATTRIBUTES, *NOTICE_ATTRIBUTES)
+        return [getattr(CaseModel, name).remove() for name in names]
 
     # --- counters and consent -------------------------------------------------------------
 
@@ -201,7 +204,7 @@ class DynamoCaseFacts:
         try:
             CaseModel(case_id).update(actions=actions, condition=CaseModel.idempotent_until <= cutoff)
         except UpdateError as error:
-            if error.cause_response_code == CONDITION_FAILED:
+            if condition_failed(error):
                 return False  # erased or already forgotten meanwhile
             raise
         return True

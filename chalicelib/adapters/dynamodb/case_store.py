@@ -11,6 +11,7 @@ from pynamodb.exceptions import PutError, PynamoDBException
 from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, REPLAYABLE, DynamoCaseFacts
 from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
+from chalicelib.adapters.dynamodb.notice_outbox import NOTICE_DUE
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
 from chalicelib.domain.staff import queue_status
@@ -129,6 +130,7 @@ class DynamoCaseStore:
         """One conditional PutItem: the case, its queue entry (the queue index) and the key's record."""
         model = case_to_model(case)
         self._facts.on_intake(model, case)  # statistics and retention clock (issue 7)
+        model.notice_key, model.notice_at = NOTICE_DUE, case.queued_at  # the partner hears of it
         if idempotency is not None:
             model.request_hash = idempotency.request_hash
             model.idempotent_response = idempotency.response

@@ -26,6 +26,13 @@ RETRYABLE_CODES = frozenset(
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
 
 
+def condition_failed(error: PynamoDBException) -> bool:
+    """A conditional write refused. Safe for errors without an answer (timeouts), for which
+    PynamoDB's `cause_response_code` raises AttributeError."""
+    response = getattr(error.cause, "response", None) or {}
+    return response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
 def is_retryable(error: PynamoDBException) -> bool:
     # No answer (timeout, reset, endpoint unreachable): the write may or may not have landed;
     # a retry with the same Idempotency-Key settles which. Checked first: PynamoDB's

@@ -133,6 +133,17 @@ class CaseReplayIndex(GlobalSecondaryIndex["CaseModel"]):
     idempotent_until = UTCDateTimeAttribute(range_key=True)
 
 
+class CaseNoticeIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Sparse outbox: cases whose partner has not been sent `case.routed` yet (notify_partners)."""
+
+    class Meta:
+        index_name = "notice-index"
+        projection = IncludeProjection(["partner", "reference"])
+
+    notice_key = UnicodeAttribute(hash_key=True)
+    notice_at = UnicodeAttribute(range_key=True)
+
+
 class CaseModel(Model):
     """A case; also its queue entry (queue index) and the idempotency record of its submission."""
 
@@ -171,6 +182,10 @@ class CaseModel(Model):
     idempotent_until = UTCDateTimeAttribute(null=True)
     replay_key = UnicodeAttribute(null=True)  # REPLAYABLE while the above are kept
     replay_index = CaseReplayIndex()
+    # The partner's `case.routed` notice, written with the case and sent by notify_partners.
+    notice_key = UnicodeAttribute(null=True)
+    notice_at = UnicodeAttribute(null=True)
+    notice_index = CaseNoticeIndex()
     # Statistics (issue 7; chalicelib/adapters/dynamodb/case_facts.py): no personal data, survive erasure.
     stats_month = UnicodeAttribute(null=True)
     routed_partner = UnicodeAttribute(null=True)

@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
+from chalicelib.adapters.dynamodb.notice_outbox import notice_due
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.staff import AuditEntry, queue_status
 from chalicelib.errors import StateChangedError
@@ -83,6 +84,8 @@ class DynamoQueueStore:
             CaseModel.history.set(CaseModel.history.append(new_history)),
             *self._facts.on_transition(before, after),
         ]
+        if after.partner != before.partner:
+            case_actions += notice_due(after.queued_at)  # the new partner hears of it
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(CaseModel(before.case_id), actions=case_actions, condition=_same_state(before))
