@@ -18,7 +18,10 @@ BOOKED_SHARE = 0.7  # cases that get an appointment (confirmation + reminders)
 REMINDERS_PER_APPOINTMENT = 2  # the seeded partners remind 24 h and 2 h before
 STATUS_CALLBACKS_PER_SMS = 2  # Twilio calls /sms/status for "sent" and "delivered"
 INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
-SWEEPS_PER_MONTH = 30 * 24 * 60  # one scheduled tick a minute
+# Scheduled ticks an hour (app.py): notify_partners 60, send_due_messages 12, settle_past_appointments 12,
+# mark_overdue_cases 4, enforce_retention 1.
+SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
+NOTICE_WRU_PER_CASE = 1.0  # notify_partners clears the case's outbox marker after sending
 SWEEP_SECONDS = 0.2
 LAMBDA_MEMORY_GB = 0.5  # .chalice/config.json prod: lambda_memory_size 512
 LOG_BYTES_PER_REQUEST = 1_000
@@ -65,7 +68,7 @@ def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segm
     api += sms_messages * STATUS_CALLBACKS_PER_SMS
     invocations = api + SWEEPS_PER_MONTH
     gb_seconds = (api * intake_seconds + SWEEPS_PER_MONTH * SWEEP_SECONDS) * LAMBDA_MEMORY_GB
-    wru = applicants * (intake["wru"] + STAFF_WRU_PER_CASE) + sms_messages * 2
+    wru = applicants * (intake["wru"] + STAFF_WRU_PER_CASE + NOTICE_WRU_PER_CASE) + sms_messages * 2
     rru = applicants * (intake["rru"] + STAFF_REQUESTS_PER_CASE * STAFF_RRU_PER_REQUEST) + SWEEPS_PER_MONTH * 2
     costs = {
         "Lambda": gb_seconds * prices.LAMBDA_GB_SECOND + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS,
@@ -97,7 +100,7 @@ def report(latency: dict[str, float], intake: dict[str, Any]) -> list[str]:
         )
     lines.append(
         f"assumed: {API_REQUESTS_PER_APPLICANT} applicant + {STAFF_REQUESTS_PER_CASE} staff API requests per case,"
-        f" {STATUS_CALLBACKS_PER_SMS} Twilio callbacks per SMS, a sweep every minute; see bench/cost.py"
+        f" {STATUS_CALLBACKS_PER_SMS} Twilio callbacks per SMS, 89 scheduled ticks an hour; see bench/cost.py"
     )
     for applicants in (1_000, 20_000):
         costs = monthly(applicants, seconds, intake, segments)

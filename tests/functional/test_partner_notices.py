@@ -1,0 +1,71 @@
+"""notify_partners: the case.routed notice reaches the partner's queue from the outbox written with
+the case, once, with ids only; a transfer notifies the new partner; an erased case is not announced."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from chalice.test import Client
+
+from chalicelib.config import settings
+from tests.conftest import auth, post_json
+
+
+def received(partner_id: str) -> list[dict[str, Any]]:
+    """The partner's queue as it is, without running notify_partners first."""
+    sqs = boto3.client("sqs", region_name=settings().region)
+    url = sqs.get_queue_url(QueueName=settings().queue_name(partner_id))["QueueUrl"]
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def tick(client: Client) -> dict[str, Any]:
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    return client.lambda_.invoke("notify_partners", event).payload
+
+
+def test_an_intake_is_announced_by_the_next_tick_once_and_without_personal_data(client, valid_intake) -> None:
+    created = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"}).json_body
+    partner = created["partner"]
+    assert received(partner) == []  # the request itself never calls SQS
+    assert tick(client) == {"sent": 1, "failed": 0, "complete": True}
+    [notice] = received(partner)
+    assert notice == {
+        "type": "case.routed",
+        "case_id": created["case_id"],
+        "reference": created["reference"],
+        "partner": partner,
+        "at": notice["at"],
+    }
+    assert "Layla" not in json.dumps(notice) and "+49" not in json.dumps(notice)
+    post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"})  # a replay announces nothing
+    assert tick(client)["sent"] == 0 and received(partner) == []
+
+
+def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, staff_token) -> None:
+    created = post_json(client, "/intake", valid_intake).json_body
+    tick(client)
+    received(created["partner"])
+    staff = auth(staff_token(created["partner"], name="Bernd Vogel"))
+    body = json.dumps({"partner": "via-bayern", "reason": "Needs intercultural counselling first."})
+    moved = client.http.post(
+        f"/staff/cases/{created['case_id']}/transfer", headers={**staff, "Content-Type": "application/json"}, body=body
+    )
+    assert moved.status_code == 200, moved.body
+    assert tick(client)["sent"] == 1
+    assert [(n["case_id"], n["partner"]) for n in received("via-bayern")] == [(created["case_id"], "via-bayern")]
+    assert received(created["partner"]) == []
+
+
+def test_a_case_erased_before_the_tick_is_not_announced(client, valid_intake) -> None:
+    created = post_json(client, "/intake", valid_intake).json_body
+    link = created["status_link"].split("#", 1)[1]
+    case_id, secret = link.split(".", 1)
+    erased = client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret})
+    assert erased.status_code == 200, erased.body
+    assert tick(client)["sent"] == 0
+    assert received(created["partner"]) == []
