@@ -29,7 +29,6 @@ from chalicelib.domain.retention import UNCLAIMED, RetentionPolicy
 
 log = logging.getLogger(__name__)
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
 COUNTERS = ("sms_sent", "sms_delivered", "sms_failed", "appointments", "attended", "no_shows")
 RETENTION_ATTRIBUTES = ("phone_hash", "retention_key", "retention_at", "expires_at")
 NOTICE_ATTRIBUTES = ("notice_key", "notice_at")  # an erased case is no longer announced
@@ -112,7 +111,7 @@ class DynamoCaseFacts:
                 actions=[getattr(CaseModel, counter).add(by)], condition=CaseModel.case_id.exists()
             )
         except UpdateError as error:
-            if error.cause_response_code == CONDITION_FAILED:
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -125,7 +124,7 @@ class DynamoCaseFacts:
         try:
             CaseModel(case_id).update(actions=[CaseModel.first_appointment_at.set(start)], condition=condition)
         except UpdateError as error:
-            if error.cause_response_code != CONDITION_FAILED:
+            if not condition_failed(error):
                 raise
 
     def cases_of_phone(self, hashed: str) -> list[str]:
@@ -169,7 +168,7 @@ class DynamoCaseFacts:
                 CaseModel(case_id).update(actions=actions, condition=unchanged)
                 return True
             except UpdateError as error:
-                if error.cause_response_code != CONDITION_FAILED:
+                if not condition_failed(error):
                     raise
         log.warning("sms consent not recorded: the case kept changing", extra={"case_id": case_id})
         return False

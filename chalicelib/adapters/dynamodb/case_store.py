@@ -8,8 +8,8 @@ from datetime import datetime
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException
 
-from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, REPLAYABLE, DynamoCaseFacts
-from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
+from chalicelib.adapters.dynamodb.case_facts import REPLAYABLE, DynamoCaseFacts
+from chalicelib.adapters.dynamodb.errors import condition_failed, is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import NOTICE_DUE
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
@@ -141,7 +141,7 @@ class DynamoCaseStore:
         except PutError as error:
             if is_retryable(error):  # first: without an answer there is no response code to read
                 raise retryable(error) from error
-            if error.cause_response_code == CONDITION_FAILED:
+            if condition_failed(error):
                 raise IdempotencyKeyTakenError("a case with this id exists") from error
             raise
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 from pynamodb.expressions.condition import Condition
 
-from chalicelib.adapters.dynamodb.errors import storage_errors_retryable
+from chalicelib.adapters.dynamodb.errors import condition_failed, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import MessageModel, SmsLimitModel, SmsOptOutModel, SmsWebhookModel
 from chalicelib.domain.cases import iso
 from chalicelib.domain.messages import (
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 # Case statistics (issue 7) counted on the transition that happens exactly once per message.
 COUNTED = {DELIVERED: "sms_delivered", FAILED: "sms_failed", UNDELIVERED: "sms_failed"}
 
-CONDITION_FAILED = "ConditionalCheckFailedException"
 DEFAULT_RETENTION = timedelta(days=180)
 
 
@@ -77,13 +76,6 @@ def to_message(item: MessageModel) -> Message:
         direction=item.direction,
         attention=item.attention,
     )
-
-
-def _lost(error: UpdateError | PutError | DeleteError) -> bool:
-    """True for a failed condition. Errors without an answer (timeouts) have no response code,
-    and PynamoDB's `cause_response_code` raises AttributeError for them."""
-    response = getattr(error.cause, "response", None) or {}
-    return response.get("Error", {}).get("Code") == CONDITION_FAILED
 
 
 @storage_errors_retryable
@@ -134,7 +126,7 @@ class DynamoMessageStore:
         try:
             item.save(condition=MessageModel.message_id.does_not_exist())
         except PutError as error:
-            if _lost(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -164,7 +156,7 @@ class DynamoMessageStore:
         try:
             item.update(actions=actions, condition=condition)
         except UpdateError as error:
-            if _lost(error):
+            if condition_failed(error):
                 return None
             raise
         return to_message(item)
@@ -323,7 +315,7 @@ class DynamoMessageStore:
         try:
             item.save(condition=condition)
         except PutError as error:
-            if _lost(error):
+            if condition_failed(error):
                 return False
             raise
         return True
@@ -339,7 +331,7 @@ class DynamoMessageStore:
             try:
                 item.save(condition=SmsLimitModel.key.does_not_exist() | free)
             except PutError as error:
-                if _lost(error):
+                if condition_failed(error):
                     continue
                 raise
             return True
@@ -352,7 +344,7 @@ class DynamoMessageStore:
         try:
             item.save(condition=condition)
         except PutError as error:
-            if _lost(error):
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -16,10 +16,10 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateErr
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
-from chalicelib.adapters.dynamodb.case_facts import CONDITION_FAILED, DynamoCaseFacts
+from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.errors import retryable
+from chalicelib.adapters.dynamodb.errors import condition_failed, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import notice_due
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
@@ -127,7 +127,7 @@ class DynamoQueueStore:
         except UpdateError as error:
             if worth_a_retry(error):
                 raise retryable(error) from error
-            if error.cause_response_code == CONDITION_FAILED:
+            if condition_failed(error):
                 return False
             raise
         return True
