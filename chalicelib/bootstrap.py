@@ -99,7 +99,6 @@ def intake_service() -> IntakeService:
         clock=clock(),
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
-        messaging=messaging_service(),
     )
 
 
@@ -256,9 +255,12 @@ def sms_sender() -> SmsSender:
 def messaging_service() -> MessagingService:
     from datetime import time
 
+    from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
+    from chalicelib.adapters.dynamodb.confirm_outbox import DynamoConfirmationOutbox
     from chalicelib.adapters.sms.rate_limit import TokenBucket
     from chalicelib.adapters.sms.signature import TwilioSignatureVerifier
     from chalicelib.domain.quiet_hours import QuietHours
+    from chalicelib.services.confirmations import IntakeConfirmations
     from chalicelib.services.messaging import MessagingPolicy, MessagingService, parse_countries
     from chalicelib.services.sms_dispatch import DeliveryPolicy
 
@@ -291,6 +293,9 @@ def messaging_service() -> MessagingService:
         limiter=TokenBucket(current.sms_segments_per_second),
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
         attention=_CaseAttention(),  # a `2` or CANCEL shows on the case for staff
+        confirmations=IntakeConfirmations(
+            DynamoConfirmationOutbox(), DynamoCaseStore(dynamodb_connection(), case_facts()), directory(), clock()
+        ),
     )
 
 

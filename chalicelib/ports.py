@@ -30,8 +30,9 @@ class Directory(Protocol):
 
 
 class CaseStore(Protocol):
-    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
-        """Write the case, in its partner's queue, with the idempotency record, all or nothing.
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None, *, confirm_by_sms: bool) -> None:
+        """Write the case, in its partner's queue, with the idempotency record, all or nothing;
+        with `confirm_by_sms`, also the note that its intake_received SMS is still to be planned.
 
         Raises IdempotencyKeyTakenError when a case with this id exists, RetryableError on throttling.
         """

@@ -51,6 +51,13 @@ class LiveApp:
             aws_secret_access_key="local",
         )
 
+    def run_schedule(self, name: str) -> dict[str, Any]:
+        """One tick of a scheduled function against this stack, as `make run`'s scheduler runs it."""
+        command = [sys.executable, "-m", "chalicelib.cli", "run-schedule", name]
+        done = subprocess.run(command, cwd=PROJECT_DIR, env=self.env, capture_output=True, check=True, timeout=120)
+        [line] = [line for line in done.stdout.decode().splitlines() if line.startswith(f"ran {name}: ")]
+        return json.loads(line.split(": ", 1)[1])
+
     def count(self, logical_table: str) -> int:
         """Items in one of the stage's tables (a Scan: tests only)."""
         paginator = self.dynamodb().get_paginator("scan")

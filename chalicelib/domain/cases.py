@@ -158,3 +158,14 @@ class QueueEntry:
             "claimed_by_name": self.claimed_by_name,
             "overdue": self.overdue,
         }
+
+
+def sms_recipient(case: Case) -> str | None:
+    """The E.164 number when the applicant consented to SMS and has not withdrawn; else None."""
+    if getattr(case, "erased_at", None):
+        return None
+    consent = getattr(case, "consent", None) or case.intake.get("consent") or {}
+    if not consent.get("sms") or consent.get("sms_withdrawn_at"):
+        return None
+    phone = case.intake.get("phone")
+    return phone if isinstance(phone, str) and phone.startswith("+") else None

@@ -191,8 +191,8 @@ class AppointmentService:
 
     def messages(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:
         """The case's SMS log for staff: kinds, statuses, failures, replies, and the opt-out state."""
+        from chalicelib.domain.cases import sms_recipient
         from chalicelib.domain.messages import phone_hash
-        from chalicelib.services.messaging import sms_recipient
 
         case = self._visible(who, case_id)
         self.audit.append(AuditEntry.of(who, case.case_id, VIEW_MESSAGES, self.clock.now()))

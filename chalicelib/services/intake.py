@@ -1,19 +1,22 @@
-"""Intake use case: validate, route, store the case (with its queue entry, idempotency record and
-the partner's notice) in one conditional write, plan the confirmation SMS."""
+"""Intake use case: validate, route, store the case in one conditional write.
+
+That write also holds the case's queue entry, its idempotency record and two outbox markers:
+the partner's `case.routed` notice (sent by notify_partners) and, with SMS consent, the
+applicant's intake_received SMS (planned and sent by send_due_messages). Nothing else is
+written and no messaging code runs while the applicant waits.
+"""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from chalicelib.data import consent_version
-from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, iso
+from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, iso, sms_recipient
 from chalicelib.domain.idempotency import IdempotencyRecord, keyed_case_id, request_hash, valid_key
 from chalicelib.domain.intake import normalise_intake
-from chalicelib.domain.partners import Partner
 from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
 from chalicelib.domain.reference import new_reference
 from chalicelib.domain.routing import RoutingDecision
@@ -28,14 +31,8 @@ from chalicelib.keys import seal, unseal
 from chalicelib.ports import CaseStore, Clock, Directory
 from chalicelib.validation import validate
 
-log = logging.getLogger(__name__)
-
 # A key reused again and again after expiry: past this many cases, ask for a fresh key.
 KEY_GENERATIONS = 20
-
-
-class IntakeMessaging(Protocol):
-    def intake_received(self, case: Case, partner: Partner, now: datetime) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -52,8 +49,6 @@ class IntakeService:
     clock: Clock
     idempotency_hours: int = 24
     public_base_url: str = ""
-    # Plans the intake_received SMS (issue 4): a record only; the send_due_messages sweep sends it.
-    messaging: IntakeMessaging | None = None
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -83,18 +78,16 @@ class IntakeService:
             case_id = str(uuid.uuid4()) if generation is None else keyed_case_id(idempotency_key or "", generation)
             case, response, record = self._new_case(case_id, intake, decision, now, idempotency_key, body_hash)
             try:
-                self.store.create_case(case, record)
+                self.store.create_case(case, record, confirm_by_sms=sms_recipient(case) is not None)
             except IdempotencyKeyTakenError:
                 replay = self._replay(case_id, body_hash)
                 if replay is None:
                     continue  # that case's record has expired: the key may start a new one
                 return replay
             except RetryableError:
-                # The write may have landed and only its answer was lost: then this request succeeded,
-                # and the applicant must hear of it now (a retry would replay, planning it only then).
+                # The write may have landed and only its answer was lost: then this request succeeded.
                 if not self._stored(case.case_id):
                     raise
-            self._plan_sms(case)
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
             "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"
@@ -161,19 +154,7 @@ class IntakeService:
         response = dict(existing.response)
         if "status_link" in response:
             response["status_link"] = unseal(response["status_link"])
-        # The first attempt may have stored the case and failed before planning its SMS; planning
-        # is idempotent (an existing message is left as it is).
-        self._plan_sms(submission[0])
         return IntakeResult(existing.status_code, response, replayed=True)
-
-    def _plan_sms(self, case: Case) -> None:
-        # The case is stored and routed whatever happens here: an SMS problem never fails an intake.
-        if self.messaging is None:
-            return
-        try:
-            self.messaging.intake_received(case, self.directory.partners()[case.partner], self.clock.now())
-        except Exception:
-            log.exception("intake_received SMS could not be planned", extra={"case_id": case.case_id})
 
     def _decision_body(self, decision: RoutingDecision) -> dict[str, Any]:
         partner = self.directory.partners()[decision.partner]

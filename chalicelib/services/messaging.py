@@ -8,6 +8,7 @@ intent so planning twice writes once); the `send_due_messages` sweep sends them.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -16,7 +17,7 @@ from xml.sax.saxutils import escape
 import phonenumbers
 
 from chalicelib.domain import opt_out
-from chalicelib.domain.cases import Case, iso
+from chalicelib.domain.cases import Case, iso, sms_recipient
 from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CANCELLED,
@@ -41,6 +42,7 @@ from chalicelib.domain.messages import (
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.quiet_hours import reminder_due
 from chalicelib.ports import Clock
+from chalicelib.services.confirmations import IntakeConfirmations
 from chalicelib.services.messaging_ports import (
     CaseAttention,
     MessageStore,
@@ -104,6 +106,7 @@ class MessagingService:
     limiter: Limiter | None = None
     attention: CaseAttention | None = None
     consent: SmsConsentLog | None = None
+    confirmations: IntakeConfirmations | None = None  # the intake outbox (intake_received)
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -264,7 +267,18 @@ class MessagingService:
     # --- delivery and the staff view ---------------------------------------------------
 
     def send_due(self, budget_seconds: float | None = None) -> SweepReport:
-        return self.dispatcher.sweep(budget_seconds)
+        """Plan the confirmations new intakes asked for, then send everything due (them included)."""
+        started = time.monotonic()
+        confirmed = None
+        if self.confirmations is not None:
+            # At most half the run, so a backlog of new intakes never starves due reminders.
+            half = None if budget_seconds is None else budget_seconds / 2
+            confirmed = self.confirmations.plan_due(self.intake_received, half)
+        remaining = None if budget_seconds is None else max(0.0, budget_seconds - (time.monotonic() - started))
+        report = self.dispatcher.sweep(remaining)
+        if confirmed is not None:
+            report.confirmations_planned, report.confirmations_failed = confirmed.planned, confirmed.failed
+        return report
 
     def messages_for_case(self, case_id: str) -> list[dict[str, Any]]:
         """Every SMS of a case, in and out, oldest first: status, failures and replies for staff."""
@@ -414,17 +428,6 @@ class MessagingService:
             target = found.message_id if found else None
         if target:
             self.store.update_delivery(target, status, code, sid, self._now())
-
-
-def sms_recipient(case: Case) -> str | None:
-    """The E.164 number when the applicant consented to SMS and has not withdrawn; else None."""
-    if getattr(case, "erased_at", None):
-        return None
-    consent = getattr(case, "consent", None) or case.intake.get("consent") or {}
-    if not consent.get("sms") or consent.get("sms_withdrawn_at"):
-        return None
-    phone = case.intake.get("phone")
-    return phone if isinstance(phone, str) and phone.startswith("+") else None
 
 
 def _aware(value: Any) -> datetime:

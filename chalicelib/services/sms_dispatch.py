@@ -61,6 +61,9 @@ class SweepReport:
     skipped: int = 0  # claimed by an overlapping run, or already handled
     quiet_hours: bool = False
     stopped_early: bool = False
+    # intake_received planned at the start of the run from the intake outbox (services/confirmations.py)
+    confirmations_planned: int = 0
+    confirmations_failed: int = 0
 
     def as_dict(self) -> dict[str, int | bool]:
         return asdict(self)

@@ -135,6 +135,7 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
 ) -> None:
     page = berlin_elsewhere_page
     case = new_case(live, "lmu-klinikum", sms=True)
+    live.run_schedule("send_due_messages")  # plans (and sends to the local outbox) the intake confirmation
     token = staff_token(live, "lmu-klinikum", name="Anna Berger")
     sent: list[dict[str, Any]] = []
     page.on(
@@ -660,7 +661,8 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
     assert challenge.decode() == asked["code_challenge"], "PKCE: the verifier matches the challenge"
     assert urlsplit(page.url).query == "", "the code does not stay in the address bar"
     assert stored_token(page)["session"] == token
-    assert page.locator("#who-name").inner_text() == "Anna Berger"
+    # The name is filled in after the workspace shows: wait for it rather than read it at once.
+    page.locator("#who-name", has_text="Anna Berger").wait_for()
 
     page.click("#sign-out")
     page.wait_for_url(f"{hosted}/logout?*")

@@ -20,9 +20,10 @@ class FakeCaseStore:
     entries: dict[tuple[str, str], QueueEntry] = field(default_factory=dict)
     idempotency: dict[str, IdempotencyRecord] = field(default_factory=dict)
     notices: list[PartnerNotice] = field(default_factory=list)  # the outbox written with each case
+    confirmations: list[str] = field(default_factory=list)  # case ids whose intake_received is to be planned
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None, *, confirm_by_sms: bool) -> None:
         with self._lock:
             if case.case_id in self.cases:
                 raise IdempotencyKeyTakenError("taken")
@@ -30,6 +31,8 @@ class FakeCaseStore:
                 self.idempotency[case.case_id] = idempotency
             self.cases[case.case_id] = case
             self.notices.append(PartnerNotice(case.case_id, case.partner, case.reference, case.queued_at))
+            if confirm_by_sms:
+                self.confirmations.append(case.case_id)
             entry = QueueEntry.for_case(case)
             self.entries[(entry.partner, entry.case_id)] = entry
 

@@ -80,6 +80,8 @@ def cases(
     for name in ("Unclaimed", "ClosedEarly", "ClaimedOnly", "ClosedLate"):
         body, _ = submit(client, applicant(valid_intake, name, "Testperson", "+4915100000001"), key=f"key-{name}")
         made[name] = body["case_id"]
+    sweep = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    client.lambda_.invoke("send_due_messages", sweep)  # plans (and sends) their intake_received SMS
     for name in ("ClosedEarly", "ClaimedOnly", "ClosedLate"):
         assert staff_post(client, token, f"/staff/cases/{made[name]}/claim").status_code == 200
     frozen_clock.set(start + 10 * DAY)

@@ -38,11 +38,10 @@ def test_intake_received_names_the_reference_and_the_partner(
     frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
 ) -> None:
     created = submit(client, valid_intake, language="de")
-    [planned] = messages(created["case_id"])
-    assert (planned["kind"], planned["status"]) == ("intake_received", "pending")
-    assert fake_sender.accepted == []  # the intake request itself never calls Twilio
+    # The intake request writes the case only; the next sweep plans the SMS and sends it.
+    assert messages(created["case_id"]) == [] and fake_sender.accepted == []
     report = sweep(client)
-    assert report["sent"] == 1
+    assert (report["confirmations_planned"], report["sent"]) == (1, 1)
     [sms] = fake_sender.accepted
     assert sms.to == "+4915112345678"
     assert created["reference"] in sms.body
@@ -115,13 +114,13 @@ def test_only_allowed_countries_get_sms(
     frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any], phone: str, allowed: bool
 ) -> None:
     created = submit(client, valid_intake, phone=phone)
+    sweep(client)
     [planned] = messages(created["case_id"])
     if allowed:
-        assert planned["status"] == "pending"
+        assert planned["status"] == "queued"
     else:
         assert planned["status"] == "suppressed"
         assert planned["reason"].startswith("country_not_allowed")
-    sweep(client)
     assert len(fake_sender.accepted) == int(allowed)
 
 
@@ -132,9 +131,10 @@ def test_the_allow_list_is_configurable(
     bootstrap.messaging_service.cache_clear()
     bootstrap.intake_service.cache_clear()
     swiss = submit(client, valid_intake, phone="+41 79 123 45 67")
-    assert messages(swiss["case_id"])[0]["status"] == "suppressed"
     austrian = submit(client, valid_intake, phone="+43 664 1234567")
-    assert messages(austrian["case_id"])[0]["status"] == "pending"
+    assert sweep(client)["sent"] == 1
+    assert messages(swiss["case_id"])[0]["status"] == "suppressed"
+    assert messages(austrian["case_id"])[0]["status"] == "queued"
 
 
 def test_a_night_intake_is_answered_at_8(
@@ -142,24 +142,33 @@ def test_a_night_intake_is_answered_at_8(
 ) -> None:
     frozen_clock.set(datetime(2025, 3, 7, 23, 10, tzinfo=BERLIN))
     created = submit(client, valid_intake)
+    night = sweep(client)
+    assert night["quiet_hours"] is True and night["confirmations_planned"] == 1  # planned at night, not sent
     [planned] = messages(created["case_id"])
     assert datetime.fromisoformat(planned["due_at"]) == datetime(2025, 3, 8, 8, 0, tzinfo=BERLIN)
-    assert sweep(client)["quiet_hours"] is True
     frozen_clock.set(datetime(2025, 3, 8, 7, 55, tzinfo=BERLIN))
     assert sweep(client)["sent"] == 0
     frozen_clock.set(datetime(2025, 3, 8, 8, 0, tzinfo=BERLIN))
     assert sweep(client)["sent"] == 1
 
 
-def test_an_sms_failure_never_fails_the_intake(
+def test_a_confirmation_that_cannot_be_planned_waits_for_the_next_sweep(
     monkeypatch: pytest.MonkeyPatch, frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any]
 ) -> None:
     def broken(*args: Any, **kwargs: Any) -> None:
-        raise RuntimeError("storage down")
+        raise RuntimeError("messages table down")
 
     monkeypatch.setattr(bootstrap.message_store(), "add", broken)
     created = submit(client, valid_intake)
-    assert created["status"] == "routed"
+    assert created["status"] == "routed"  # the intake never touches the messages table
+    down = sweep(client)
+    assert (down["confirmations_planned"], down["confirmations_failed"], down["sent"]) == (0, 1, 0)
+    monkeypatch.undo()
+    up = sweep(client)
+    assert (up["confirmations_planned"], up["sent"]) == (1, 1)
+    assert sweep(client)["confirmations_planned"] == 0  # done once, not again
+    [sms] = fake_sender.accepted
+    assert created["reference"] in sms.body
 
 
 def test_a_replayed_intake_plans_no_second_sms(
@@ -171,3 +180,28 @@ def test_a_replayed_intake_plans_no_second_sms(
     assert json.loads(first.body)["case_id"] == json.loads(again.body)["case_id"]
     sweep(client)
     assert len(fake_sender.accepted) == 1
+
+
+def test_a_case_transferred_before_the_sweep_gets_only_the_transfer_sms(
+    anna: Any, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    status, body = anna.post(f"/staff/cases/{case_id}/transfer", {"partner": "via-bayern", "reason": "Job search"})
+    assert status == 200, body
+    report = sweep(client)
+    assert (report["confirmations_planned"], report["sent"]) == (0, 1)
+    assert [m["kind"] for m in messages(case_id)] == ["case_transferred"]  # it carries the reference too
+    [sms] = fake_sender.accepted
+    assert bootstrap.directory().partners()["via-bayern"].short_name in sms.body
+
+
+def test_a_case_closed_or_erased_before_the_sweep_gets_no_confirmation(
+    anna: Any, case_id: str, client: Client, fake_sender: Any, valid_intake: dict[str, Any]
+) -> None:
+    status, _ = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "withdrawn"})
+    assert status == 200
+    created = submit(client, valid_intake)
+    case, secret = created["status_link"].split("#", 1)[1].split(".", 1)
+    assert client.http.delete(f"/applicant/{case}", headers={"X-Status-Secret": secret}).status_code == 200
+    report = sweep(client)
+    assert (report["confirmations_planned"], report["sent"]) == (0, 0)
+    assert messages(case_id) == [] and messages(case) == [] and fake_sender.accepted == []

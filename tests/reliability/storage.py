@@ -9,8 +9,9 @@ import boto3
 
 from chalicelib.config import settings
 
-# The tables an intake writes to (the case is its own queue entry and idempotency record, the
-# intake_received SMS a message); a rejected or failed request must change none of them.
+# The tables an intake leads to: the case (its own queue entry, idempotency record and outbox) and,
+# once send_due_messages has planned it, the intake_received SMS. A rejected or failed request must
+# change none of them.
 INTAKE_TABLES = ("cases", "messages")
 
 
@@ -22,6 +23,15 @@ def item_counts(tables: tuple[str, ...] = INTAKE_TABLES) -> dict[str, int]:
         name: sum(page["Count"] for page in paginator.paginate(TableName=current.table(name), Select="COUNT"))
         for name in tables
     }
+
+
+def plan_confirmations() -> None:
+    """Plan the intake_received SMS the outbox holds, as `send_due_messages` does first every run."""
+    from chalicelib import bootstrap
+
+    messaging = bootstrap.messaging_service()
+    assert messaging.confirmations is not None
+    messaging.confirmations.plan_due(messaging.intake_received)
 
 
 def queued_messages(partner_id: str) -> list[dict[str, Any]]:

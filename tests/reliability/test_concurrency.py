@@ -86,5 +86,7 @@ def test_concurrent_repeats_over_http_make_exactly_one_case_per_key(live_api: Li
 
     results = hammer(submit, {**valid_intake, "family_name": "Over HTTP"})
     assert_one_case_per_key(results)
+    report = live_api.run_schedule("send_due_messages")
+    assert report["confirmations_planned"] == KEYS  # one intake_received per case, none for a replay
     after = {name: live_api.count(name) for name in INTAKE_TABLES}
     assert {name: after[name] - before[name] for name in INTAKE_TABLES} == dict.fromkeys(INTAKE_TABLES, KEYS)

@@ -33,7 +33,7 @@ from tests.reliability.faults import (
     TRANSACTION_CANCELED_BY_CONFLICT,
     dynamodb_faults,
 )
-from tests.reliability.storage import item_counts, queued_messages
+from tests.reliability.storage import item_counts, plan_confirmations, queued_messages
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ def assert_data_is_whole(messages: Counter[str]) -> None:
     for item in items:
         record = [name in item for name in ("idempotency_key", "request_hash", "idempotent_response")]
         assert all(record), f"case {item['case_id']['S']}: half an idempotency record {record}"
+    plan_confirmations()
     sms = Counter(item["case_id"]["S"] for item in _scan("messages") if item["kind"]["S"] == "intake_received")
     assert sms == Counter(cases.keys()), "an intake_received SMS was lost or planned twice"
     assert messages == Counter(cases.keys()), "a case.routed message was lost or sent twice"

@@ -13,7 +13,7 @@ from chalicelib.adapters.dynamodb.models import CaseModel
 from tests.conftest import post_json
 from tests.reliability.conftest import EXAMPLES
 from tests.reliability.intakes import Mutation, mutations, valid_intakes
-from tests.reliability.storage import item_counts, queued_messages
+from tests.reliability.storage import item_counts, plan_confirmations, queued_messages
 
 PROPERTY_SETTINGS = settings(
     max_examples=EXAMPLES,
@@ -62,6 +62,8 @@ def test_random_valid_intakes_are_accepted_stored_queued_and_routed(client) -> N
     assert {case.case_id for case in cases} == accepted
     assert all(case.partner_status == f"{case.partner}#routed" and case.request_hash for case in cases)
     texted = sum(1 for case in cases if case.consent.get("sms") and case.intake.get("phone"))
+    assert item_counts()["messages"] == 0  # the request wrote the case only
+    plan_confirmations()
     assert item_counts() == {"cases": len(accepted), "messages": texted}
 
 

@@ -80,22 +80,11 @@ def test_invalid_intake_raises_with_every_field(parts):
     assert store.cases == {}
 
 
-def test_a_repeat_plans_the_sms_the_first_attempt_could_not(parts, valid_intake):
+def test_the_confirmation_sms_is_asked_for_in_the_same_write_only_with_consent(parts, valid_intake):
     service, store, _ = parts
-    planned: list[str] = []
-
-    class FlakyMessaging:
-        down = True
-
-        def intake_received(self, case, partner, now):
-            if self.down:
-                self.down = False
-                raise ConnectionError("messages table throttled")
-            planned.append(case.case_id)
-
-    service.messaging = FlakyMessaging()
-    first = service.submit(valid_intake, "sms-later")
-    assert first.status_code == 201 and planned == []  # the case is stored whatever the SMS does
-    again = service.submit(valid_intake, "sms-later")
-    assert again.replayed and planned == [first.body["case_id"]]
-    assert len(store.cases) == 1
+    with_sms = service.submit(valid_intake, "with-sms").body["case_id"]
+    no_sms = {**valid_intake, "consent": {**valid_intake["consent"], "sms": False}}
+    without = service.submit(no_sms, "without-sms").body["case_id"]
+    assert service.submit(valid_intake, "with-sms").replayed  # a repeat asks for nothing more
+    assert store.confirmations == [with_sms]
+    assert without in store.cases

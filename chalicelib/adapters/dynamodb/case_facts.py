@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 COUNTERS = ("sms_sent", "sms_delivered", "sms_failed", "appointments", "attended", "no_shows")
 RETENTION_ATTRIBUTES = ("phone_hash", "retention_key", "retention_at", "expires_at")
 NOTICE_ATTRIBUTES = ("notice_key", "notice_at")  # an erased case is no longer announced
+CONFIRM_ATTRIBUTES = ("confirm_key", "confirm_at")  # nor confirmed to the applicant
 REPLAYABLE = "replayable"
 REPLAY_ATTRIBUTES = ("request_hash", "idempotent_response", "idempotent_until", "replay_key")
 CONSENT_ATTEMPTS = 3
@@ -97,7 +98,7 @@ class DynamoCaseFacts:
 
     @staticmethod
     def on_erase() -> list[Any]:
-        names = (*RETENTION_ATTRIBUTES, *REPLAY_ATTRIBUTES, *NOTICE_ATTRIBUTES)
+        names = (*RETENTION_ATTRIBUTES, *REPLAY_ATTRIBUTES, *NOTICE_ATTRIBUTES, *CONFIRM_ATTRIBUTES)
         return [getattr(CaseModel, name).remove() for name in names]
 
     # --- counters and consent -------------------------------------------------------------

@@ -9,6 +9,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException
 
 from chalicelib.adapters.dynamodb.case_facts import REPLAYABLE, DynamoCaseFacts
+from chalicelib.adapters.dynamodb.confirm_outbox import CONFIRM_DUE
 from chalicelib.adapters.dynamodb.errors import condition_failed, is_retryable, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import NOTICE_DUE
@@ -126,11 +127,14 @@ class DynamoCaseStore:
         self._connection = connection
         self._facts = facts
 
-    def create_case(self, case: Case, idempotency: IdempotencyRecord | None) -> None:
-        """One conditional PutItem: the case, its queue entry (the queue index) and the key's record."""
+    def create_case(self, case: Case, idempotency: IdempotencyRecord | None, *, confirm_by_sms: bool) -> None:
+        """One conditional PutItem: the case, its queue entry (the queue index), the key's record
+        and the outbox markers for the partner's notice and the applicant's confirmation SMS."""
         model = case_to_model(case)
         self._facts.on_intake(model, case)  # statistics and retention clock (issue 7)
         model.notice_key, model.notice_at = NOTICE_DUE, case.queued_at  # the partner hears of it
+        if confirm_by_sms:
+            model.confirm_key, model.confirm_at = CONFIRM_DUE, case.created_at
         if idempotency is not None:
             model.request_hash = idempotency.request_hash
             model.idempotent_response = idempotency.response

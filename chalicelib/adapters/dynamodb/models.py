@@ -144,6 +144,18 @@ class CaseNoticeIndex(GlobalSecondaryIndex["CaseModel"]):
     notice_at = UnicodeAttribute(range_key=True)
 
 
+class CaseConfirmIndex(GlobalSecondaryIndex["CaseModel"]):
+    """Sparse outbox: new cases whose applicant is still to be sent `intake_received` (planned by
+    send_due_messages, so an intake stays one write)."""
+
+    class Meta:
+        index_name = "confirm-index"
+        projection = KeysOnlyProjection()
+
+    confirm_key = UnicodeAttribute(hash_key=True)
+    confirm_at = UnicodeAttribute(range_key=True)
+
+
 class CaseModel(Model):
     """A case; also its queue entry (queue index) and the idempotency record of its submission."""
 
@@ -186,6 +198,10 @@ class CaseModel(Model):
     notice_key = UnicodeAttribute(null=True)
     notice_at = UnicodeAttribute(null=True)
     notice_index = CaseNoticeIndex()
+    # The applicant's intake_received SMS, still to be planned (consent given); removed by a transfer.
+    confirm_key = UnicodeAttribute(null=True)
+    confirm_at = UnicodeAttribute(null=True)
+    confirm_index = CaseConfirmIndex()
     # Statistics (issue 7; chalicelib/adapters/dynamodb/case_facts.py): no personal data, survive erasure.
     stats_month = UnicodeAttribute(null=True)
     routed_partner = UnicodeAttribute(null=True)

@@ -18,6 +18,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
+from chalicelib.adapters.dynamodb.confirm_outbox import clear_confirmation
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import condition_failed, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
@@ -86,6 +87,8 @@ class DynamoQueueStore:
         ]
         if after.partner != before.partner:
             case_actions += notice_due(after.queued_at)  # the new partner hears of it
+            # case_transferred names the new partner and the reference: it replaces an unsent confirmation.
+            case_actions += clear_confirmation()
         try:
             with TransactWrite(connection=self._connection) as transaction:
                 transaction.update(CaseModel(before.case_id), actions=case_actions, condition=_same_state(before))
