@@ -22,6 +22,10 @@ INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
 # mark_overdue_cases 4, enforce_retention 1.
 SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
 NOTICE_WRU_PER_CASE = 1.0  # notify_partners clears the case's outbox marker after sending
+# send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
+# and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).
+CONFIRM_WRU_PER_SMS_CASE = 3.0
+CONFIRM_RRU_PER_SMS_CASE = 1.0
 SWEEP_SECONDS = 0.2
 LAMBDA_MEMORY_GB = 0.5  # .chalice/config.json prod: lambda_memory_size 512
 LOG_BYTES_PER_REQUEST = 1_000
@@ -68,8 +72,11 @@ def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segm
     api += sms_messages * STATUS_CALLBACKS_PER_SMS
     invocations = api + SWEEPS_PER_MONTH
     gb_seconds = (api * intake_seconds + SWEEPS_PER_MONTH * SWEEP_SECONDS) * LAMBDA_MEMORY_GB
+    confirmed = applicants * SMS_CONSENT_SHARE
     wru = applicants * (intake["wru"] + STAFF_WRU_PER_CASE + NOTICE_WRU_PER_CASE) + sms_messages * 2
+    wru += confirmed * CONFIRM_WRU_PER_SMS_CASE
     rru = applicants * (intake["rru"] + STAFF_REQUESTS_PER_CASE * STAFF_RRU_PER_REQUEST) + SWEEPS_PER_MONTH * 2
+    rru += confirmed * CONFIRM_RRU_PER_SMS_CASE
     costs = {
         "Lambda": gb_seconds * prices.LAMBDA_GB_SECOND + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS,
         "API Gateway": api / 1e6 * prices.API_GATEWAY_REST_PER_MILLION,

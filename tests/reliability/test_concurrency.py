@@ -64,6 +64,7 @@ def assert_one_case_per_key(results: list[tuple[str, Reply]]) -> set[str]:
 
 def test_concurrent_repeats_over_http_make_exactly_one_case_per_key(live_api: LiveStack, valid_intake) -> None:
     """Through real HTTP: chalice local serves each request on its own thread, moto's server stores."""
+    live_api.run_schedule("send_due_messages")  # confirmations of earlier tests' cases are planned first
     before = {name: live_api.count(name) for name in INTAKE_TABLES}
     local = threading.local()
 
