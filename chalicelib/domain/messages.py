@@ -6,8 +6,6 @@ Babel in the applicant's language and in Europe/Berlin, where the appointments h
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import uuid
 from dataclasses import dataclass, field, replace
@@ -16,6 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from chalicelib.domain.privacy import phone_hash  # noqa: F401 - where messaging code looks for it
 
 # Kinds (fixed names: the API and the staff view show them).
 INTAKE_RECEIVED = "intake_received"
@@ -156,11 +156,6 @@ class Message:
 def message_id(*parts: str) -> str:
     """Deterministic id for one intent, so planning the same thing twice writes one record."""
     return uuid.uuid5(uuid.NAMESPACE_URL, "migranet-sms:" + "|".join(parts)).hex
-
-
-def phone_hash(e164: str, key: str) -> str:
-    """Keyed hash: opt-outs and limits are found by number without storing the number itself."""
-    return hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 # --- Templates -------------------------------------------------------------------------

@@ -11,6 +11,12 @@ from typing import Any
 
 from chalicelib.domain.cases import Case, HistoryEntry, iso
 
+
+def phone_hash(e164: str, key: str) -> str:
+    """Keyed hash: opt-outs and limits are found by number without storing the number itself."""
+    return hmac.new(key.encode("utf-8"), e164.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
 # Why a case's personal data was erased: codes only, since the reason goes into the audit log.
 # The applicant's own link uses applicant_request; the retention schedule its two clocks.
 ERASURE_REASONS = (

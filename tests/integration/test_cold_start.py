@@ -15,13 +15,19 @@ from typing import Any
 from chalicelib.config import PROJECT_DIR
 from tests.live import api_environment, moto_server
 
-# Needed only by staff routes (PyJWT), GET /openapi.json, the HTML pages, sending SMS (twilio) or
-# other use cases; boto3 (botocore is enough) and jsonschema (only for invalid documents) neither.
+# Needed only by staff routes (PyJWT), GET /openapi.json, the HTML pages, SMS (planned and sent by
+# send_due_messages, not by the intake), reports, or other use cases; boto3 (botocore is enough)
+# and jsonschema (only for invalid documents) neither.
 NOT_FOR_AN_INTAKE = (
     "boto3",
     "jsonschema",
     "jwt",
     "twilio",
+    "babel",
+    "chalicelib.domain.messages",
+    "chalicelib.domain.metrics",
+    "chalicelib.services.messaging",
+    "chalicelib.services.confirmations",
     "chalicelib.adapters.tokens",
     "chalicelib.openapi",
     "chalicelib.pages",

@@ -15,17 +15,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from chalicelib.adapters.dynamodb.errors import condition_failed
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
-from chalicelib.domain.messages import phone_hash
-from chalicelib.domain.metrics import CaseStats
+from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
 from chalicelib.domain.retention import UNCLAIMED, RetentionPolicy
+
+if TYPE_CHECKING:  # the statistics types load only where reports are made, not on an intake
+    from chalicelib.domain.metrics import CaseStats
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +232,8 @@ class DynamoCaseFacts:
 
 
 def to_stats(item: CaseModel) -> CaseStats:
+    from chalicelib.domain.metrics import CaseStats
+
     return CaseStats(
         case_id=item.case_id,
         created_at=datetime.fromisoformat(item.created_at),
