@@ -53,7 +53,7 @@ def test_every_chalice_route_is_documented_with_its_methods_and_nothing_else() -
     missing = sorted(f"{m} {p}" for p, methods in routes.items() for m in methods - documented.get(p, set()))
     stale = sorted(f"{m} {p}" for p, methods in documented.items() for m in methods - routes.get(p, set()))
     hint = (
-        "add one line per route to OPERATIONS in chalicelib/openapi.py, e.g. "
+        "add one line per route to OPERATIONS in chalicelib/openapi_operations.py, e.g. "
         'Operation("GET", "/staff/queue", "What it does.", "staff", responses={200: Body("…", "SchemaName")}, '
         "errors=(404, 503))"
     )
