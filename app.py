@@ -372,7 +372,9 @@ def get_staff_appointments(case_id: str) -> Response:
 
 @app.route("/staff/cases/{case_id}/appointments", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_appointment(case_id: str) -> Response:
-    return json_response(bootstrap.appointment_service().book(_staff(), case_id, _json_body()), 201)
+    key = app.current_request.headers.get("idempotency-key")
+    booked, replayed = bootstrap.appointment_service().book(_staff(), case_id, _json_body(), key)
+    return json_response(booked, 201, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
 @app.route("/staff/cases/{case_id}/appointments/{appointment_id}", methods=["PATCH"], content_types=ANY_CONTENT_TYPE)

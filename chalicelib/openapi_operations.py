@@ -281,7 +281,14 @@ OPERATIONS: tuple[Operation, ...] = (
         "Book an appointment (case becomes `scheduled`); 409 `appointment_overlap` if the holder is busy then.",
         "appointments",
         body="appointment",
-        responses={201: Body("The appointment and the SMS planned for it.", "AppointmentResult")},
+        parameters=("Idempotency-Key",),
+        responses={
+            201: Body(
+                "The appointment and the SMS planned for it (a repeat with the same Idempotency-Key: as it is now).",
+                "AppointmentResult",
+                headers=("Idempotent-Replayed",),
+            )
+        },
         errors=(404, 409, 503),
     ),
     Operation(

@@ -425,8 +425,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "Idempotency-Key",
         "in": "header",
         "required": False,
-        "description": "A repeat with the same key and body within 24 h returns the first response; "
-        "another body with the same key returns 409.",
+        "description": "A repeat with the same key and body returns the first response (for an intake "
+        "within 24 h; for a booking on that case, as it stands now); another body with the same key returns 409.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
     },
     "StaffPageLanguage": {

@@ -172,6 +172,8 @@ class Appointment:
     cancelled_at: str | None = None
     cancel_reason: str | None = None
     settled: bool = False  # the start has passed and the case no longer counts it as upcoming
+    # With an Idempotency-Key: the hash of the booking request, so a repeat is answered, not rebooked.
+    booking_request_hash: str | None = None
 
     @property
     def end(self) -> datetime:

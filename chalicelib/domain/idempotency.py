@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from chalicelib.errors import FieldError
+
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
@@ -36,6 +38,23 @@ def keyed_case_id(key: str, generation: int) -> str:
     creates the case and claims the key. A key reused after its record expired moves on to the
     next generation (rare: clients send a fresh key per submission)."""
     return str(uuid.uuid5(KEYED_CASES, f"{generation}:{key}"))
+
+
+# Appointment ids derived from a booking's Idempotency-Key, per case.
+KEYED_APPOINTMENTS = uuid.UUID("0b9d7e3a-51c4-4b8e-8f0e-6d2a9c4e1b77")
+
+
+def keyed_appointment_id(case_id: str, key: str) -> str:
+    """The appointment a booking with this key creates on this case: a repeat finds it by key."""
+    return uuid.uuid5(KEYED_APPOINTMENTS, f"{case_id}:{key}").hex
+
+
+def key_error(key: str | None) -> FieldError | None:
+    if key is None or valid_key(key):
+        return None
+    return FieldError(
+        "Idempotency-Key", "invalid_format", "Idempotency-Key must be 1-64 visible ASCII characters (no spaces)."
+    )
 
 
 def valid_key(key: str) -> bool:

@@ -47,9 +47,17 @@ from chalicelib.domain.appointments import (
     overlap_error,
 )
 from chalicelib.domain.cases import SCHEDULED, Case, iso
+from chalicelib.domain.idempotency import key_error, keyed_appointment_id, request_hash
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
-from chalicelib.errors import ConflictError, FieldError, NotFoundError, StateChangedError, ValidationError
+from chalicelib.errors import (
+    ConflictError,
+    FieldError,
+    IdempotencyConflictError,
+    NotFoundError,
+    StateChangedError,
+    ValidationError,
+)
 from chalicelib.ports import AuditLog, Clock, Directory
 from chalicelib.services.staff import not_found
 from chalicelib.validation import validate
@@ -214,12 +222,25 @@ class AppointmentService:
 
     # --- actions -------------------------------------------------------------------------------
 
-    def book(self, who: StaffIdentity, case_id: str, body: Any) -> dict[str, Any]:
+    def book(
+        self, who: StaffIdentity, case_id: str, body: Any, idempotency_key: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """The booking and whether it is the replayed answer to an earlier request with this key."""
+        bad_key = key_error(idempotency_key)
+        if bad_key is not None:
+            raise ValidationError([bad_key])
         first = self._visible(who, case_id)
         request = AppointmentRequest.from_body(checked("appointment", body, place_required=True))
         start, duration = request.start, int(request.duration_minutes or 0)
         assert start is not None  # required by the schema
-        appointment_id = uuid.uuid4().hex
+        body_hash = request_hash(body) if idempotency_key is not None else None
+        if idempotency_key is None:
+            appointment_id = uuid.uuid4().hex
+        else:
+            appointment_id = keyed_appointment_id(case_id, idempotency_key)
+            replay = self._booked_already(first, appointment_id, body_hash)
+            if replay is not None:
+                return replay, True
 
         def decide(case: Case, now: datetime) -> Change:
             check_can_book(case, who)
@@ -244,12 +265,20 @@ class AppointmentService:
                 created_at=iso(now),
                 updated_at=iso(now),
                 booked_by=who.staff_id,
+                booking_request_hash=body_hash,
             )
             after = case_event(case, who, now, APPOINTMENT_BOOKED, SCHEDULED, **appointment.codes())
             slot_taken = calendar.with_slot(appointment.slot(), now)
             return Change(case, after, None, appointment, calendar, slot_taken, counters=(("appointments", 1),))
 
-        change, now = _required(self._commit(who, first, decide))
+        try:
+            change, now = _required(self._commit(who, first, decide))
+        except ConflictError:
+            # A twin request with this key may have booked it meanwhile (its slot now clashes): answer as it did.
+            replay = None if body_hash is None else self._booked_already(first, appointment_id, body_hash)
+            if replay is None:
+                raise
+            return replay, True
         self._first_appointment(change.appointment_after)  # statistics: time to first appointment
         planned, ok = self._sms(
             change.case_after,
@@ -257,7 +286,28 @@ class AppointmentService:
                 change.case_after, change.appointment_after, partner, now
             ),
         )
-        return self._result(change, planned, ok)
+        return self._result(change, planned, ok), False
+
+    def _booked_already(self, case: Case, appointment_id: str, body_hash: str | None) -> dict[str, Any] | None:
+        """The answer for the booking an Idempotency-Key already made on this case, as it stands now."""
+        existing = self.store.get(case.case_id, appointment_id)
+        if existing is None:
+            return None
+        if existing.booking_request_hash != body_hash:
+            raise IdempotencyConflictError(
+                "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
+            )
+        current = self.cases.get_case(case.case_id) or case
+        messages = []
+        if self.messaging is not None:
+            earlier = self.messaging.store.for_appointment(case.case_id, appointment_id)
+            messages = [_message_summary(m) for m in earlier]
+        return {
+            "appointment": existing.as_dict(),
+            "case_status": current.status,
+            "messages": messages,
+            "sms_planned": self.messaging is not None,
+        }
 
     def reschedule(self, who: StaffIdentity, case_id: str, appointment_id: str, body: Any) -> dict[str, Any]:
         first = self._visible(who, case_id)
@@ -425,11 +475,11 @@ class AppointmentService:
 
     def _erased(self, case: Case, current: Appointment, now: datetime) -> Change | None:
         # The place can be personal too (a home visit, a meeting link with the applicant's name).
-        gone = {"note": None, "location": None, "online_url": None}
+        gone = {"note": None, "location": None, "online_url": None, "booking_request_hash": None}
         if current.is_upcoming(now):
             change = self._cancelled(case, SYSTEM, current, now, "erased")
             return replace(change, appointment_after=replace(change.appointment_after, **gone))
-        if current.note is None and current.location is None and current.online_url is None:
+        if all(getattr(current, name) is None for name in gone):
             return None
         after = replace(current, **gone, version=current.version + 1, updated_at=iso(now))
         return Change(case, case_event(case, SYSTEM, now, "appointment_note_erased", case.status), current, after)

@@ -15,13 +15,12 @@ from typing import Any
 
 from chalicelib.data import consent_version
 from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, iso, sms_recipient
-from chalicelib.domain.idempotency import IdempotencyRecord, keyed_case_id, request_hash, valid_key
+from chalicelib.domain.idempotency import IdempotencyRecord, key_error, keyed_case_id, request_hash
 from chalicelib.domain.intake import normalise_intake
 from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
 from chalicelib.domain.reference import new_reference
 from chalicelib.domain.routing import RoutingDecision
 from chalicelib.errors import (
-    FieldError,
     IdempotencyConflictError,
     IdempotencyKeyTakenError,
     RetryableError,
@@ -66,9 +65,9 @@ class IntakeService:
         return self._decision_body(decision)
 
     def submit(self, body: Any, idempotency_key: str | None) -> IntakeResult:
-        if idempotency_key is not None and not valid_key(idempotency_key):
-            message = "Idempotency-Key must be 1-64 visible ASCII characters (no spaces)."
-            raise ValidationError([FieldError("Idempotency-Key", "invalid_format", message)])
+        bad_key = key_error(idempotency_key)
+        if bad_key is not None:
+            raise ValidationError([bad_key])
         intake = self.check(body)
         now = self.clock.now()
         decision = self.directory.routing_policy().decide(intake)

@@ -56,6 +56,7 @@ def to_appointment(item: AppointmentModel) -> Appointment:
         cancelled_at=item.cancelled_at,
         cancel_reason=item.cancel_reason,
         settled=item.status == BOOKED and item.upcoming is None,
+        booking_request_hash=item.booking_request_hash,
     )
 
 
@@ -80,6 +81,7 @@ def _appointment_actions(after: Appointment) -> list[Any]:
         _optional(model.cancelled_at, after.cancelled_at),
         _optional(model.cancel_reason, after.cancel_reason),
         _optional(model.upcoming, _upcoming(after)),
+        _optional(model.booking_request_hash, after.booking_request_hash),
     ]
 
 
@@ -102,6 +104,7 @@ def _new_appointment(appointment: Appointment) -> AppointmentModel:
         version=appointment.version,
         reschedules=appointment.reschedules,
         upcoming=_upcoming(appointment),
+        booking_request_hash=appointment.booking_request_hash,
     )
 
 

@@ -452,6 +452,7 @@ class AppointmentModel(Model):
     cancel_reason = UnicodeAttribute(null=True)
     upcoming = UnicodeAttribute(null=True)
     upcoming_index = UpcomingIndex()
+    booking_request_hash = UnicodeAttribute(null=True)  # with an Idempotency-Key; removed on erasure
 
 
 class StaffCalendarModel(Model):
