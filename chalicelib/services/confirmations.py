@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from chalicelib.domain.cases import CLOSED, Case
 from chalicelib.domain.partners import Partner
@@ -22,7 +22,8 @@ from chalicelib.ports import Clock, Directory
 
 log = logging.getLogger(__name__)
 
-Planner = Callable[[Case, Partner, datetime], object]
+# Plans intake_received; returns what it planned (empty: nothing to send, e.g. consent withdrawn).
+Planner = Callable[[Case, Partner, datetime], list[Any]]
 
 
 class ConfirmationOutbox(Protocol):
@@ -40,7 +41,7 @@ class CaseReader(Protocol):
 @dataclass
 class ConfirmationReport:
     planned: int = 0
-    skipped: int = 0  # closed, erased or gone before its confirmation was planned
+    skipped: int = 0  # closed, erased, gone or SMS withdrawn before its confirmation was planned
     failed: int = 0  # left in the outbox for the next run
     complete: bool = True
 
@@ -78,5 +79,4 @@ class IntakeConfirmations:
         if partner is None:
             log.warning("intake_received not planned: unknown partner", extra={"case_id": case_id})
             return False
-        plan(case, partner, self.clock.now())
-        return True
+        return bool(plan(case, partner, self.clock.now()))

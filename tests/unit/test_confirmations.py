@@ -39,8 +39,9 @@ def test_each_case_is_planned_once_naming_its_partner(valid_intake) -> None:
     confirmations, store, ids = setup(valid_intake, 3)
     planned: list[tuple[str, str]] = []
 
-    def plan(case: Case, partner: Partner, now: datetime) -> None:
+    def plan(case: Case, partner: Partner, now: datetime) -> list[str]:
         planned.append((case.case_id, partner.id))
+        return [case.case_id]
 
     assert confirmations.plan_due(plan).planned == 3
     assert planned == [(case_id, store.cases[case_id].partner) for case_id in ids]
@@ -52,10 +53,11 @@ def test_a_failed_plan_stays_in_the_outbox_and_a_closed_case_is_only_cleared(val
     store.cases[ids[0]] = replace(store.cases[ids[0]], status=CLOSED)
     calls: list[str] = []
 
-    def flaky(case: Case, partner: Partner, now: datetime) -> None:
+    def flaky(case: Case, partner: Partner, now: datetime) -> list[str]:
         calls.append(case.case_id)
         if case.case_id == ids[1]:
             raise ConnectionError("messages table throttled")
+        return [case.case_id]
 
     report = confirmations.plan_due(flaky)
     assert (report.planned, report.skipped, report.failed) == (1, 1, 1)
@@ -64,6 +66,6 @@ def test_a_failed_plan_stays_in_the_outbox_and_a_closed_case_is_only_cleared(val
 
 def test_an_exhausted_budget_leaves_the_rest_for_the_next_run(valid_intake) -> None:
     confirmations, store, ids = setup(valid_intake, 3)
-    report = confirmations.plan_due(lambda case, partner, now: None, budget_seconds=-1)
+    report = confirmations.plan_due(lambda case, partner, now: [case], budget_seconds=-1)
     assert (report.planned, report.complete) == (0, False)
     assert store.confirmations == ids
