@@ -144,30 +144,51 @@ def summary(timed: tuple[list[float], list[float]]) -> dict[str, float]:
 
 
 def latency(count: int) -> dict[str, dict[str, float]]:
-    """1. POST /intake through chalice.test.Client vs the baseline route, same moto."""
+    """1. POST /intake through chalice.test.Client vs the baseline route, same moto (in-process)."""
+    with moto_world():
+        return _latency_series(count)
+
+
+def latency_over_loopback(count: int, env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """1, against moto's server on loopback (the issue's other endpoint): every call a round trip."""
+    from chalicelib import bootstrap
+
+    saved = dict(os.environ)
+    os.environ.update(env)
+    # The baseline's plain boto3 clients find the same server through the SDK's own setting.
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = env["DYNAMODB_ENDPOINT"]
+    try:
+        bootstrap.reset()
+        return _latency_series(count)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        bootstrap.reset()
+
+
+def _latency_series(count: int) -> dict[str, dict[str, float]]:
     from chalice.test import Client
 
     from app import app
 
     results = {}
-    with moto_world():
-        with Client(app, stage_name="local") as client:
+    with Client(app, stage_name="local") as client:
 
-            def intake(index: int) -> int:
-                headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
-                return client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers).status_code
+        def intake(index: int) -> int:
+            headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
+            return client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers).status_code
 
-            results["intake"] = summary(_timed(intake, count, warmup=20))
-        with Client(baseline_app()) as client:
+        results["intake"] = summary(_timed(intake, count, warmup=20))
+    with Client(baseline_app()) as client:
 
-            def put(index: int) -> int:
-                headers = {"Content-Type": "application/json"}
-                return client.http.post("/put", body=json.dumps(intake_body(index)), headers=headers).status_code
+        def put(index: int) -> int:
+            headers = {"Content-Type": "application/json"}
+            return client.http.post("/put", body=json.dumps(intake_body(index)), headers=headers).status_code
 
-            results["baseline"] = summary(_timed(put, count, warmup=20))
-        # Diagnostic, not the target's yardstick: how much of the gap is the case item itself.
-        with Client(baseline_app(_one_case_item())) as client:
-            results["same-item"] = summary(_timed(put, count, warmup=20))
+        results["baseline"] = summary(_timed(put, count, warmup=20))
+    # Diagnostic, not the target's yardstick: how much of the gap is the case item itself.
+    with Client(baseline_app(_one_case_item())) as client:
+        results["same-item"] = summary(_timed(put, count, warmup=20))
     return results
 
 

@@ -1,7 +1,7 @@
 """`make bench`: the figures issue 8 asks for, each next to a baseline measured in the same run.
 
 Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
-  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client, moto in-process)
+  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client; moto in-process, then moto server)
   items    2. DynamoDB calls, items and capacity units per intake (per claim / reminder: once they exist)
   cold     3. cold start of a fresh process vs chalice+boto3+one PutItem (moto server), imports, package size
   sweep    4. reminder sweep with 1k/10k/100k appointments (waits for the sweeper)
@@ -47,6 +47,26 @@ def section(title: str) -> None:
 def bench_latency(results: Results, args: argparse.Namespace) -> None:
     section(f"1. Intake latency, {args.requests} requests each (chalice.test.Client, moto in-process)")
     figures = inprocess.latency(args.requests)
+    _print_latency(figures, "moto")
+    same = figures["same-item"]
+    print(
+        "  same-item: the bare route putting a stored case item (its ~35 attributes) instead of the body;"
+        f" intake vs it: median {ratio(figures['intake']['median_ms'], same['median_ms'])}"
+        "  (a diagnostic: moto's cost per item grows with its attributes, DynamoDB's does not)"
+    )
+    results["latency"] = figures
+    print("  the same against moto's server on loopback (the issue's other endpoint; each call a round trip):")
+    server, env, data = _moto_env()
+    try:
+        loopback = inprocess.latency_over_loopback(args.requests, env)
+    finally:
+        server.__exit__(None, None, None)
+        data.cleanup()
+    _print_latency(loopback, "moto server")
+    results["latency_loopback"] = loopback
+
+
+def _print_latency(figures: dict[str, dict[str, float]], where: str) -> None:
     intake, base = figures["intake"], figures["baseline"]
     for name, row in figures.items():
         print(
@@ -58,20 +78,13 @@ def bench_latency(results: Results, args: argparse.Namespace) -> None:
         f"   p99 {ratio(intake['p99_ms'], base['p99_ms'])}"
         f"   throughput {ratio(base['req_per_s'], intake['req_per_s'])} slower   (target <= 1.3x)"
     )
-    print("  split of the median request: inside AWS calls (moto) | everything else (app, Chalice, logging)")
+    print(f"  split of the median request: inside AWS calls ({where}) | everything else (app, Chalice, logging)")
     for name, row in figures.items():
         print(f"  {name:9} {row['aws_median_ms']:7.2f} ms | {row['own_median_ms']:7.2f} ms")
     print(
         f"  ratio     AWS calls {ratio(intake['aws_median_ms'], base['aws_median_ms'])}"
         f"   everything else {ratio(intake['own_median_ms'], base['own_median_ms'])}"
     )
-    same = figures["same-item"]
-    print(
-        "  same-item: the bare route putting a stored case item (its ~35 attributes) instead of the body;"
-        f" intake vs it: median {ratio(intake['median_ms'], same['median_ms'])}"
-        "  (a diagnostic: moto's cost per item grows with its attributes, DynamoDB's does not)"
-    )
-    results["latency"] = figures
 
 
 def bench_items(results: Results, args: argparse.Namespace) -> None:
