@@ -23,27 +23,19 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 PHONE = re.compile(r"(?<![\w:.-])(?:\+|00)?\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-# Names and other free text of the applicant handled by the current request, and one pattern for
-# all of them (compiled once per request, not per log line; kept only as long as the request).
+# Names and other free text of the applicant handled by the current request.
 _sensitive: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("sensitive", default=())
-_sensitive_pattern: contextvars.ContextVar[re.Pattern[str] | None] = contextvars.ContextVar(
-    "sensitive_pattern", default=None
-)
 
 
 def remember_sensitive(values: Iterable[Any]) -> None:
     """Mark strings (names, titles, messages) that must never appear in logs for this request."""
     found = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 2}
     if found:
-        # Longest first, so a full name is replaced whole rather than piece by piece.
-        remembered = tuple(sorted(found | set(_sensitive.get()), key=len, reverse=True))
-        _sensitive.set(remembered)
-        _sensitive_pattern.set(re.compile("|".join(map(re.escape, remembered)), re.IGNORECASE))
+        _sensitive.set(tuple(sorted(found | set(_sensitive.get()), key=len, reverse=True)))
 
 
 def forget_sensitive() -> None:
     _sensitive.set(())
-    _sensitive_pattern.set(None)
 
 
 def _phone_or_date(match: re.Match[str]) -> str:
@@ -54,8 +46,9 @@ def _phone_or_date(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
     text = PHONE.sub(_phone_or_date, text)
-    pattern = _sensitive_pattern.get()
-    return text if pattern is None else pattern.sub("[name]", text)
+    for value in _sensitive.get():
+        text = re.sub(re.escape(value), "[name]", text, flags=re.IGNORECASE)
+    return text
 
 
 _base_factory = logging.getLogRecordFactory()
