@@ -1,7 +1,7 @@
 """`make bench`: the figures issue 8 asks for, each next to a baseline measured in the same run.
 
 Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
-  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client; moto in-process, then moto server)
+  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client; moto in-process + server)
   items    2. DynamoDB calls, items and capacity units per intake (per claim / reminder: once they exist)
   cold     3. cold start of a fresh process vs chalice+boto3+one PutItem (moto server), imports, package size
   sweep    4. reminder sweep with 1k/10k/100k appointments (waits for the sweeper)

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain.appointments import (
     APPOINTMENT_BOOKED,
@@ -34,7 +34,6 @@ from chalicelib.domain.appointments import (
     VIEW_MESSAGES,
     Appointment,
     AppointmentRequest,
-    Calendar,
     Change,
     attendance_counters,
     case_event,
@@ -52,19 +51,17 @@ from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
 from chalicelib.errors import (
     ConflictError,
-    FieldError,
     IdempotencyConflictError,
     NotFoundError,
     StateChangedError,
     ValidationError,
 )
 from chalicelib.ports import AuditLog, Clock, Directory
+from chalicelib.services.appointment_ports import AppointmentFacts, AppointmentStore, CaseReader
+from chalicelib.services.appointment_requests import checked
 from chalicelib.services.staff import not_found
-from chalicelib.validation import validate
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-
     from chalicelib.domain.messages import Message
     from chalicelib.services.messaging import MessagingService
 
@@ -72,38 +69,6 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # one person's bookings share a calendar version: a few quick retries under contention
 APPOINTMENT_UPDATED = "appointment_updated"  # only the note or duration changed: no SMS
-
-# Clear words for the schema's generic messages, by field.
-_FIELD_MESSAGES = {
-    "start": "start must be a date and time such as 2026-05-04T10:30 (Europe/Berlin) or 2026-05-04T08:30:00Z.",
-    "duration_minutes": "duration_minutes must be a whole number of minutes from 15 to 480.",
-    "online_url": "online_url must be an https:// link to the online meeting.",
-    "attended": "attended must be true (the applicant came) or false (no-show).",
-}
-
-
-class AppointmentStore(Protocol):
-    def get(self, case_id: str, appointment_id: str) -> Appointment | None: ...
-
-    def for_case(self, case_id: str) -> list[Appointment]: ...
-
-    def calendar(self, staff_id: str) -> Calendar: ...
-
-    def passed(self, now: datetime, page_size: int = 100) -> Iterator[tuple[str, str]]: ...
-
-    def write(self, change: Change, audit: AuditEntry | None) -> None:
-        """Atomically, or StateChangedError when the appointment, calendar or case changed."""
-        ...
-
-
-class CaseReader(Protocol):
-    def get_case(self, case_id: str) -> Case | None: ...
-
-
-class AppointmentFacts(Protocol):
-    """Anonymous case statistics (issue 7): the start of the case's earliest appointment."""
-
-    def set_first_appointment(self, case_id: str, start: str) -> None: ...
 
 
 def _message_summary(message: Message) -> dict[str, Any]:
@@ -114,40 +79,6 @@ def _message_summary(message: Message) -> dict[str, Any]:
         "due_at": message.due_at.isoformat() if message.due_at else None,
         "reason": message.reason,
     }
-
-
-def _explained(error: FieldError) -> FieldError:
-    if error.code in ("required", "not_allowed", "too_long", "wrong_type") or error.field not in _FIELD_MESSAGES:
-        return error
-    return FieldError(error.field, error.code, _FIELD_MESSAGES[error.field])
-
-
-def _place_errors(body: Any, required: bool) -> list[FieldError]:
-    """Exactly one of location / online_url (the schema says so too; these words say which)."""
-    if not isinstance(body, dict):
-        return []
-    given = [name for name in ("location", "online_url") if name in body]
-    if len(given) == 2:
-        return [FieldError("online_url", "exclusive", "Give either location (in person) or online_url, not both.")]
-    if not given and required:
-        return [FieldError("location", "required", "Give location (in person) or online_url (online meeting).")]
-    return []
-
-
-def checked(schema_name: str, body: Any, place_required: bool = False) -> dict[str, Any]:
-    if schema_name == "appointment-change" and body == {}:
-        fields = "start, duration_minutes, location, online_url or note"
-        raise ValidationError([FieldError("(body)", "required", f"Give at least one field to change: {fields}.")])
-    errors = validate(schema_name, body)
-    own = _place_errors(body, place_required) if schema_name != "attendance" else []
-    if own:  # replace the schema's oneOf/not report with the clearer one
-        errors = [e for e in errors if e.field not in ("(body)", "location", "online_url") or e.code == "too_long"]
-    found = {e.field: _explained(e) for e in errors}
-    for error in own:
-        found.setdefault(error.field, error)
-    if found:
-        raise ValidationError(sorted(found.values(), key=lambda e: e.field))
-    return dict(body)
 
 
 @dataclass

@@ -72,7 +72,7 @@ def test_the_key_belongs_to_its_case(
 
 
 def test_twins_sent_at_once_make_one_booking_and_both_get_it(
-    monkeypatch: pytest.MonkeyPatch, anna: Desk, case_id: str, client: Client
+    monkeypatch: pytest.MonkeyPatch, anna: Desk, case_id: str, client: Client, atomic_dynamodb: None
 ) -> None:
     # The test client swaps os.environ per call; from many threads the swaps interleave.
     monkeypatch.setattr(os, "environ", os.environ)
