@@ -29,6 +29,12 @@ class Directory(Protocol):
     def routing_policy(self) -> RoutingPolicy: ...
 
 
+class CaseReader(Protocol):
+    """Reading one case; what services that only look a case up need."""
+
+    def get_case(self, case_id: str) -> Case | None: ...
+
+
 class CaseStore(Protocol):
     def create_case(self, case: Case, idempotency: IdempotencyRecord | None, *, confirm_by_sms: bool) -> None:
         """Write the case, in its partner's queue, with the idempotency record, all or nothing;

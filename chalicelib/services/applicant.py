@@ -26,16 +26,12 @@ from chalicelib.domain.cases import Case
 from chalicelib.domain.privacy import ERASURE_REASONS, anonymise, secret_matches
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
 from chalicelib.errors import FieldError, ForbiddenError, NotFoundError, StateChangedError, ValidationError
-from chalicelib.ports import AuditLog, Clock, Directory
+from chalicelib.ports import AuditLog, CaseReader, Clock, Directory
 from chalicelib.validation import validate
 
 APPLICANT = StaffIdentity(staff_id="applicant", name="applicant (status link)", role="applicant", partner=None)
 RETENTION = StaffIdentity(staff_id="system", name="retention schedule", role="system", partner=None)
 _NOT_FOUND = "No case matches this link."
-
-
-class CaseReader(Protocol):
-    def get_case(self, case_id: str) -> Case | None: ...
 
 
 class PrivacyStore(Protocol):

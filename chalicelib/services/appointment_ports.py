@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.appointments import Appointment, Calendar, Change
-from chalicelib.domain.cases import Case
 from chalicelib.domain.staff import AuditEntry
 
 
@@ -24,10 +23,6 @@ class AppointmentStore(Protocol):
     def write(self, change: Change, audit: AuditEntry | None) -> None:
         """Atomically, or StateChangedError when the appointment, calendar or case changed."""
         ...
-
-
-class CaseReader(Protocol):
-    def get_case(self, case_id: str) -> Case | None: ...
 
 
 class AppointmentFacts(Protocol):

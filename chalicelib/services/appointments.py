@@ -56,8 +56,8 @@ from chalicelib.errors import (
     StateChangedError,
     ValidationError,
 )
-from chalicelib.ports import AuditLog, Clock, Directory
-from chalicelib.services.appointment_ports import AppointmentFacts, AppointmentStore, CaseReader
+from chalicelib.ports import AuditLog, CaseReader, Clock, Directory
+from chalicelib.services.appointment_ports import AppointmentFacts, AppointmentStore
 from chalicelib.services.appointment_requests import checked
 from chalicelib.services.staff import not_found
 

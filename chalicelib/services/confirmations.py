@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.cases import CLOSED, Case
 from chalicelib.domain.partners import Partner
-from chalicelib.ports import Clock, Directory
+from chalicelib.ports import CaseReader, Clock, Directory
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +32,6 @@ class ConfirmationOutbox(Protocol):
         ...
 
     def done(self, case_id: str, marked_at: str) -> bool: ...
-
-
-class CaseReader(Protocol):
-    def get_case(self, case_id: str) -> Case | None: ...
 
 
 @dataclass
