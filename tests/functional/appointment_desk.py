@@ -1,5 +1,5 @@
-"""The signed-in staff desk and small helpers shared by the appointment tests (a plain module, so
-test modules import it instead of importing each other)."""
+"""The signed-in staff desk and small helpers shared by the staff and appointment tests (a plain
+module, so test modules import it instead of importing each other)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,16 @@ class Desk:
 
     def delete(self, path: str) -> tuple[int, Any]:
         return self._answer(self.client.http.delete(path, headers=self.headers))
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        status, body = self.get(f"/staff/cases/{case_id}")
+        assert status == 200, body
+        return body
+
+    def queue(self, query: str = "") -> dict[str, Any]:
+        status, body = self.get(f"/staff/queue{query}")
+        assert status == 200, body
+        return body
 
     def book(
         self, case_id: str, start: str, minutes: int = 60, note: str | None = None, **place: str

@@ -3,53 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from chalice.test import Client
 
-from tests.conftest import auth, post_json, sqs_messages
+from tests.conftest import sqs_messages
+from tests.functional.appointment_desk import LMU, VIA, Desk
 
-LMU = "lmu-klinikum"
-VIA = "via-bayern"
 AKADEMIE = "akademie-ingenieure"
-
-
-class Desk:
-    """One signed-in person at the HTTP API (keeps tests readable)."""
-
-    def __init__(self, client: Client, token: str) -> None:
-        self.client, self.headers = client, auth(token)
-
-    def get(self, path: str) -> tuple[int, Any]:
-        response = self.client.http.get(path, headers=self.headers)
-        return response.status_code, json.loads(response.body)
-
-    def post(self, path: str, body: Any = None) -> tuple[int, Any]:
-        if body is None:
-            response = self.client.http.post(path, headers=self.headers)
-        else:
-            response = post_json(self.client, path, body, self.headers)
-        return response.status_code, json.loads(response.body)
-
-    def case(self, case_id: str) -> dict[str, Any]:
-        status, body = self.get(f"/staff/cases/{case_id}")
-        assert status == 200, body
-        return body
-
-    def queue(self, query: str = "") -> dict[str, Any]:
-        status, body = self.get(f"/staff/queue{query}")
-        assert status == 200, body
-        return body
-
-
-@pytest.fixture
-def desk(client: Client, staff_token: Callable[..., str]) -> Callable[..., Desk]:
-    def make(partner: str | None = LMU, role: str = "staff", name: str = "Anna Berger") -> Desk:
-        return Desk(client, staff_token(partner, role=role, name=name))
-
-    return make
 
 
 @pytest.fixture
