@@ -343,11 +343,16 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "CaseMessages": {
         "type": "object",
-        "required": ["case_id", "sms_consent", "opted_out", "attention", "messages"],
+        "required": ["case_id", "sms_consent", "opted_out", "confirmation_pending", "attention", "messages"],
         "properties": {
             "case_id": {"type": "string"},
             "sms_consent": {"type": "boolean", "description": "The applicant agreed to SMS and has not withdrawn."},
             "opted_out": {"type": "boolean", "description": "The number sent STOP (or CANCEL): nothing is sent."},
+            "confirmation_pending": {
+                "type": "boolean",
+                "description": "The intake_received SMS is not planned yet: the next send_due_messages run "
+                "(every 5 minutes; after 08:00 at night) plans and sends it.",
+            },
             "attention": {"type": "array", "items": {"$ref": "#/components/schemas/Attention"}},
             "messages": {
                 "type": "array",

@@ -63,6 +63,8 @@ class Case:
     # So that erasure can also remove the idempotency record of the submission.
     idempotency_key: str | None = None
     erased_at: str | None = None
+    # The intake_received SMS is still to be planned by the next send_due_messages run (staff see it waiting).
+    confirmation_pending: bool = False
 
     @property
     def routed_partner(self) -> str:

@@ -45,7 +45,7 @@ from chalicelib.domain.appointments import (
     open_attention,
     overlap_error,
 )
-from chalicelib.domain.cases import SCHEDULED, Case, iso
+from chalicelib.domain.cases import CLOSED, SCHEDULED, Case, iso
 from chalicelib.domain.idempotency import key_error, keyed_appointment_id, request_hash
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
@@ -147,6 +147,8 @@ class AppointmentService:
             "case_id": case.case_id,
             "sms_consent": sms_recipient(case) is not None,
             "opted_out": opted_out,
+            # A closed case's confirmation is dropped by the run, not sent.
+            "confirmation_pending": case.confirmation_pending and case.status != CLOSED,
             "attention": open_attention(case.history),
             "messages": messages,
         }

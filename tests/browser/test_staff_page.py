@@ -694,3 +694,17 @@ def test_in_production_a_refused_hosted_sign_in_shows_the_reason_and_a_button_to
     assert message.inner_text() == "User is disabled."
     assert page.locator("#hosted-signin").is_enabled()
     assert urlsplit(page.url).query == ""
+
+
+def test_a_new_case_shows_its_confirmation_sms_waiting_until_the_sweep(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    waiting = page.locator("#messages-flags p", has_text=text("de", "script", "confirmation_pending"))
+    waiting.wait_for()
+    live.run_schedule("send_due_messages")
+    page.reload()
+    page.locator("#messages li[data-kind=intake_received]").wait_for()
+    assert waiting.count() == 0

@@ -205,3 +205,23 @@ def test_a_case_closed_or_erased_before_the_sweep_gets_no_confirmation(
     report = sweep(client)
     assert (report["confirmations_planned"], report["sent"]) == (0, 0)
     assert messages(case_id) == [] and messages(case) == [] and fake_sender.accepted == []
+
+
+def test_staff_see_the_confirmation_waiting_for_the_sweep(anna: Any, case_id: str, client: Client) -> None:
+    status, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert status == 200, log
+    assert log["confirmation_pending"] is True and log["messages"] == []
+    sweep(client)
+    status, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert log["confirmation_pending"] is False
+    assert [m["kind"] for m in log["messages"]] == ["intake_received"]
+
+
+def test_no_confirmation_waits_without_consent_or_on_a_closed_case(anna: Any, client: Client, submit_case: Any) -> None:
+    consent = {"data_processing": True, "share_with_partners": True, "sms": False}
+    no_sms = anna.claimed_case(lambda group: submit_case(group, consent=consent))
+    closed = anna.claimed_case(submit_case)
+    assert anna.post(f"/staff/cases/{closed}/close", {"outcome": "withdrawn"})[0] == 200
+    for case in (no_sms, closed):
+        status, log = anna.get(f"/staff/cases/{case}/messages")
+        assert status == 200 and log["confirmation_pending"] is False, log

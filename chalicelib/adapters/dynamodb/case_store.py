@@ -69,6 +69,7 @@ def case_from_model(item: CaseModel) -> Case:
         status_secret_hash=item.status_secret_hash,
         idempotency_key=item.idempotency_key,
         erased_at=item.erased_at,
+        confirmation_pending=item.confirm_key is not None,
     )
 
 

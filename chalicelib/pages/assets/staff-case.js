@@ -398,6 +398,7 @@
     var notes = S.clear(S.byId("messages-flags"));
     if (log.opted_out) notes.appendChild(el("p", { className: "flag" }, [el("span", { className: "badge attention", text: t("attention") }), " ", t("opted_out")]));
     if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
+    if (log.confirmation_pending) notes.appendChild(el("p", { className: "flag", text: t("confirmation_pending") }));
     attentionItems(log.attention).forEach(function (node) { notes.appendChild(node); });
     messages.forEach(function (m) {
       var inbound = m.direction === "inbound";
