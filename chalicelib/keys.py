@@ -77,9 +77,15 @@ def fernet_key(name: str) -> bytes:
 
 
 def _fernet(key_name: str) -> Fernet:
+    return _fernet_for(fernet_key(key_name))
+
+
+@cache
+def _fernet_for(key: bytes) -> Fernet:
+    """Keyed by the key itself, so a rotated or recreated key is picked up at once."""
     from cryptography.fernet import Fernet
 
-    return Fernet(fernet_key(key_name))
+    return Fernet(key)
 
 
 def seal(plain: str, key_name: str = "SEALING_KEY") -> str:
