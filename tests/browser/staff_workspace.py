@@ -83,6 +83,15 @@ def new_case(live: LiveApp, partner: str = "lmu-klinikum", family: str = "Haddad
     return {**body, "family_name": intake["family_name"]}
 
 
+def claimed_by_anna(live: LiveApp) -> tuple[dict[str, Any], str]:
+    """A new LMU case held by Anna Berger, and her token."""
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    status, body = call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)
+    assert status == 200, body
+    return case, token
+
+
 def sign_in(page: Any, live: LiveApp, token: str, language: str = "de", hash_route: str = "") -> None:
     page.goto(f"{live.url}/staff?lang={language}{hash_route}")
     page.locator("#token-submit:enabled").wait_for()

@@ -21,6 +21,7 @@ from tests.browser.live_app import LiveApp
 from tests.browser.staff_workspace import (
     BERLIN,
     call,
+    claimed_by_anna,
     new_case,
     open_case,
     row,
@@ -200,9 +201,7 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
 
 def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
     page.locator("#appointment-form:visible").wait_for()
     page.fill("#appointment-date", "2020-01-06")
@@ -250,9 +249,7 @@ def test_a_transfer_is_checked_with_the_schema_in_the_browser_before_it_is_sent(
 
 def test_closing_a_case_with_an_outcome_moves_it_to_the_closed_list(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
     page.locator("#section-close:visible").wait_for()
 
@@ -436,9 +433,7 @@ def _json_route(body: Any, seen: list[Any] | None = None) -> Any:
 def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp, desktop_page: Any) -> None:
     """Every state a message can reach, as the API reports it (served here so that none depends on timing)."""
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     at = "2026-03-02T09:00:00+00:00"
     log = {
         "case_id": case["case_id"],
@@ -506,9 +501,7 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
 
 def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     began = {
         "appointment_id": "a1",
         "case_id": case["case_id"],
@@ -597,9 +590,7 @@ def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the
 
 def test_a_claimed_case_can_be_released_back_to_the_queue(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
     page.locator("#case-release:visible").click()
     page.locator("#case-claim:visible").wait_for()
@@ -698,9 +689,7 @@ def test_in_production_a_refused_hosted_sign_in_shows_the_reason_and_a_button_to
 
 def test_a_new_case_shows_its_confirmation_sms_waiting_until_the_sweep(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
-    case = new_case(live, "lmu-klinikum")
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    case, token = claimed_by_anna(live)
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     waiting = page.locator("#messages-flags p", has_text=text("de", "script", "confirmation_pending"))
     waiting.wait_for()
