@@ -165,6 +165,7 @@ def applicant_service() -> ApplicantService:
             "retention_and_statistics": case_facts(),
             "appointments": appointment_service(),
         },
+        appointments=appointment_service(),
     )
 
 

@@ -82,7 +82,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ApplicantStatus": {
         "type": "object",
-        "required": ["case_id", "reference", "status", "partner", "partner_name"],
+        "required": ["case_id", "reference", "status", "partner", "partner_name", "appointments"],
         "properties": {
             "case_id": {"type": "string"},
             "reference": {"type": "string"},
@@ -93,6 +93,23 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "created_at": {"type": "string"},
             "updated_at": {"type": "string"},
             "language": {"type": "string"},
+            "appointments": {
+                "type": "array",
+                "description": "Booked appointments still to come, soonest first (no cancelled or past ones).",
+                "items": {
+                    "type": "object",
+                    "required": ["appointment_id", "start", "end", "duration_minutes", "mode"],
+                    "properties": {
+                        "appointment_id": {"type": "string"},
+                        "start": {"type": "string", "description": "ISO 8601, UTC."},
+                        "end": {"type": "string"},
+                        "duration_minutes": {"type": "integer"},
+                        "mode": {"enum": ["in_person", "online"]},
+                        "location": {"type": ["string", "null"]},
+                        "online_url": {"type": ["string", "null"]},
+                    },
+                },
+            },
         },
     },
     "ApplicantExport": {

@@ -199,6 +199,18 @@ class Appointment:
             "staff_id": self.staff_id,
         }
 
+    def for_applicant(self) -> dict[str, Any]:
+        """What the applicant's status page shows: when and where, never the staff note or staff ids."""
+        return {
+            "appointment_id": self.appointment_id,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "duration_minutes": self.duration_minutes,
+            "mode": self.mode,
+            "location": self.location,
+            "online_url": self.online_url,
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "appointment_id": self.appointment_id,

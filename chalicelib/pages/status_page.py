@@ -1,4 +1,4 @@
-"""The applicant's status page, `GET /status#<case_id>.<secret>`: status, download (Art. 15), delete (Art. 17).
+"""The applicant's status page, `GET /status#<case_id>.<secret>`: status, appointments, export, erasure.
 
 The secret sits in the URL fragment, which the browser never sends: the server renders a page
 without any case data, and status.js reads the fragment and calls the applicant API with the
@@ -40,6 +40,9 @@ def _case_section(texts: dict[str, str]) -> str:
         '<section id="case" class="result" hidden tabindex="-1" aria-labelledby="case-title">'
         f'{_text(texts, "case_title", "h2", id="case-title")}<dl class="case-facts">{rows}</dl>'
         '<p id="case-partner-address" dir="auto"></p>'
+        '<div id="appointments" hidden>'
+        f"{_text(texts, 'appointments_title', 'h2', id='appointments-title')}"
+        '<ul id="appointment-list" class="appointments" aria-labelledby="appointments-title"></ul></div>'
         f"{_text(texts, 'data_title', 'h2')}{_text(texts, 'data_intro')}"
         f"{_text(texts, 'download', 'button', type='button', id='download', class_='secondary')}"
         f"{_text(texts, 'erase', 'button', type='button', id='erase', class_='danger')}"

@@ -49,6 +49,10 @@ class PersonalDataHolder(Protocol):
     def erase_for_case(self, case_id: str) -> int: ...
 
 
+class UpcomingAppointments(Protocol):
+    def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
+
+
 @dataclass
 class ApplicantService:
     cases: CaseReader
@@ -57,6 +61,7 @@ class ApplicantService:
     directory: Directory
     clock: Clock
     holders: dict[str, PersonalDataHolder] = field(default_factory=dict)
+    appointments: UpcomingAppointments | None = None
 
     def _case_for_secret(self, case_id: str, secret: str | None) -> Case:
         case = self.cases.get_case(case_id)
@@ -78,6 +83,7 @@ class ApplicantService:
             "created_at": case.created_at,
             "updated_at": case.updated_at,
             "language": case.language,
+            "appointments": self.appointments.upcoming_for_applicant(case.case_id) if self.appointments else [],
         }
 
     def export(self, case_id: str, secret: str | None) -> dict[str, Any]:

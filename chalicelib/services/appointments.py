@@ -386,6 +386,12 @@ class AppointmentService:
     def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
         return [a.as_dict() for a in self.store.for_case(case_id)]
 
+    def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]:
+        """The booked appointments still to come, soonest first, as the status page shows them."""
+        now = self.clock.now()
+        upcoming = sorted((a for a in self.store.for_case(case_id) if a.is_upcoming(now)), key=lambda a: a.start)
+        return [a.for_applicant() for a in upcoming]
+
     def erase_for_case(self, case_id: str) -> int:
         """Staff notes may name the applicant: dropped. Upcoming appointments are cancelled (slot freed)."""
         erased = 0

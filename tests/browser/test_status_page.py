@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib.pages.labels import labels
-from tests.browser.conftest import serious_violations
+from tests.browser.conftest import screenshot, serious_violations
+from tests.browser.staff_workspace import call, staff_token, working_day
 from tests.live import LiveApp
 
 LINK = re.compile(r"/status#(?P<case_id>[0-9a-f-]{36})\.(?P<secret>[A-Za-z0-9_-]+)$")
@@ -64,6 +65,7 @@ def test_an_applicant_sees_the_case_in_their_language_downloads_and_deletes_it(l
     assert page.locator("#case-partner").inner_text() == created["partner_name"]
     assert page.locator("#case-reference").inner_text() == created["reference"]
     assert page.locator("#download").inner_text() == arabic["download"]
+    assert page.locator("#appointments").is_hidden()  # none booked yet
     assert serious_violations(page) == []
 
     with page.expect_download() as download_info:
@@ -128,3 +130,33 @@ def test_the_intake_page_hands_over_the_link_and_it_opens_the_status_page(live: 
     assert page.url.split("#")[0].endswith("/status")
     assert page.locator("#case-reference").inner_text() == reference
     assert page.locator("html").get_attribute("lang") == "de"
+
+
+def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mobile_page: Any) -> None:
+    created, fragment = submit_intake(live, f"Termin{uuid.uuid4().hex[:8]}")
+    token = staff_token(live, created["partner"], name="Anna Berger")
+    path = f"/staff/cases/{created['case_id']}"
+    assert call(live, "POST", f"{path}/claim", token)[0] == 200
+    day = working_day(3).isoformat()
+    online = {"start": f"{day}T14:00", "duration_minutes": 30, "online_url": "https://meet.example/abc"}
+    in_person = {"start": f"{day}T09:30", "duration_minutes": 45, "location": "Ziemssenstraße 5, Raum 2.14"}
+    assert call(live, "POST", f"{path}/appointments", token, online)[0] == 201
+    status, booked = call(live, "POST", f"{path}/appointments", token, in_person)
+    assert status == 201, booked
+    arabic = labels("ar")["status_page"]
+    page = mobile_page
+    page.goto(f"{live.url}/status#{fragment}")
+
+    items = page.locator("#appointment-list li")
+    items.first.wait_for()
+    assert page.locator("#appointments-title").inner_text() == arabic["appointments_title"]
+    assert items.count() == 2  # soonest first
+    assert items.nth(0).locator("time").get_attribute("datetime") == booked["appointment"]["start"]
+    assert items.nth(0).locator("p").inner_text() == in_person["location"]
+    link = items.nth(1).locator("a")
+    assert link.get_attribute("href") == online["online_url"]
+    assert link.inner_text() == arabic["appointment_online"]
+    # The date in words (Arabic weekday and month, Berlin time), not an ISO string.
+    assert day not in items.nth(0).locator("time").inner_text()
+    assert serious_violations(page) == []
+    screenshot(page, "status-appointments-ar-mobile")

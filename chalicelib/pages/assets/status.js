@@ -1,6 +1,7 @@
 /* The applicant's status page: read "#<case_id>.<secret>" from the address (never sent to any
  * server), ask GET /applicant/{id} with the secret in X-Status-Secret, show the case in its own
- * language, and offer the download (GET …/export) and the deletion (DELETE, after a confirmation).
+ * language with the appointments still to come, and offer the download (GET …/export) and the
+ * deletion (DELETE, after a confirmation).
  */
 (function () {
   "use strict";
@@ -57,6 +58,47 @@
     }
   }
 
+  function appointmentTime(a) {
+    var start = new Date(a.start);
+    var end = new Date(a.end);
+    try {
+      var format = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Berlin" });
+      return format.formatRange ? format.formatRange(start, end) : format.format(start);
+    } catch (e) {
+      return a.start;
+    }
+  }
+
+  function appointmentItem(a) {
+    var item = document.createElement("li");
+    var when = document.createElement("time");
+    when.dateTime = a.start;
+    when.textContent = appointmentTime(a);
+    item.appendChild(when);
+    var where = document.createElement("p");
+    where.dir = "auto";
+    // Only an https link becomes clickable: the address comes from staff input.
+    if (a.online_url && /^https:\/\//i.test(a.online_url)) {
+      var link = document.createElement("a");
+      link.href = a.online_url;
+      link.rel = "noopener noreferrer";
+      link.target = "_blank";
+      link.textContent = t("appointment_online");
+      where.appendChild(link);
+    } else {
+      where.textContent = a.location || a.online_url || "";
+    }
+    item.appendChild(where);
+    return item;
+  }
+
+  function renderAppointments(appointments) {
+    var list = $("appointment-list");
+    while (list.firstChild) list.removeChild(list.firstChild);
+    (appointments || []).forEach(function (a) { list.appendChild(appointmentItem(a)); });
+    show("appointments", list.children.length > 0);
+  }
+
   function render(found) {
     useLanguage(found.language);
     $("case-status").textContent = t("status_" + found.status) || found.status;
@@ -64,6 +106,7 @@
     $("case-partner-address").textContent = found.partner_address || "";
     $("case-reference").textContent = found.reference;
     $("case-received").textContent = day(found.created_at);
+    renderAppointments(found.appointments);
     show("loading", false);
     show("case", true);
   }

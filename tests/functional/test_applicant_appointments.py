@@ -1,0 +1,81 @@
+"""The applicant's status (GET /applicant/{case_id}) lists the appointments still to come: when and where."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+from tests.conftest import FrozenClock
+from tests.functional.appointment_desk import Desk
+from tests.functional.test_applicant_rights import LINK
+
+
+@pytest.fixture
+def held(anna: Desk, submit_case: Callable[..., dict[str, Any]]) -> tuple[str, str]:
+    """A case Anna holds, and the applicant's status-link secret."""
+    created = submit_case("health")
+    status, body = anna.post(f"/staff/cases/{created['case_id']}/claim")
+    assert status == 200, body
+    match = LINK.search(created["status_link"])
+    assert match
+    return created["case_id"], match["secret"]
+
+
+def status_of(client: Client, case_id: str, secret: str) -> dict[str, Any]:
+    response = client.http.get(f"/applicant/{case_id}", headers={"X-Status-Secret": secret})
+    assert response.status_code == 200, response.body
+    return response.json_body
+
+
+def test_a_booked_appointment_shows_when_and_where_without_the_staff_note(
+    anna: Desk, client: Client, held: tuple[str, str]
+) -> None:
+    case_id, secret = held
+    assert status_of(client, case_id, secret)["appointments"] == []
+    status, booked = anna.book(case_id, "2025-03-12T10:00", 45, note="Bring the Syrian diploma", location="Raum 2.14")
+    assert status == 201, booked
+    found = status_of(client, case_id, secret)
+    assert found["status"] == "scheduled"
+    assert found["appointments"] == [
+        {
+            "appointment_id": booked["appointment"]["appointment_id"],
+            "start": "2025-03-12T09:00:00.000000+00:00",
+            "end": "2025-03-12T09:45:00.000000+00:00",
+            "duration_minutes": 45,
+            "mode": "in_person",
+            "location": "Raum 2.14",
+            "online_url": None,
+        }
+    ]
+    assert "Syrian diploma" not in str(found) and "anna" not in str(found).lower()
+
+
+def test_soonest_first_and_online_ones_carry_their_link(anna: Desk, client: Client, held: tuple[str, str]) -> None:
+    case_id, secret = held
+    assert anna.book(case_id, "2025-03-14T11:00", 30, online_url="https://meet.example/abc")[0] == 201
+    assert anna.book(case_id, "2025-03-12T10:00", 30)[0] == 201
+    listed = status_of(client, case_id, secret)["appointments"]
+    assert [a["start"] for a in listed] == ["2025-03-12T09:00:00.000000+00:00", "2025-03-14T10:00:00.000000+00:00"]
+    assert (listed[1]["mode"], listed[1]["online_url"], listed[1]["location"]) == (
+        "online",
+        "https://meet.example/abc",
+        None,
+    )
+
+
+def test_cancelled_and_past_appointments_are_not_listed(
+    anna: Desk, client: Client, frozen_clock: FrozenClock, held: tuple[str, str]
+) -> None:
+    case_id, secret = held
+    _, soon = anna.book(case_id, "2025-03-10T10:00", 30)
+    _, later = anna.book(case_id, "2025-03-20T10:00", 30)
+    status, _ = anna.delete(f"/staff/cases/{case_id}/appointments/{later['appointment']['appointment_id']}")
+    assert status == 200
+    assert [a["appointment_id"] for a in status_of(client, case_id, secret)["appointments"]] == [
+        soon["appointment"]["appointment_id"]
+    ]
+    frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: it has begun
+    assert status_of(client, case_id, secret)["appointments"] == []
