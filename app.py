@@ -214,6 +214,17 @@ def get_applicant_export(case_id: str) -> Response:
     return json_response(export, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
+@app.route("/applicant/{case_id}/appointments/{appointment_id}/calendar", methods=["GET"], cors=True)
+def get_applicant_appointment_calendar(case_id: str, appointment_id: str) -> Response:
+    name, ics = bootstrap.applicant_service().calendar(case_id, _status_secret(), appointment_id)
+    headers = {
+        "Content-Type": "text/calendar; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="{name}"',
+        "Cache-Control": "no-store",
+    }
+    return Response(body=ics, status_code=200, headers=headers)
+
+
 @app.route("/applicant/{case_id}", methods=["DELETE"], cors=True)
 def delete_applicant_data(case_id: str) -> Response:
     return json_response(bootstrap.applicant_service().erase(case_id, _status_secret()))

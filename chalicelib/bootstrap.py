@@ -166,7 +166,14 @@ def applicant_service() -> ApplicantService:
             "appointments": appointment_service(),
         },
         appointments=appointment_service(),
+        texts=_status_page_texts,
     )
+
+
+def _status_page_texts(language: str) -> dict[str, str]:
+    from chalicelib.pages.labels import labels
+
+    return labels(language)["status_page"]
 
 
 @cache

@@ -90,6 +90,23 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(404, 503),
     ),
     Operation(
+        "GET",
+        "/applicant/{case_id}/appointments/{appointment_id}/calendar",
+        "One appointment still to come as an iCalendar file, for the applicant's phone calendar.",
+        "applicants",
+        parameters=("X-Status-Secret",),
+        responses={
+            200: Body(
+                "An .ics download (RFC 5545) in the case's language; downloaded again after a change, "
+                "it updates the same event.",
+                {"type": "string"},
+                media_type="text/calendar",
+            )
+        },
+        errors=(404, 503),
+        description="404 also for a cancelled appointment, one that has begun, or one of another case.",
+    ),
+    Operation(
         "DELETE",
         "/applicant/{case_id}",
         "Erase the applicant's personal data everywhere (GDPR Art. 17); anonymous statistics remain.",

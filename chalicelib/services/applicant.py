@@ -19,9 +19,12 @@ schedule uses the same erasure. What erasure does, table by table:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.calendar import appointment_ics
 from chalicelib.domain.cases import Case
 from chalicelib.domain.privacy import ERASURE_REASONS, anonymise, secret_matches
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
@@ -52,6 +55,12 @@ class PersonalDataHolder(Protocol):
 class UpcomingAppointments(Protocol):
     def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
 
+    def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None: ...
+
+
+# The applicant's texts in their language (the status page's label set): calendar_summary, reference_label.
+Texts = Callable[[str], Mapping[str, str]]
+
 
 @dataclass
 class ApplicantService:
@@ -62,6 +71,7 @@ class ApplicantService:
     clock: Clock
     holders: dict[str, PersonalDataHolder] = field(default_factory=dict)
     appointments: UpcomingAppointments | None = None
+    texts: Texts | None = None
 
     def _case_for_secret(self, case_id: str, secret: str | None) -> Case:
         case = self.cases.get_case(case_id)
@@ -85,6 +95,28 @@ class ApplicantService:
             "language": case.language,
             "appointments": self.appointments.upcoming_for_applicant(case.case_id) if self.appointments else [],
         }
+
+    def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[str, str]:
+        """(file name, iCalendar text) of one appointment still to come, for the applicant's calendar."""
+        case = self._case_for_secret(case_id, secret)
+        found = self.appointments.upcoming_appointment(case.case_id, appointment_id) if self.appointments else None
+        if found is None:
+            raise NotFoundError("No appointment still to come has this id.")
+        texts = self.texts(case.language) if self.texts else {}
+        partner = self.directory.partners().get(found.partner)
+        name, address = (partner.name, partner.address) if partner else (found.partner, "")
+        location = found.online_url or found.location
+        if found.location and address and address not in found.location:
+            location = f"{found.location}, {address}"  # a room number alone finds no building on a map
+        reference = f"{texts.get('reference_label', 'Reference')}: {case.reference}"
+        body = appointment_ics(
+            found,
+            summary=f"{texts.get('calendar_summary', 'Appointment')}: {name}",
+            description="\n".join(part for part in (name, address, reference) if part),
+            location=location,
+            now=self.clock.now(),
+        )
+        return f"migranet-{found.start.strftime('%Y-%m-%d')}.ics", body
 
     def export(self, case_id: str, secret: str | None) -> dict[str, Any]:
         case = self._case_for_secret(case_id, secret)

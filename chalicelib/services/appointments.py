@@ -386,6 +386,11 @@ class AppointmentService:
     def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
         return [a.as_dict() for a in self.store.for_case(case_id)]
 
+    def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None:
+        """One booked appointment of the case that has not begun yet, else None."""
+        appointment = self.store.get(case_id, appointment_id)
+        return appointment if appointment is not None and appointment.is_upcoming(self.clock.now()) else None
+
     def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]:
         """The booked appointments still to come, soonest first, as the status page shows them."""
         now = self.clock.now()

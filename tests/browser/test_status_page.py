@@ -160,3 +160,13 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     assert day not in items.nth(0).locator("time").inner_text()
     assert serious_violations(page) == []
     screenshot(page, "status-appointments-ar-mobile")
+
+    add = items.nth(0).locator("button.calendar")
+    assert add.inner_text() == arabic["add_to_calendar"]
+    with page.expect_download() as download_info:
+        add.click()
+    download = download_info.value
+    assert download.suggested_filename == f"migranet-{day}.ics"
+    event = Path(download.path()).read_text(encoding="utf-8").replace("\r\n ", "")
+    assert f"SUMMARY:{arabic['calendar_summary']}: {created['partner_name']}" in event
+    assert "LOCATION:Ziemssenstraße 5\\, Raum 2.14\\, " in event  # the place, then the partner's address

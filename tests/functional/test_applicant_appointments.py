@@ -79,3 +79,44 @@ def test_cancelled_and_past_appointments_are_not_listed(
     ]
     frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: it has begun
     assert status_of(client, case_id, secret)["appointments"] == []
+
+
+def calendar(client: Client, case_id: str, secret: str, appointment_id: str) -> Any:
+    path = f"/applicant/{case_id}/appointments/{appointment_id}/calendar"
+    return client.http.get(path, headers={"X-Status-Secret": secret})
+
+
+def test_an_appointment_downloads_as_a_calendar_file_in_the_case_language(
+    anna: Desk, client: Client, held: tuple[str, str]
+) -> None:
+    from chalicelib.pages.labels import labels
+
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-12T10:00", 45, note="Bring the diploma", location="Raum 2.14")
+    response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="migranet-2025-03-12.ics"'
+    lines = response.body.decode().replace("\r\n ", "").split("\r\n")
+    texts = labels(status_of(client, case_id, secret)["language"])["status_page"]
+    assert f"SUMMARY:{texts['calendar_summary']}: LMU Klinikum München" in lines
+    assert "DTSTART:20250312T090000Z" in lines and "DTEND:20250312T094500Z" in lines
+    assert "LOCATION:Raum 2.14\\, Marchioninistraße 15\\, 81377 München" in lines
+    reference = status_of(client, case_id, secret)["reference"]
+    assert any(line.startswith("DESCRIPTION:") and reference in line for line in lines)
+    assert "diploma" not in response.body.decode() and "Anna" not in response.body.decode()
+
+
+def test_no_calendar_file_for_a_cancelled_appointment_a_wrong_secret_or_another_case(
+    anna: Desk, client: Client, held: tuple[str, str], submit_case: Callable[..., dict[str, Any]]
+) -> None:
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-12T10:00", 30)
+    appointment_id = booked["appointment"]["appointment_id"]
+    assert calendar(client, case_id, secret[:-2] + "xx", appointment_id).status_code == 404
+    other = submit_case("health")
+    other_secret = LINK.search(other["status_link"])["secret"]  # type: ignore[index]
+    assert calendar(client, other["case_id"], other_secret, appointment_id).status_code == 404
+    assert anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")[0] == 200
+    response = calendar(client, case_id, secret, appointment_id)
+    assert response.status_code == 404 and response.json_body["code"] == "not_found"

@@ -89,6 +89,15 @@
       where.textContent = a.location || a.online_url || "";
     }
     item.appendChild(where);
+    var add = document.createElement("button");
+    add.type = "button";
+    add.className = "secondary calendar";
+    add.setAttribute("data-t", "add_to_calendar");
+    add.textContent = t("add_to_calendar");
+    add.addEventListener("click", function () {
+      download("/appointments/" + encodeURIComponent(a.appointment_id) + "/calendar", "migranet-appointment.ics");
+    });
+    item.appendChild(add);
     return item;
   }
 
@@ -117,28 +126,41 @@
     show("not-found", true);
   }
 
-  call("", "GET").then(function (response) {
-    if (response.status === 404) return gone();
-    if (!response.ok) return problem();
-    return response.json().then(render);
-  }).catch(problem);
-
-  $("download").addEventListener("click", function () {
-    show("problem", false);
-    call("/export", "GET").then(function (response) {
+  function load() {
+    call("", "GET").then(function (response) {
       if (response.status === 404) return gone();
+      if (!response.ok) return problem();
+      return response.json().then(render);
+    }).catch(problem);
+  }
+
+  load();
+
+  function fileName(response, fallback) {
+    var named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    return named ? named[1] : fallback;
+  }
+
+  // The secret travels in a header, so a plain link cannot fetch the file: fetch it, then save the blob.
+  function download(path, fallbackName) {
+    show("problem", false);
+    call(path, "GET").then(function (response) {
+      // A calendar file of an appointment cancelled meanwhile: show the appointments as they are now.
+      if (response.status === 404) return path === "/export" ? gone() : load();
       if (!response.ok) return problem();
       return response.blob().then(function (blob) {
         var link = document.createElement("a");
         link.href = URL.createObjectURL(blob);
-        link.download = "migranet-" + caseId + ".json";
+        link.download = fileName(response, fallbackName);
         document.body.appendChild(link);
         link.click();
         link.remove();
         setTimeout(function () { URL.revokeObjectURL(link.href); }, 10000);
       });
     }).catch(problem);
-  });
+  }
+
+  $("download").addEventListener("click", function () { download("/export", "migranet-" + caseId + ".json"); });
 
   $("erase").addEventListener("click", function () {
     show("confirm", true);
