@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from chalicelib.domain.appointments import Appointment
+from chalicelib.domain.appointments import BERLIN, Appointment
 from chalicelib.domain.calendar import appointment_ics
 from chalicelib.domain.cases import Case
 from chalicelib.domain.privacy import ERASURE_REASONS, anonymise, secret_matches
@@ -116,7 +116,7 @@ class ApplicantService:
             location=location,
             now=self.clock.now(),
         )
-        return f"migranet-{found.start.strftime('%Y-%m-%d')}.ics", body
+        return f"migranet-{found.start.astimezone(BERLIN).date().isoformat()}.ics", body
 
     def export(self, case_id: str, secret: str | None) -> dict[str, Any]:
         case = self._case_for_secret(case_id, secret)

@@ -120,3 +120,11 @@ def test_no_calendar_file_for_a_cancelled_appointment_a_wrong_secret_or_another_
     assert anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")[0] == 200
     response = calendar(client, case_id, secret, appointment_id)
     assert response.status_code == 404 and response.json_body["code"] == "not_found"
+
+
+def test_the_calendar_file_is_named_after_the_berlin_day(anna: Desk, client: Client, held: tuple[str, str]) -> None:
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-13T00:30", 30)  # 12 March, 23:30 UTC
+    response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
+    assert response.headers["Content-Disposition"] == 'attachment; filename="migranet-2025-03-13.ics"'
+    assert "DTSTART:20250312T233000Z" in response.body.decode()
