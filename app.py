@@ -216,10 +216,10 @@ def get_applicant_export(case_id: str) -> Response:
 
 @app.route("/applicant/{case_id}/appointments/{appointment_id}/calendar", methods=["GET"], cors=True)
 def get_applicant_appointment_calendar(case_id: str, appointment_id: str) -> Response:
-    name, ics = bootstrap.applicant_service().calendar(case_id, _status_secret(), appointment_id)
+    day, ics = bootstrap.applicant_service().calendar(case_id, _status_secret(), appointment_id)
     headers = {
         "Content-Type": "text/calendar; charset=utf-8",
-        "Content-Disposition": f'attachment; filename="{name}"',
+        "Content-Disposition": f'attachment; filename="migranet-{day.isoformat()}.ics"',
         "Cache-Control": "no-store",
     }
     return Response(body=ics, status_code=200, headers=headers)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Protocol
 
 from chalicelib.domain.appointments import BERLIN, Appointment
@@ -96,8 +97,8 @@ class ApplicantService:
             "appointments": self.appointments.upcoming_for_applicant(case.case_id) if self.appointments else [],
         }
 
-    def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[str, str]:
-        """(file name, iCalendar text) of one appointment still to come, for the applicant's calendar."""
+    def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[date, str]:
+        """(Berlin day, iCalendar text) of one appointment still to come, for the applicant's calendar."""
         case = self._case_for_secret(case_id, secret)
         found = self.appointments.upcoming_appointment(case.case_id, appointment_id) if self.appointments else None
         if found is None:
@@ -116,7 +117,7 @@ class ApplicantService:
             location=location,
             now=self.clock.now(),
         )
-        return f"migranet-{found.start.astimezone(BERLIN).date().isoformat()}.ics", body
+        return found.start.astimezone(BERLIN).date(), body
 
     def export(self, case_id: str, secret: str | None) -> dict[str, Any]:
         case = self._case_for_secret(case_id, secret)
