@@ -50,6 +50,7 @@ class MigraNetApp(Chalice):
             @functools.wraps(view)
             def guarded(*args: Any, **view_kwargs: Any) -> Any:
                 try:
+                    _ids_that_can_exist(view_kwargs)
                     return view(*args, **view_kwargs)
                 except DomainError as error:
                     return error_response(error)
@@ -58,6 +59,18 @@ class MigraNetApp(Chalice):
             return view
 
         return decorator
+
+
+# Our ids are 32-36 characters. DynamoDB refuses a lookup by a key over 1,024 bytes (sort key) or
+# 2,048 (partition key) with a ValidationException, which would surface as a 500: such an id
+# cannot exist, so it is answered 404 before any storage call (moto does not check the limit).
+MAX_ID_BYTES = 256
+
+
+def _ids_that_can_exist(path_params: dict[str, Any]) -> None:
+    for name, value in path_params.items():
+        if name.endswith("_id") and isinstance(value, str) and len(value.encode()) > MAX_ID_BYTES:
+            raise NotFoundError(f"No {name.removesuffix('_id')} has this id.")
 
 
 logs.install()

@@ -128,3 +128,10 @@ def test_the_calendar_file_is_named_after_the_berlin_day(anna: Desk, client: Cli
     response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
     assert response.headers["Content-Disposition"] == 'attachment; filename="migranet-2025-03-13.ics"'
     assert "DTSTART:20250312T233000Z" in response.body.decode()
+
+
+@pytest.mark.parametrize("appointment_id", ["x" * 1500, "ü" * 600, "%00", "A" * 32])
+def test_an_odd_appointment_id_is_simply_not_found(client: Client, held: tuple[str, str], appointment_id: str) -> None:
+    case_id, secret = held
+    response = calendar(client, case_id, secret, appointment_id)
+    assert response.status_code == 404 and response.json_body["code"] == "not_found"
