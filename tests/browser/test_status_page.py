@@ -140,7 +140,8 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     day = working_day(3).isoformat()
     online = {"start": f"{day}T14:00", "duration_minutes": 30, "online_url": "https://meet.example/abc"}
     in_person = {"start": f"{day}T09:30", "duration_minutes": 45, "location": "Ziemssenstraße 5, Raum 2.14"}
-    assert call(live, "POST", f"{path}/appointments", token, online)[0] == 201
+    status, online_booked = call(live, "POST", f"{path}/appointments", token, online)
+    assert status == 201, online_booked
     status, booked = call(live, "POST", f"{path}/appointments", token, in_person)
     assert status == 201, booked
     arabic = labels("ar")["status_page"]
@@ -170,3 +171,10 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     event = Path(download.path()).read_text(encoding="utf-8").replace("\r\n ", "")
     assert f"SUMMARY:{arabic['calendar_summary']}: {created['partner_name']}" in event
     assert "LOCATION:Ziemssenstraße 5\\, Raum 2.14\\, " in event  # the place, then the partner's address
+
+    # Cancelled by staff while the page is open: its calendar button shows the list as it is now.
+    online_id = online_booked["appointment"]["appointment_id"]
+    assert call(live, "DELETE", f"{path}/appointments/{online_id}", token)[0] == 200
+    items.nth(1).locator("button.calendar").click()
+    page.locator("#appointment-list li").nth(1).wait_for(state="detached")
+    assert items.count() == 1 and page.locator("#problem").is_hidden()
