@@ -199,6 +199,23 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     screenshot(page, "staff-case-appointments-desktop")
 
 
+def test_no_case_action_is_offered_before_the_case_has_loaded(live: LiveApp, desktop_page: Any) -> None:
+    """Typing into a form of a case still loading would be lost when it loads and takes the focus."""
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    held: list[Any] = []
+    page.route(f"**/staff/cases/{case['case_id']}", lambda route: held.append(route))
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    while not held:  # the case's GET is held back: the panel is open and loading
+        page.wait_for_timeout(50)
+    page.locator("#case:visible").wait_for()
+    for action in ("#appointment-form", "#case-claim", "#case-release", "#section-close", "#section-move"):
+        assert page.locator(action).is_hidden(), action
+    held[0].continue_()
+    page.locator("#appointment-form:visible").wait_for()
+    assert page.evaluate("document.activeElement.id") == "case-title"
+
+
 def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

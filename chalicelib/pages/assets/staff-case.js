@@ -55,6 +55,9 @@
       });
       S.byId("case-reference").textContent = "";
       S.byId("case-state").textContent = t("loading");
+      // No action on a case before it has loaded: show() decides what this person may do with it.
+      [appointmentForm, claimButton, releaseButton, S.byId("section-close"), S.byId("section-move")].forEach(
+        function (node) { node.hidden = true; });
     }
     S.hideProblem(problem);
     panel.hidden = false;
