@@ -121,3 +121,10 @@ class AppointmentNotStartedError(ConflictError):
     """Attendance can be recorded only once the appointment has begun."""
 
     code = "appointment_not_started"
+
+
+class RecordFullError(ConflictError):
+    """Raised by a store when DynamoDB refused a write that would make an item exceed 400 KB
+    (a case whose history was grown on purpose); the write did not happen."""
+
+    code = "record_full"

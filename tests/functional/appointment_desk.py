@@ -6,16 +6,21 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from tests.conftest import auth, post_json
+from tests.conftest import auth, post_json, twilio_signature
 
 BERLIN = ZoneInfo("Europe/Berlin")
 LMU = "lmu-klinikum"
 VIA = "via-bayern"
+TWILIO_TOKEN = "twilio-test-auth-token"
+BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
+PHONE = "+4915112345678"  # valid_intake's number
 
 
 class Desk:
@@ -89,3 +94,22 @@ def case_status(desk: Desk, case_id: str) -> str:
     status, body = desk.get(f"/staff/cases/{case_id}")
     assert status == 200, body
     return body["status"]
+
+
+def twilio_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Twilio settings the SMS webhooks check signatures against."""
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TWILIO_TOKEN)
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
+    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
+
+
+def applicant_sends(client: Client, body: str, sid: str) -> str:
+    """A signed inbound SMS from the applicant; returns the TwiML answer."""
+    pairs = [("MessageSid", sid), ("SmsSid", sid), ("From", PHONE), ("To", "+4989123456"), ("Body", body)]
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, BASE + "/sms/inbound", pairs),
+    }
+    response = client.http.post("/sms/inbound", body=urlencode(pairs).encode(), headers=headers)
+    assert response.status_code == 200, response.body
+    return response.body.decode() if isinstance(response.body, bytes) else response.body

@@ -11,38 +11,31 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from tests.conftest import FrozenClock, post_json, twilio_signature
-from tests.functional.appointment_desk import BERLIN, LMU, VIA, Desk, by_kind, sms, sweep
+from tests.conftest import FrozenClock, post_json
+from tests.functional.appointment_desk import (
+    BERLIN,
+    LMU,
+    PHONE,
+    VIA,
+    Desk,
+    applicant_sends,
+    by_kind,
+    sms,
+    sweep,
+    twilio_configured,
+)
 
-TOKEN = "twilio-test-auth-token"
-BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"
-PHONE = "+4915112345678"  # valid_intake's number
 ANNA_ID = "staff-lmu-klinikum-anna-berger"  # the `sub` conftest's staff_token gives her
 
 
 @pytest.fixture(autouse=True)
 def _twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", TOKEN)
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", "AC" + "1" * 32)
-    monkeypatch.setenv("PUBLIC_BASE_URL", BASE)
-
-
-def applicant_sends(client: Client, body: str, sid: str) -> str:
-    """A signed inbound SMS from the applicant; returns the TwiML answer."""
-    pairs = [("MessageSid", sid), ("SmsSid", sid), ("From", PHONE), ("To", "+4989123456"), ("Body", body)]
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Twilio-Signature": twilio_signature(TOKEN, BASE + "/sms/inbound", pairs),
-    }
-    response = client.http.post("/sms/inbound", body=urlencode(pairs).encode(), headers=headers)
-    assert response.status_code == 200, response.body
-    return response.body.decode() if isinstance(response.body, bytes) else response.body
+    twilio_configured(monkeypatch)
 
 
 @pytest.fixture
@@ -127,6 +120,10 @@ def test_a_2_reply_shows_on_the_case_until_the_appointment_is_moved(
     [reply] = [m for m in log["messages"] if m["direction"] == "inbound"]
     assert (reply["reply"], reply["attention"]) == ("2", "cannot_come")
     assert log["attention"] == case["attention"] and log["opted_out"] is False
+    # Texting `2` again adds nothing staff do not already see (and cannot grow the case without bound).
+    applicant_sends(client, "2", "SM-two-again")
+    _, again = anna.get(f"/staff/cases/{case_id}")
+    assert again["attention"] == case["attention"] and again["history"] == case["history"]
     frozen_clock.advance(minutes=5)
     status, body = anna.patch(
         f"/staff/cases/{case_id}/appointments/{reminded['appointment_id']}", {"start": "2025-03-18T10:00"}

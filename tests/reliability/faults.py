@@ -24,6 +24,10 @@ TRANSACTION_CONFLICT = "TransactionConflictException"
 TRANSACTION_CANCELED_BY_CONFLICT = "TransactionCanceledException"  # with TransactionConflict reasons
 INTERNAL = "InternalServerError"
 TIMEOUT = "ReadTimeout"  # the socket timed out: the request may or may not have been applied
+# An item would exceed 400 KB: a ValidationException for one write; in a transaction DynamoDB
+# cancels it with a `ValidationError` reason on that item (moto raises the ValidationException).
+ITEM_TOO_LARGE = "ItemTooLarge"
+SIZE_MESSAGE = "Item size to update has exceeded the maximum allowed size"
 
 RETRYABLE_FAULTS = (THROTTLING, THROUGHPUT, REQUEST_LIMIT, TRANSACTION_CONFLICT, TRANSACTION_CANCELED_BY_CONFLICT)
 
@@ -43,12 +47,29 @@ class Fault:
             "Error": {"Code": self.code, "Message": f"injected {self.code}"},
             "ResponseMetadata": {"HTTPStatusCode": 500 if self.code == INTERNAL else 400, "HTTPHeaders": {}},
         }
+        if self.code == ITEM_TOO_LARGE:
+            return _item_too_large(self.operation, params)
         if self.code == TRANSACTION_CANCELED_BY_CONFLICT:
             items = params.get("TransactItems", [])
             reasons = [{"Code": "None"}] * len(items)
             reasons[-1] = {"Code": "TransactionConflict", "Message": "Transaction is ongoing for the item"}
             response["CancellationReasons"] = reasons
         return ClientError(response, self.operation)
+
+
+def _item_too_large(operation: str, params: dict[str, Any]) -> ClientError:
+    meta = {"HTTPStatusCode": 400, "HTTPHeaders": {}}
+    if operation != "TransactWriteItems":
+        return ClientError(
+            {"Error": {"Code": "ValidationException", "Message": SIZE_MESSAGE}, "ResponseMetadata": meta}, operation
+        )
+    reasons: list[dict[str, str]] = [{"Code": "None"} for _ in params.get("TransactItems", [])]
+    reasons[0] = {"Code": "ValidationError", "Message": SIZE_MESSAGE}
+    error = {
+        "Code": "TransactionCanceledException",
+        "Message": "Transaction cancelled, please refer cancellation reasons",
+    }
+    return ClientError({"Error": error, "CancellationReasons": reasons, "ResponseMetadata": meta}, operation)
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.errors import retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel, StaffCalendarModel
-from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot
+from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot, open_attention
 from chalicelib.domain.cases import Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
@@ -243,9 +243,12 @@ class DynamoCaseAttention:
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:
         try:
-            item = CaseModel.get(case_id, attributes_to_get=["partner"])
+            item = CaseModel.get(case_id, attributes_to_get=["partner", "history"])
         except CaseModel.DoesNotExist:
             return
+        history = [HistoryEntry.from_dict(h) for h in item.history or []]
+        if any(f["reason"] == reason and f["appointment_id"] == appointment_id for f in open_attention(history)):
+            return  # staff already see this one: a repeated `2` must not grow the case without bound
         entry = HistoryEntry(iso(at), SMS_ATTENTION, item.partner, None, {"reason": reason})
         if appointment_id:
             entry.detail["appointment_id"] = appointment_id

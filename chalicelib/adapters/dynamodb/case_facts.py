@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.adapters.dynamodb.errors import condition_failed
+from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.privacy import phone_hash
@@ -171,6 +171,10 @@ class DynamoCaseFacts:
                 CaseModel(case_id).update(actions=actions, condition=unchanged)
                 return True
             except UpdateError as error:
+                if item_too_large(error):
+                    # What is sent follows the number's opt-out list (written next), not this record.
+                    log.warning("sms consent not recorded: the case record is full", extra={"case_id": case_id})
+                    return False
                 if not condition_failed(error):
                     raise
         log.warning("sms consent not recorded: the case kept changing", extra={"case_id": case_id})

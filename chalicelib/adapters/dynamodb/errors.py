@@ -1,4 +1,5 @@
-"""Turning DynamoDB's throttling and transaction conflicts into a retryable domain error."""
+"""Turning DynamoDB's throttling and transaction conflicts into a retryable domain error, and its
+refusal of an item over 400 KB into a clear conflict."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from botocore.exceptions import HTTPClientError
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.errors import RetryableError
+from chalicelib.errors import RecordFullError, RetryableError
 
 RETRYABLE_CODES = frozenset(
     {
@@ -24,6 +25,8 @@ RETRYABLE_CODES = frozenset(
     }
 )
 RETRYABLE_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+# DynamoDB's words for an item over 400 KB ("Item size [to update] has exceeded the maximum allowed size").
+_SIZE_REFUSED = "exceeded the maximum allowed size"
 
 
 def condition_failed(error: PynamoDBException) -> bool:
@@ -45,6 +48,25 @@ def is_retryable(error: PynamoDBException) -> bool:
     return any(r is not None and r.code in RETRYABLE_REASONS for r in reasons)
 
 
+def item_too_large(error: PynamoDBException) -> bool:
+    """DynamoDB refused the write because an item would exceed 400 KB: a ValidationException
+    ("Item size ... has exceeded the maximum allowed size") for a single write, a cancellation
+    reason `ValidationError` saying so in a transaction (moto answers the transaction with the
+    ValidationException instead)."""
+    response = getattr(error.cause, "response", None) or {}
+    answer = response.get("Error", {})
+    if answer.get("Code") == "ValidationException" and _SIZE_REFUSED in (answer.get("Message") or ""):
+        return True
+    reasons = getattr(error, "cancellation_reasons", None) or []
+    return any(r is not None and r.code == "ValidationError" and _SIZE_REFUSED in (r.message or "") for r in reasons)
+
+
+def record_full(error: PynamoDBException) -> RecordFullError:
+    return RecordFullError(
+        "This record has reached the storage limit of 400 KB per item and cannot take this change; nothing was changed."
+    )
+
+
 def retryable(error: PynamoDBException) -> RetryableError:
     return RetryableError("Storage is busy; please retry in a moment.", retry_after_seconds=1)
 
@@ -60,6 +82,8 @@ def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
         except PynamoDBException as error:
             if is_retryable(error):
                 raise retryable(error) from error
+            if item_too_large(error):
+                raise record_full(error) from error
             raise
 
     return call
@@ -67,7 +91,8 @@ def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
 
 def storage_errors_retryable(cls: type[_T]) -> type[_T]:
     """Class decorator: every public method turns throttling and lost answers into RetryableError
-    (503 + Retry-After), so no store method can leak them as a 500. Methods that handle a
+    (503 + Retry-After) and an item refused for its size into RecordFullError (409), so no store
+    method can leak them as a 500. Methods that handle a
     condition failure or a lost answer themselves still do; only what escapes is translated."""
     for name, member in list(vars(cls).items()):
         if callable(member) and not name.startswith("_"):

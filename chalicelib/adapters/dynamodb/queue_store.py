@@ -9,6 +9,7 @@ with the case; a transfer also leaves a trace in the old partner's "transferred"
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -20,12 +21,14 @@ from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
 from chalicelib.adapters.dynamodb.confirm_outbox import clear_confirmation
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.errors import condition_failed, retryable
+from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large, record_full, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import notice_due
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.staff import AuditEntry, queue_status
 from chalicelib.errors import StateChangedError
+
+log = logging.getLogger(__name__)
 
 QUEUE_INDEX_KEYS = ("case_id", "partner_status", "queued_at")
 TRANSFERRED_INDEX_KEYS = ("partner", "case_id", "partner_status", "queued_at")
@@ -104,6 +107,8 @@ class DynamoQueueStore:
                 raise retryable(error) from error
             if _is_condition_failure(error):
                 raise StateChangedError("the case changed since it was read") from error
+            if item_too_large(error):
+                raise record_full(error) from error
             raise
 
     @staticmethod
@@ -132,6 +137,9 @@ class DynamoQueueStore:
                 raise retryable(error) from error
             if condition_failed(error):
                 return False
+            if item_too_large(error):
+                log.warning("overdue not flagged: the case record is full", extra={"case_id": entry.case_id})
+                return False  # one full case does not stop the sweep for the others
             raise
         return True
 
