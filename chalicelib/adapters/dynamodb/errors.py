@@ -92,8 +92,8 @@ def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
 def storage_errors_retryable(cls: type[_T]) -> type[_T]:
     """Class decorator: every public method turns throttling and lost answers into RetryableError
     (503 + Retry-After) and an item refused for its size into RecordFullError (409), so no store
-    method can leak them as a 500. Methods that handle a
-    condition failure or a lost answer themselves still do; only what escapes is translated."""
+    method can leak them as a 500. Methods that handle a condition failure or a lost answer
+    themselves still do; only what escapes is translated."""
     for name, member in list(vars(cls).items()):
         if callable(member) and not name.startswith("_"):
             setattr(cls, name, _translated(member))
