@@ -267,7 +267,7 @@ def bench_cold_start(results: Results, args: argparse.Namespace) -> None:
         print(f"  ratio {ratio(app_total, base_total)}   (target <= 1.3x; app keys from local files, as `make run`)")
         print(
             f"  ratio {ratio(deployed_total, base_total)}   as deployed: the first intake also fetches the sealing"
-            " and phone-hash keys from SSM (a second botocore session and client, two GetParameter calls)"
+            " and phone-hash keys from SSM (a second botocore session and client, one GetParameters call)"
         )
         print(
             "  slowest packages `import app` loads (cumulative): "

@@ -2,7 +2,7 @@
 
 Order: an environment variable (tests, or injected by the deployment), then for the local
 stage a key file in the local data folder created on first use, else an SSM SecureString
-parameter named by `<NAME>_PARAMETER` (production).
+parameter named by `<NAME>_PARAMETER` (production; chalicelib/adapters/parameter_store.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import os
 import secrets
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chalicelib.config import settings
 
@@ -49,18 +49,20 @@ def _create_once(path: Path) -> bytes:
     return path.read_bytes().strip()
 
 
-@cache
-def _ssm_client(region: str) -> object:
-    """One client for every key; botocore's own, since importing boto3 costs a cold start ~50 ms."""
-    from botocore.session import get_session
-
-    return get_session().create_client("ssm", region_name=region)
+# The app keys a function may be configured with (`<NAME>_PARAMETER`). The first one asked for
+# brings all of them at once: a first intake needs both, and each read adds to a cold start.
+APP_KEYS = ("SEALING_KEY", "PHONE_HASH_KEY")
 
 
 @cache
 def _from_ssm(parameter: str, region: str) -> bytes:
-    ssm: Any = _ssm_client(region)
-    return ssm.get_parameter(Name=parameter, WithDecryption=True)["Parameter"]["Value"].encode()
+    from chalicelib.adapters import parameter_store
+
+    configured = {os.environ.get(f"{name}_PARAMETER") for name in APP_KEYS} - {None, ""}
+    values = parameter_store.read(tuple(sorted(configured | {parameter})), region)
+    if parameter not in values:
+        raise RuntimeError(f"SSM parameter {parameter} does not exist or cannot be read")
+    return values[parameter]
 
 
 def fernet_key(name: str) -> bytes:

@@ -1,4 +1,5 @@
-"""Local-stage keys: created once, the same for every concurrent first use, never half-read."""
+"""Local-stage keys: created once, the same for every concurrent first use, never half-read.
+(Production reads them from Parameter Store: tests/unit/test_parameter_store.py.)"""
 
 from __future__ import annotations
 
@@ -34,30 +35,3 @@ def test_sealed_text_round_trips_and_a_changed_key_degrades_to_none(tmp_path, mo
     assert unseal(token) == "https://example.org/status#abc.secret"
     (tmp_path / "sealing-key.key").unlink()
     assert unseal(token) is None
-
-
-def test_production_reads_each_key_from_its_ssm_securestring_once(monkeypatch):
-    import boto3
-    from moto import mock_aws
-
-    from chalicelib import keys
-
-    monkeypatch.setenv("STAGE", "prod")
-    for name in ("SEALING_KEY", "PHONE_HASH_KEY"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv(f"{name}_PARAMETER", f"/migranet/prod/app/{name.lower()}")
-    with mock_aws():
-        ssm = boto3.client("ssm", region_name="eu-central-1")
-        sealing, phone_hash = b"x" * 43 + b"=", b"y" * 43 + b"="
-        ssm.put_parameter(Name="/migranet/prod/app/sealing_key", Value=sealing.decode(), Type="SecureString")
-        ssm.put_parameter(Name="/migranet/prod/app/phone_hash_key", Value=phone_hash.decode(), Type="SecureString")
-        keys._from_ssm.cache_clear()
-        keys._ssm_client.cache_clear()
-        try:
-            assert fernet_key("SEALING_KEY") == sealing
-            assert fernet_key("PHONE_HASH_KEY") == phone_hash
-            ssm.delete_parameter(Name="/migranet/prod/app/sealing_key")
-            assert fernet_key("SEALING_KEY") == sealing  # read once per container
-        finally:
-            keys._from_ssm.cache_clear()
-            keys._ssm_client.cache_clear()

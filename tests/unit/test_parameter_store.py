@@ -1,0 +1,160 @@
+"""Production keys from Parameter Store: through the Lambda extension when the stack attaches it,
+else one GetParameters call; read once per container either way."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from chalicelib import keys
+from chalicelib.adapters import parameter_store
+
+SEALING, PHONE_HASH = b"x" * 43 + b"=", b"y" * 43 + b"="
+PARAMETERS = {"SEALING_KEY": "/migranet/prod/keys/sealing-key", "PHONE_HASH_KEY": "/migranet/prod/keys/phone-hash-key"}
+TOKEN = "the-function-session-token"
+
+
+@pytest.fixture
+def prod_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A prod-stage function whose keys are SecureString parameters (in moto); nothing cached."""
+    monkeypatch.setenv("STAGE", "prod")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", TOKEN)
+    monkeypatch.delenv(parameter_store.EXTENSION_PORT, raising=False)
+    for name, parameter in PARAMETERS.items():
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(f"{name}_PARAMETER", parameter)
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="eu-central-1")
+        for parameter, value in zip(PARAMETERS.values(), (SEALING, PHONE_HASH), strict=True):
+            ssm.put_parameter(Name=parameter, Value=value.decode(), Type="SecureString")
+        forget = (keys._from_ssm, parameter_store.read, parameter_store._client)
+        for cached in forget:
+            cached.cache_clear()
+        try:
+            yield ssm
+        finally:
+            for cached in forget:
+                cached.cache_clear()
+
+
+class FakeExtension(BaseHTTPRequestHandler):
+    """Answers as the AWS Parameters and Secrets Lambda Extension does (GET .../parameters/get)."""
+
+    values: ClassVar[dict[str, str]] = {}
+    asked: ClassVar[list[tuple[str, str]]] = []
+
+    def do_GET(self) -> None:
+        url = urlparse(self.path)
+        query = parse_qs(url.query)
+        name = query.get("name", [""])[0]
+        type(self).asked.append((name, self.headers.get("X-Aws-Parameters-Secrets-Token", "")))
+        if self.headers.get("X-Aws-Parameters-Secrets-Token") != TOKEN:
+            self._answer(401, {"message": "unauthorized"})
+        elif url.path != "/systemsmanager/parameters/get" or query.get("withDecryption") != ["true"]:
+            self._answer(400, {"message": "bad request"})
+        elif name not in self.values:
+            self._answer(404, {"message": "not found"})
+        else:
+            self._answer(200, {"Parameter": {"Name": name, "Type": "SecureString", "Value": self.values[name]}})
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def extension(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeExtension]]:
+    FakeExtension.values = {
+        PARAMETERS["SEALING_KEY"]: SEALING.decode(),
+        PARAMETERS["PHONE_HASH_KEY"]: PHONE_HASH.decode(),
+    }
+    FakeExtension.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeExtension)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv(parameter_store.EXTENSION_PORT, str(server.server_address[1]))
+    try:
+        yield FakeExtension
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def ssm_calls(ssm_client: Any) -> list[str]:
+    calls: list[str] = []
+    ssm_client.meta.events.register("before-call.ssm", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_without_the_extension_both_keys_come_in_one_getparameters_call_per_container(prod_keys: Any) -> None:
+    calls = ssm_calls(parameter_store._client("eu-central-1"))
+
+    assert keys.fernet_key("SEALING_KEY") == SEALING
+    assert keys.fernet_key("PHONE_HASH_KEY") == PHONE_HASH
+    assert calls == ["GetParameters"]  # one round trip of the cold start for both
+    prod_keys.delete_parameter(Name=PARAMETERS["SEALING_KEY"])
+    assert keys.fernet_key("SEALING_KEY") == SEALING  # read once per container
+    assert calls == ["GetParameters"]
+
+
+def test_with_the_extension_the_keys_come_from_it_and_no_ssm_client_is_made(
+    prod_keys: Any, extension: type[FakeExtension], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_client(region: str) -> Any:
+        raise AssertionError("an SSM client was created although the extension answers")
+
+    monkeypatch.setattr(parameter_store, "_client", no_client)
+
+    assert keys.fernet_key("PHONE_HASH_KEY") == PHONE_HASH
+    assert sorted(extension.asked) == sorted((parameter, TOKEN) for parameter in PARAMETERS.values())  # both at once
+    assert keys.fernet_key("SEALING_KEY") == SEALING
+    assert len(extension.asked) == 2  # and never again in this container
+
+
+@pytest.mark.parametrize("trouble", ["nobody listens", "wrong token", "unknown parameter"])
+def test_when_the_extension_fails_the_keys_come_from_ssm_and_the_log_has_no_key(
+    prod_keys: Any,
+    extension: type[FakeExtension],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    trouble: str,
+) -> None:
+    if trouble == "nobody listens":
+        monkeypatch.setenv(parameter_store.EXTENSION_PORT, str(a_port_nobody_answers()))
+    elif trouble == "wrong token":
+        monkeypatch.setenv("AWS_SESSION_TOKEN", "a stale token")
+    else:
+        extension.values = {PARAMETERS["PHONE_HASH_KEY"]: PHONE_HASH.decode()}
+    calls = ssm_calls(parameter_store._client("eu-central-1"))
+
+    with caplog.at_level(logging.WARNING):
+        assert keys.fernet_key("SEALING_KEY") == SEALING
+        assert keys.fernet_key("PHONE_HASH_KEY") == PHONE_HASH
+
+    assert calls == ["GetParameters"]
+    assert "asking SSM" in caplog.text
+    assert SEALING.decode() not in caplog.text and PHONE_HASH.decode() not in caplog.text
+
+
+def a_port_nobody_answers() -> int:
+    """A port that was free a moment ago: connecting to it is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
