@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.adapters.parameter_store import EXTENSION_PORT
 from infrastructure.identity import APP_CLIENT, DOMAIN, USER_POOL
 from infrastructure.naming import StageNames
 
 REST_API = "RestAPI"  # the logical id `chalice package` gives the REST API
+EXTENSION_LAYER_PARAMETER = "ParametersSecretsExtensionLayerArn"
+EXTENSION_PORT_NUMBER = "2773"  # the extension's documented default, set explicitly as the switch
 LOG_GROUP = "FunctionLogGroup"
 # Steady rate and burst for the whole stage; the public, unauthenticated intake is stricter so a
 # script cannot flood partners' queues (per-person limits come from the idempotency key and SMS limits).
@@ -48,6 +51,9 @@ def function_environment(names: StageNames) -> dict[str, Any]:
         "PUBLIC_BASE_URL": {"Ref": "PublicBaseUrl"},
         # Status-link sealing and phone-number hashing keys (chalicelib/keys.py), SecureString parameters.
         **names.app_key_parameters,
+        # Read through the Parameters and Secrets extension (its layer, below) on this port: a cold
+        # start then makes no SSM client (chalicelib/adapters/parameter_store.py).
+        EXTENSION_PORT: EXTENSION_PORT_NUMBER,
     }
 
 
@@ -57,6 +63,8 @@ def globals_section(names: StageNames) -> dict[str, Any]:
     return {
         "Function": {
             "Environment": {"Variables": function_environment(names)},
+            # SAM adds Globals' layers before each function's own (Chalice's dependency layer).
+            "Layers": [{"Ref": EXTENSION_LAYER_PARAMETER}],
             "LoggingConfig": {"LogGroup": {"Ref": LOG_GROUP}, "LogFormat": "Text"},
         }
     }

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from infrastructure.api import api_overrides, globals_section
+from infrastructure.api import EXTENSION_LAYER_PARAMETER, api_overrides, globals_section
 from infrastructure.functions import app_functions
 from infrastructure.iam import policy_document
 from infrastructure.identity import HAS_DOMAIN_PREFIX, HAS_PUBLIC_BASE_URL, identity_outputs, identity_resources
@@ -24,6 +24,8 @@ from infrastructure.security import key_resources
 from infrastructure.tables import KEY_RESOURCE, table_resources
 
 DEPLOYED_STAGE = "prod"
+# Published by AWS (account 187925254637 for eu-central-1); layer versions are immutable.
+EXTENSION_LAYER_DEFAULT = "arn:aws:lambda:eu-central-1:187925254637:layer:AWS-Parameters-and-Secrets-Lambda-Extension:2"
 LOG_RETENTION_DAYS = [7, 14, 30, 60, 90, 180, 365]
 
 
@@ -65,6 +67,14 @@ def parameters() -> dict[str, Any]:
             "Default": "ON",
             "AllowedValues": ["ON", "OPTIONAL"],
             "Description": "Staff see applicants' personal data: an authenticator app is required by default.",
+        },
+        EXTENSION_LAYER_PARAMETER: {
+            "Type": "String",
+            "Default": EXTENSION_LAYER_DEFAULT,
+            "AllowedPattern": "^arn:aws:lambda:eu-central-1:[0-9]{12}:layer:[A-Za-z0-9_-]+:[0-9]+$",
+            "Description": "AWS Parameters and Secrets Lambda Extension layer (x86_64, eu-central-1) through "
+            "which the functions read their keys; the default is version 2, the first published (2022): "
+            "set the current version from the extension's documentation.",
         },
         "LogRetentionDays": {
             "Type": "Number",

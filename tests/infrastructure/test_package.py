@@ -11,6 +11,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.parameter_store import EXTENSION_PORT
 from chalicelib.config import PACKAGE_DIR, PROJECT_DIR, settings
 from infrastructure.functions import app_functions
 from infrastructure.generate import policy_path
@@ -150,6 +151,10 @@ def test_every_function_gets_the_environment_log_group_policy_and_an_alarm(packa
         assert environment["TABLE_PREFIX"] == PROD.settings.table_prefix, logical_id
         assert environment["QUEUE_PREFIX"] == PROD.settings.queue_prefix, logical_id
         assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}, logical_id
+        # Keys through the Parameters and Secrets extension, next to Chalice's dependency layer.
+        assert environment[EXTENSION_PORT] == "2773", logical_id
+        assert properties["Layers"][0] == {"Ref": "ParametersSecretsExtensionLayerArn"}, logical_id
+        assert len(properties["Layers"]) == 2, logical_id
         role = roles[properties["Role"]["Fn::GetAtt"][0]]
         assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy], logical_id
         assert logical_id in alarmed, f"no Errors alarm for {logical_id}"
