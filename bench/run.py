@@ -31,6 +31,7 @@ from typing import Any
 
 from bench import cost as cost_model
 from bench import inprocess
+from bench.extension import parameters_extension
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 Results = dict[str, Any]
@@ -238,22 +239,32 @@ def _as_deployed(env: dict[str, str]) -> dict[str, str]:
     return {**env, "STAGE": "prod", "AWS_ENDPOINT_URL_SSM": url, **_KEY_PARAMETERS}
 
 
+COLD_VARIANTS = {  # label: what it is
+    "cold-app": "app keys from local key files, as `make run`",
+    "cold-app-ext": "as deployed: keys through the Parameters and Secrets extension (stand-in, bench/extension.py)",
+    "cold-app-ssm": "as deployed without the extension: an SSM client of its own, one GetParameters call",
+}
+
+
 def bench_cold_start(results: Results, args: argparse.Namespace) -> None:
     section(f"3. Cold start: fresh process, import + first request, median of {args.cold_runs} (moto server)")
-    print("  both run from the code as packaged for Lambda (chalicelib with bytecode; infrastructure/package.py)")
+    print("  all run from the code as packaged for Lambda (chalicelib with bytecode; infrastructure/package.py)")
     server, env, data = _moto_env()
     try:
         task = _deployed_copy(Path(data.name) / "deployed")
-        variants = {  # label: (child mode, environment)
-            "cold-app": ("cold-app", env),
-            "cold-app-ssm": ("cold-app", _as_deployed(env)),
-            "cold-baseline": ("cold-baseline", env),
-        }
-        # Alternating runs: a slow spell of this shared machine then hits all sides alike.
-        runs: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
-        for _ in range(args.cold_runs):
-            for label, (mode, variant_env) in variants.items():
-                runs[label].append(_child(mode, 1, variant_env, cwd=task))
+        deployed = _as_deployed(env)
+        with parameters_extension(env["DYNAMODB_ENDPOINT"]) as extension_env:
+            variants = {  # label: (child mode, environment)
+                "cold-app": ("cold-app", env),
+                "cold-app-ext": ("cold-app", {**deployed, **extension_env}),
+                "cold-app-ssm": ("cold-app", deployed),
+                "cold-baseline": ("cold-baseline", env),
+            }
+            # Alternating runs: a slow spell of this shared machine then hits all sides alike.
+            runs: dict[str, list[dict[str, Any]]] = {label: [] for label in variants}
+            for _ in range(args.cold_runs):
+                for label, (mode, variant_env) in variants.items():
+                    runs[label].append(_child(mode, 1, variant_env, cwd=task))
         for label, rows in runs.items():
             print(
                 f"  {label:14} import {statistics.median(r['import_s'] for r in rows) * 1000:6.0f} ms"
@@ -261,19 +272,15 @@ def bench_cold_start(results: Results, args: argparse.Namespace) -> None:
                 f"   total {statistics.median(r['cold_total_s'] for r in rows) * 1000:6.0f} ms"
                 f"   (process incl. interpreter {statistics.median(r['process_s'] for r in rows) * 1000:5.0f} ms)"
             )
-        app_total = statistics.median(r["cold_total_s"] for r in runs["cold-app"])
-        deployed_total = statistics.median(r["cold_total_s"] for r in runs["cold-app-ssm"])
-        base_total = statistics.median(r["cold_total_s"] for r in runs["cold-baseline"])
-        print(f"  ratio {ratio(app_total, base_total)}   (target <= 1.3x; app keys from local files, as `make run`)")
-        print(
-            f"  ratio {ratio(deployed_total, base_total)}   as deployed: the first intake also fetches the sealing"
-            " and phone-hash keys from SSM (a second botocore session and client, one GetParameters call)"
-        )
+        totals = {label: statistics.median(r["cold_total_s"] for r in rows) for label, rows in runs.items()}
+        base_total = totals["cold-baseline"]
+        for label, what in COLD_VARIANTS.items():
+            print(f"  ratio {ratio(totals[label], base_total)}  {label:13} (target <= 1.3x)  {what}")
         print(
             "  slowest packages `import app` loads (cumulative): "
             + ", ".join(f"{n} {s * 1000:.0f} ms" for n, s in _import_breakdown(env, cwd=task))
         )
-        results["cold"] = {"app_s": app_total, "deployed_s": deployed_total, "baseline_s": base_total}
+        results["cold"] = {f"{label}_s": total for label, total in totals.items()}
     finally:
         server.__exit__(None, None, None)
         data.cleanup()
