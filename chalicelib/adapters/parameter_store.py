@@ -40,7 +40,7 @@ def _through_extension(parameters: tuple[str, ...], port: str) -> dict[str, byte
     """None when the extension does not answer as documented (then the caller asks SSM itself)."""
     # One request per parameter (the extension has no batch call), in parallel: a cold start waits
     # for one Parameter Store round trip, not one per key.
-    with ThreadPoolExecutor(max_workers=len(parameters)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(parameters))) as pool:
         answers = list(pool.map(lambda name: _one_through_extension(name, port), parameters))
     if any(answer is None for answer in answers):
         return None
