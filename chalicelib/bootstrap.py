@@ -221,13 +221,9 @@ def twilio_credentials() -> Callable[[], TwilioCredentials]:
 
     current = settings()
     if current.twilio_ssm_prefix:
+        from chalicelib.adapters import parameter_store
 
-        def ssm() -> object:
-            import boto3
-
-            return boto3.client("ssm", region_name=current.region)
-
-        return ssm_credentials(ssm, current.twilio_ssm_prefix)
+        return ssm_credentials(lambda names: parameter_store.read(names, current.region), current.twilio_ssm_prefix)
 
     def from_environment() -> TwilioCredentials:
         if not (current.twilio_account_sid and current.twilio_auth_token):

@@ -139,11 +139,12 @@ def test_credentials_come_from_ssm_securestrings_on_first_use_only() -> None:
         ssm.put_parameter(Name="/migranet/prod/twilio/auth_token", Value="s3cret", Type="SecureString")
         calls: list[int] = []
 
-        def client() -> Any:
+        def read(names: tuple[str, ...]) -> dict[str, bytes]:
             calls.append(1)
-            return ssm
+            answer = ssm.get_parameters(Names=list(names), WithDecryption=True)
+            return {p["Name"]: p["Value"].encode() for p in answer["Parameters"]}
 
-        load = ssm_credentials(client, "/migranet/prod/twilio/")
+        load = ssm_credentials(read, "/migranet/prod/twilio/")
         TwilioSender(load, from_number="X")  # building the sender reads nothing
         assert calls == []
         assert load() == TwilioCredentials("AC" + "9" * 32, "s3cret")

@@ -158,3 +158,19 @@ def a_port_nobody_answers() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def test_twilio_credentials_come_through_the_extension_too(
+    prod_keys: Any, extension: type[FakeExtension], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import bootstrap
+    from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
+
+    monkeypatch.setenv("TWILIO_SSM_PREFIX", "/migranet/prod/twilio")
+    extension.values = {"/migranet/prod/twilio/account_sid": "AC" + "9" * 32, "/migranet/prod/twilio/auth_token": "s3"}
+    monkeypatch.setattr(parameter_store, "_client", lambda region: pytest.fail("an SSM client was created"))
+    bootstrap.twilio_credentials.cache_clear()
+    try:
+        assert bootstrap.twilio_credentials()() == TwilioCredentials("AC" + "9" * 32, "s3")
+    finally:
+        bootstrap.twilio_credentials.cache_clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -155,8 +155,11 @@ def _never_left(error: BaseException) -> bool:
     return False
 
 
-def ssm_credentials(ssm_client: Callable[[], Any], prefix: str) -> Callable[[], TwilioCredentials]:
-    """Read `<prefix>/account_sid` and `<prefix>/auth_token` (SecureString) once, on first use."""
+def ssm_credentials(
+    read_parameters: Callable[[tuple[str, ...]], Mapping[str, bytes]], prefix: str
+) -> Callable[[], TwilioCredentials]:
+    """Read `<prefix>/account_sid` and `<prefix>/auth_token` (SecureString) once, on first use,
+    with `read_parameters` (names → decrypted values; chalicelib/adapters/parameter_store.read)."""
     cache: list[TwilioCredentials] = []
     lock = threading.Lock()
 
@@ -164,13 +167,12 @@ def ssm_credentials(ssm_client: Callable[[], Any], prefix: str) -> Callable[[], 
         with lock:
             if not cache:
                 base = prefix.rstrip("/")
-                names = [f"{base}/account_sid", f"{base}/auth_token"]
-                answer = ssm_client().get_parameters(Names=names, WithDecryption=True)
-                values = {p["Name"]: p["Value"] for p in answer.get("Parameters", [])}
+                names = (f"{base}/account_sid", f"{base}/auth_token")
+                values = read_parameters(names)
                 missing = [n for n in names if n not in values]
                 if missing:
                     raise RuntimeError(f"SSM parameters missing: {', '.join(missing)}")
-                cache.append(TwilioCredentials(values[names[0]], values[names[1]]))
+                cache.append(TwilioCredentials(values[names[0]].decode(), values[names[1]].decode()))
             return cache[0]
 
     return load
