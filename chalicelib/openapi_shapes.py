@@ -82,7 +82,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "ApplicantStatus": {
         "type": "object",
-        "required": ["case_id", "reference", "status", "partner", "partner_name", "appointments"],
+        "required": [
+            "case_id",
+            "reference",
+            "status",
+            "partner",
+            "partner_name",
+            "appointments",
+            "cancelled_appointments",
+        ],
         "properties": {
             "case_id": {"type": "string"},
             "reference": {"type": "string"},
@@ -107,6 +115,22 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                         "mode": {"enum": ["in_person", "online"]},
                         "location": {"type": ["string", "null"]},
                         "online_url": {"type": ["string", "null"]},
+                    },
+                },
+            },
+            "cancelled_appointments": {
+                "type": "array",
+                "description": "Appointments cancelled before their time, which is still ahead, soonest first.",
+                "items": {
+                    "type": "object",
+                    "required": ["appointment_id", "start", "end", "duration_minutes", "mode", "cancelled_at"],
+                    "properties": {
+                        "appointment_id": {"type": "string"},
+                        "start": {"type": "string", "description": "ISO 8601, UTC."},
+                        "end": {"type": "string"},
+                        "duration_minutes": {"type": "integer"},
+                        "mode": {"enum": ["in_person", "online"]},
+                        "cancelled_at": {"type": ["string", "null"]},
                     },
                 },
             },

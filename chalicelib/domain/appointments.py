@@ -186,6 +186,10 @@ class Appointment:
     def is_upcoming(self, now: datetime) -> bool:
         return self.status == BOOKED and self.start > now
 
+    def is_called_off(self, now: datetime) -> bool:
+        """Cancelled before it was due to begin, and that moment is still ahead."""
+        return self.status == CANCELLED and self.start > now
+
     def slot(self) -> Slot:
         return Slot(self.appointment_id, self.case_id, self.start, self.end)
 
@@ -209,6 +213,17 @@ class Appointment:
             "mode": self.mode,
             "location": self.location,
             "online_url": self.online_url,
+        }
+
+    def cancellation_for_applicant(self) -> dict[str, Any]:
+        """A cancelled appointment on the status page: which one it was, never why or by whom."""
+        return {
+            "appointment_id": self.appointment_id,
+            "start": iso(self.start),
+            "end": iso(self.end),
+            "duration_minutes": self.duration_minutes,
+            "mode": self.mode,
+            "cancelled_at": self.cancelled_at,
         }
 
     def as_dict(self) -> dict[str, Any]:

@@ -56,6 +56,8 @@ class PersonalDataHolder(Protocol):
 class UpcomingAppointments(Protocol):
     def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
 
+    def cancelled_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
+
     def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None: ...
 
 
@@ -95,6 +97,9 @@ class ApplicantService:
             "updated_at": case.updated_at,
             "language": case.language,
             "appointments": self.appointments.upcoming_for_applicant(case.case_id) if self.appointments else [],
+            "cancelled_appointments": (
+                self.appointments.cancelled_for_applicant(case.case_id) if self.appointments else []
+            ),
         }
 
     def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[date, str]:

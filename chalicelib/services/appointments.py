@@ -397,6 +397,13 @@ class AppointmentService:
         upcoming = sorted((a for a in self.store.for_case(case_id) if a.is_upcoming(now)), key=lambda a: a.start)
         return [a.for_applicant() for a in upcoming]
 
+    def cancelled_for_applicant(self, case_id: str) -> list[dict[str, Any]]:
+        """Appointments called off whose time is still ahead, soonest first: the status page shows
+        them as cancelled (an applicant without SMS would otherwise see one silently vanish)."""
+        now = self.clock.now()
+        called_off = sorted((a for a in self.store.for_case(case_id) if a.is_called_off(now)), key=lambda a: a.start)
+        return [a.cancellation_for_applicant() for a in called_off]
+
     def erase_for_case(self, case_id: str) -> int:
         """Staff notes may name the applicant: dropped. Upcoming appointments are cancelled (slot freed)."""
         erased = 0

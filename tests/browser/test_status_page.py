@@ -172,9 +172,20 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     assert f"SUMMARY:{arabic['calendar_summary']}: {created['partner_name']}" in event
     assert "LOCATION:Ziemssenstraße 5\\, Raum 2.14\\, " in event  # the place, then the partner's address
 
-    # Cancelled by staff while the page is open: its calendar button shows the list as it is now.
+    # Cancelled by staff while the page is open: its calendar button shows the list as it is now,
+    # the cancelled one still in its place, marked, with nothing to add to a calendar.
     online_id = online_booked["appointment"]["appointment_id"]
     assert call(live, "DELETE", f"{path}/appointments/{online_id}", token)[0] == 200
     items.nth(1).locator("button.calendar").click()
-    page.locator("#appointment-list li").nth(1).wait_for(state="detached")
-    assert items.count() == 1 and page.locator("#problem").is_hidden()
+    cancelled = page.locator("#appointment-list li.cancelled")
+    cancelled.wait_for()
+    assert items.count() == 2 and page.locator("#problem").is_hidden()
+    assert cancelled.locator("time").get_attribute("datetime") == online_booked["appointment"]["start"]
+    assert cancelled.locator("p").inner_text() == arabic["appointment_cancelled"]
+    assert cancelled.locator("button, a").count() == 0
+    assert items.nth(0).locator("button.calendar").count() == 1  # the other one is untouched
+    assert serious_violations(page) == []
+    screenshot(page, "status-appointment-cancelled-ar-mobile")
+    page.reload()  # and so it opens next time, until its time has passed
+    cancelled.wait_for()
+    assert items.count() == 2 and items.nth(1).get_attribute("class") == "cancelled"

@@ -66,19 +66,30 @@ def test_soonest_first_and_online_ones_carry_their_link(anna: Desk, client: Clie
     )
 
 
-def test_cancelled_and_past_appointments_are_not_listed(
+def test_cancelled_ones_are_listed_apart_until_their_time_and_past_ones_not_at_all(
     anna: Desk, client: Client, frozen_clock: FrozenClock, held: tuple[str, str]
 ) -> None:
     case_id, secret = held
     _, soon = anna.book(case_id, "2025-03-10T10:00", 30)
-    _, later = anna.book(case_id, "2025-03-20T10:00", 30)
-    status, _ = anna.delete(f"/staff/cases/{case_id}/appointments/{later['appointment']['appointment_id']}")
-    assert status == 200
-    assert [a["appointment_id"] for a in status_of(client, case_id, secret)["appointments"]] == [
-        soon["appointment"]["appointment_id"]
+    _, later = anna.book(case_id, "2025-03-20T10:00", 30, note="Applicant asked to postpone")
+    _, early = anna.book(case_id, "2025-03-08T10:00", 30)
+    for booked in (later, early):
+        status, _ = anna.delete(f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}")
+        assert status == 200
+    found = status_of(client, case_id, secret)
+    assert [a["appointment_id"] for a in found["appointments"]] == [soon["appointment"]["appointment_id"]]
+    # An applicant without SMS learns of a cancellation only here: it stays, marked, until its time.
+    assert [(a["appointment_id"], a["start"], a["mode"]) for a in found["cancelled_appointments"]] == [
+        (early["appointment"]["appointment_id"], "2025-03-08T09:00:00.000000+00:00", "in_person"),
+        (later["appointment"]["appointment_id"], "2025-03-20T09:00:00.000000+00:00", "in_person"),
     ]
-    frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: it has begun
-    assert status_of(client, case_id, secret)["appointments"] == []
+    assert all(a["cancelled_at"] for a in found["cancelled_appointments"])
+    assert "postpone" not in str(found) and "Raum" not in str(found["cancelled_appointments"])
+
+    frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: the 8 March one has passed, the 10th begun
+    found = status_of(client, case_id, secret)
+    assert found["appointments"] == []
+    assert [a["appointment_id"] for a in found["cancelled_appointments"]] == [later["appointment"]["appointment_id"]]
 
 
 def calendar(client: Client, case_id: str, secret: str, appointment_id: str) -> Any:

@@ -101,10 +101,29 @@
     return item;
   }
 
-  function renderAppointments(appointments) {
+  // A cancelled appointment stays in the list, marked, until its time: without SMS consent the
+  // applicant would otherwise see it vanish without a word.
+  function cancelledItem(a) {
+    var item = document.createElement("li");
+    item.className = "cancelled";
+    var when = document.createElement("time");
+    when.dateTime = a.start;
+    when.textContent = appointmentTime(a);
+    item.appendChild(when);
+    var note = document.createElement("p");
+    note.setAttribute("data-t", "appointment_cancelled");
+    note.textContent = t("appointment_cancelled");
+    item.appendChild(note);
+    return item;
+  }
+
+  function renderAppointments(appointments, cancelled) {
     var list = $("appointment-list");
     while (list.firstChild) list.removeChild(list.firstChild);
-    (appointments || []).forEach(function (a) { list.appendChild(appointmentItem(a)); });
+    var items = (appointments || []).map(function (a) { return { start: a.start, node: appointmentItem(a) }; });
+    (cancelled || []).forEach(function (a) { items.push({ start: a.start, node: cancelledItem(a) }); });
+    items.sort(function (x, y) { return x.start < y.start ? -1 : x.start > y.start ? 1 : 0; });
+    items.forEach(function (entry) { list.appendChild(entry.node); });
     show("appointments", list.children.length > 0);
   }
 
@@ -115,7 +134,7 @@
     $("case-partner-address").textContent = found.partner_address || "";
     $("case-reference").textContent = found.reference;
     $("case-received").textContent = day(found.created_at);
-    renderAppointments(found.appointments);
+    renderAppointments(found.appointments, found.cancelled_appointments);
     show("loading", false);
     show("case", true);
   }
