@@ -5,9 +5,9 @@ travel inside chalicelib/. They are copied into a staging copy of the project (b
 into the working tree, where a stale chalicelib/_schemas/ would shadow edits to schemas/.
 Downloaded Lambda wheels are cached in build/cache so repeated builds stay fast.
 
-chalicelib/ ships with its bytecode: Lambda's code directory is read-only, so without it every
-cold start compiles the whole package from source (~40 ms). Compiled with this interpreter, the
-one `chalice package` also takes the Lambda runtime version from (python3.11).
+chalicelib/, app.py and Chalice's runtime ship with their bytecode: Lambda's code directory is
+read-only, so without it every cold start compiles them from source (~65 ms). Compiled with this
+interpreter, the one `chalice package` also takes the Lambda runtime version from (python3.11).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +37,7 @@ WHEEL_CACHE = BUILD_DIR / "cache" / "chalice-deployments"
 DEPLOYED_PATHS = ["app.py", "chalicelib", "vendor", "requirements.txt"]
 PACKAGED_SCHEMAS = Path("chalicelib") / "_schemas"
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "_schemas")
+UNCHECKED = py_compile.PycInvalidationMode.UNCHECKED_HASH
 
 
 def stage_project(dest: Path, wheel_cache: Path = WHEEL_CACHE) -> Path:
@@ -59,15 +62,36 @@ def stage_project(dest: Path, wheel_cache: Path = WHEEL_CACHE) -> Path:
 
 
 def compile_bytecode(project: Path) -> None:
-    """Write chalicelib's bytecode next to its sources, checked by hash of the source, not by
-    its timestamp (a zip's timestamps are not the build's)."""
-    compiled = compileall.compile_dir(
-        project / "chalicelib",
-        quiet=1,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
+    """Write the bytecode of chalicelib and app.py next to their sources, checked by hash of the
+    source, not by its timestamp (a zip's timestamps are not the build's)."""
+    compiled = compileall.compile_dir(project / "chalicelib", quiet=1, invalidation_mode=UNCHECKED)
     if not compiled:
         raise SystemExit(f"could not compile {project / 'chalicelib'}")
+    py_compile.compile(str(project / "app.py"), doraise=True, invalidation_mode=UNCHECKED)
+
+
+# Files `chalice package` puts in the code zip without their bytecode: the entry module and
+# Chalice's own runtime (~2,300 lines; together ~25 ms of compiling on every cold start here).
+SHIPPED_AS_SOURCE = ("app.py", "chalice/__init__.py", "chalice/app.py")
+
+
+def add_shipped_bytecode(archive: Path) -> None:
+    """Add to the code zip the bytecode of the sources Chalice ships without it, compiled from
+    the very files in the zip."""
+    tag = sys.implementation.cache_tag
+    with tempfile.TemporaryDirectory() as scratch, zipfile.ZipFile(archive, "a", zipfile.ZIP_DEFLATED) as code:
+        present = set(code.namelist())
+        for name in SHIPPED_AS_SOURCE:
+            folder, _, file = name.rpartition("/")
+            target = f"{folder + '/' if folder else ''}__pycache__/{file[:-3]}.{tag}.pyc"
+            if name not in present or target in present:
+                continue
+            source = Path(scratch) / name
+            source.parent.mkdir(parents=True, exist_ok=True)
+            source.write_bytes(code.read(name))
+            compiled = Path(scratch) / target
+            py_compile.compile(str(source), cfile=str(compiled), dfile=name, doraise=True, invalidation_mode=UNCHECKED)
+            code.write(compiled, target)
 
 
 def prune_wheel_cache(wheel_cache: Path = WHEEL_CACHE, keep: int = 3) -> None:
@@ -111,6 +135,7 @@ def package(
     with _cache_lock():
         subprocess.run(command, check=True, env=env, cwd=project)
         prune_wheel_cache()
+    add_shipped_bytecode(out_dir / "deployment.zip")
     return out_dir / "sam.json"
 
 

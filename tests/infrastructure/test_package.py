@@ -51,17 +51,35 @@ def test_the_zip_carries_every_schema_and_data_file_unchanged(packaged):
 
 
 def test_the_zip_carries_bytecode_so_a_cold_start_compiles_nothing(packaged):
-    """Lambda cannot write __pycache__; every module of chalicelib must come compiled."""
+    """Lambda cannot write __pycache__; every module in the code zip must come compiled: chalicelib,
+    app.py and the Chalice runtime that `chalice package` puts beside them."""
     with zipfile.ZipFile(packaged.directory / "deployment.zip") as archive:
         names = set(archive.namelist())
-    sources = {n for n in names if n.startswith("chalicelib/") and n.endswith(".py")}
+    sources = {n for n in names if n.endswith(".py")}
+    assert {"app.py", "chalice/app.py", "chalice/__init__.py"} <= sources
     tag = sys.implementation.cache_tag
     missing = []
     for source in sources:
         folder, _, file = source.rpartition("/")
-        if f"{folder}/__pycache__/{file[:-3]}.{tag}.pyc" not in names:
+        if f"{folder + '/' if folder else ''}__pycache__/{file[:-3]}.{tag}.pyc" not in names:
             missing.append(source)
     assert len(sources) > 50 and missing == []
+
+
+def test_the_entry_module_and_chalice_load_from_their_bytecode(packaged, tmp_path):
+    """The sources replaced by a line that fails: the import only works if Python never reads them."""
+    task = _unzip(packaged.directory / "deployment.zip", tmp_path / "task")
+    layer = _unzip(packaged.directory / "layer-deployment.zip", tmp_path / "opt")
+    site = layer / "python" / "lib" / "python3.11" / "site-packages"
+    for name in ("app.py", "chalice/app.py", "chalice/__init__.py"):
+        (task / name).write_text("raise SystemExit('compiled from source')\n", encoding="utf-8")
+    probe = f"import sys\nsys.path[:0] = [{str(task)!r}, {str(site)!r}]\nimport app\nprint(len(app.app.routes))\n"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"STAGE": "prod"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", probe], capture_output=True, text=True, cwd=task, env=env, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.strip().splitlines()[-1]) > 20
 
 
 def _unzip(archive: Path, into: Path) -> Path:
