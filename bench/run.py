@@ -248,7 +248,7 @@ COLD_VARIANTS = {  # label: what it is
 
 def bench_cold_start(results: Results, args: argparse.Namespace) -> None:
     section(f"3. Cold start: fresh process, import + first request, median of {args.cold_runs} (moto server)")
-    print("  all run from the code as packaged for Lambda (chalicelib and app.py with bytecode; infrastructure/package.py)")
+    print("  all run from the code as packaged for Lambda (with its bytecode; infrastructure/package.py)")
     server, env, data = _moto_env()
     try:
         task = _deployed_copy(Path(data.name) / "deployed")
