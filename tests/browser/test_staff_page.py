@@ -63,6 +63,8 @@ def test_staff_sign_in_with_a_pasted_token_and_see_only_their_own_partners_queue
     assert page.locator("#signin-title").inner_text() == text(language, "page", "signin_title")
     sign_in(page, live, token, language)
 
+    # Who is signed in shows once the partner list has come (the workspace opens a moment before).
+    page.locator("#who:visible").wait_for()
     assert page.locator("#who-name").inner_text() == "Anna Berger"
     assert page.locator("#queue-title").inner_text() == text(language, "page", "queue_routed")
     assert page.locator("#tab-routed").get_attribute("aria-selected") == "true"
