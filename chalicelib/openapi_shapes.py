@@ -5,6 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
+_OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
+
+
+def _applicant_appointment(**extra: dict[str, Any]) -> dict[str, Any]:
+    """An appointment as the applicant's status shows it: when, plus `extra` (where, or when cancelled)."""
+    return {
+        "type": "object",
+        "required": ["appointment_id", "start", "end", "duration_minutes", "mode", *extra],
+        "properties": {
+            "appointment_id": {"type": "string"},
+            "start": {"type": "string", "description": "ISO 8601, UTC."},
+            "end": {"type": "string"},
+            "duration_minutes": {"type": "integer"},
+            "mode": {"enum": ["in_person", "online"]},
+            **extra,
+        },
+    }
+
+
 # Error responses by status: (component name, description, schema).
 ERROR_RESPONSES: dict[int, tuple[str, str, str]] = {
     400: ("BadRequest", "The request has invalid fields; `errors` lists each one by its JSON path.", "ValidationError"),
@@ -104,35 +123,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "appointments": {
                 "type": "array",
                 "description": "Booked appointments still to come, soonest first (no cancelled or past ones).",
-                "items": {
-                    "type": "object",
-                    "required": ["appointment_id", "start", "end", "duration_minutes", "mode"],
-                    "properties": {
-                        "appointment_id": {"type": "string"},
-                        "start": {"type": "string", "description": "ISO 8601, UTC."},
-                        "end": {"type": "string"},
-                        "duration_minutes": {"type": "integer"},
-                        "mode": {"enum": ["in_person", "online"]},
-                        "location": {"type": ["string", "null"]},
-                        "online_url": {"type": ["string", "null"]},
-                    },
-                },
+                "items": _applicant_appointment(location=_OPTIONAL_TEXT, online_url=_OPTIONAL_TEXT),
             },
             "cancelled_appointments": {
                 "type": "array",
                 "description": "Appointments cancelled before their time, which is still ahead, soonest first.",
-                "items": {
-                    "type": "object",
-                    "required": ["appointment_id", "start", "end", "duration_minutes", "mode", "cancelled_at"],
-                    "properties": {
-                        "appointment_id": {"type": "string"},
-                        "start": {"type": "string", "description": "ISO 8601, UTC."},
-                        "end": {"type": "string"},
-                        "duration_minutes": {"type": "integer"},
-                        "mode": {"enum": ["in_person", "online"]},
-                        "cancelled_at": {"type": ["string", "null"]},
-                    },
-                },
+                "items": _applicant_appointment(cancelled_at=_OPTIONAL_TEXT),
             },
         },
     },

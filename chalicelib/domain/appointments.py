@@ -203,28 +203,22 @@ class Appointment:
             "staff_id": self.staff_id,
         }
 
-    def for_applicant(self) -> dict[str, Any]:
-        """What the applicant's status page shows: when and where, never the staff note or staff ids."""
+    def _when(self) -> dict[str, Any]:
         return {
             "appointment_id": self.appointment_id,
             "start": iso(self.start),
             "end": iso(self.end),
             "duration_minutes": self.duration_minutes,
             "mode": self.mode,
-            "location": self.location,
-            "online_url": self.online_url,
         }
+
+    def for_applicant(self) -> dict[str, Any]:
+        """What the applicant's status page shows: when and where, never the staff note or staff ids."""
+        return {**self._when(), "location": self.location, "online_url": self.online_url}
 
     def cancellation_for_applicant(self) -> dict[str, Any]:
         """A cancelled appointment on the status page: which one it was, never why or by whom."""
-        return {
-            "appointment_id": self.appointment_id,
-            "start": iso(self.start),
-            "end": iso(self.end),
-            "duration_minutes": self.duration_minutes,
-            "mode": self.mode,
-            "cancelled_at": self.cancelled_at,
-        }
+        return {**self._when(), "cancelled_at": self.cancelled_at}
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -3,14 +3,10 @@ else one GetParameters call; read once per container either way."""
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlparse
+from typing import Any
 
 import boto3
 import pytest
@@ -18,6 +14,7 @@ from moto import mock_aws
 
 from chalicelib import keys
 from chalicelib.adapters import parameter_store
+from tests.fakes.parameters_extension import FakeExtension, parameters_extension
 
 SEALING, PHONE_HASH = b"x" * 43 + b"=", b"y" * 43 + b"="
 PARAMETERS = {"SEALING_KEY": "/migranet/prod/keys/sealing-key", "PHONE_HASH_KEY": "/migranet/prod/keys/phone-hash-key"}
@@ -47,54 +44,17 @@ def prod_keys(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
                 cached.cache_clear()
 
 
-class FakeExtension(BaseHTTPRequestHandler):
-    """Answers as the AWS Parameters and Secrets Lambda Extension does (GET .../parameters/get)."""
-
-    values: ClassVar[dict[str, str]] = {}
-    asked: ClassVar[list[tuple[str, str]]] = []
-
-    def do_GET(self) -> None:
-        url = urlparse(self.path)
-        query = parse_qs(url.query)
-        name = query.get("name", [""])[0]
-        type(self).asked.append((name, self.headers.get("X-Aws-Parameters-Secrets-Token", "")))
-        if self.headers.get("X-Aws-Parameters-Secrets-Token") != TOKEN:
-            self._answer(401, {"message": "unauthorized"})
-        elif url.path != "/systemsmanager/parameters/get" or query.get("withDecryption") != ["true"]:
-            self._answer(400, {"message": "bad request"})
-        elif name not in self.values:
-            self._answer(404, {"message": "not found"})
-        else:
-            self._answer(200, {"Parameter": {"Name": name, "Type": "SecureString", "Value": self.values[name]}})
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+@pytest.fixture
+def known() -> dict[str, str]:
+    """What the fake extension can answer; a test may change it."""
+    return {PARAMETERS["SEALING_KEY"]: SEALING.decode(), PARAMETERS["PHONE_HASH_KEY"]: PHONE_HASH.decode()}
 
 
 @pytest.fixture
-def extension(monkeypatch: pytest.MonkeyPatch) -> Iterator[type[FakeExtension]]:
-    FakeExtension.values = {
-        PARAMETERS["SEALING_KEY"]: SEALING.decode(),
-        PARAMETERS["PHONE_HASH_KEY"]: PHONE_HASH.decode(),
-    }
-    FakeExtension.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeExtension)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv(parameter_store.EXTENSION_PORT, str(server.server_address[1]))
-    try:
-        yield FakeExtension
-    finally:
-        server.shutdown()
-        server.server_close()
+def extension(known: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeExtension]:
+    with parameters_extension(lambda name, decrypt: known.get(name) if decrypt else None, TOKEN) as fake:
+        monkeypatch.setenv(parameter_store.EXTENSION_PORT, str(fake.port))
+        yield fake
 
 
 def ssm_calls(ssm_client: Any) -> list[str]:
@@ -115,7 +75,7 @@ def test_without_the_extension_both_keys_come_in_one_getparameters_call_per_cont
 
 
 def test_with_the_extension_the_keys_come_from_it_and_no_ssm_client_is_made(
-    prod_keys: Any, extension: type[FakeExtension], monkeypatch: pytest.MonkeyPatch
+    prod_keys: Any, extension: FakeExtension, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_client(region: str) -> Any:
         raise AssertionError("an SSM client was created although the extension answers")
@@ -131,7 +91,8 @@ def test_with_the_extension_the_keys_come_from_it_and_no_ssm_client_is_made(
 @pytest.mark.parametrize("trouble", ["nobody listens", "wrong token", "unknown parameter"])
 def test_when_the_extension_fails_the_keys_come_from_ssm_and_the_log_has_no_key(
     prod_keys: Any,
-    extension: type[FakeExtension],
+    extension: FakeExtension,
+    known: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
     trouble: str,
@@ -141,7 +102,7 @@ def test_when_the_extension_fails_the_keys_come_from_ssm_and_the_log_has_no_key(
     elif trouble == "wrong token":
         monkeypatch.setenv("AWS_SESSION_TOKEN", "a stale token")
     else:
-        extension.values = {PARAMETERS["PHONE_HASH_KEY"]: PHONE_HASH.decode()}
+        del known[PARAMETERS["SEALING_KEY"]]
     calls = ssm_calls(parameter_store._client("eu-central-1"))
 
     with caplog.at_level(logging.WARNING):
@@ -161,13 +122,13 @@ def a_port_nobody_answers() -> int:
 
 
 def test_twilio_credentials_come_through_the_extension_too(
-    prod_keys: Any, extension: type[FakeExtension], monkeypatch: pytest.MonkeyPatch
+    prod_keys: Any, extension: FakeExtension, known: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from chalicelib import bootstrap
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
 
     monkeypatch.setenv("TWILIO_SSM_PREFIX", "/migranet/prod/twilio")
-    extension.values = {"/migranet/prod/twilio/account_sid": "AC" + "9" * 32, "/migranet/prod/twilio/auth_token": "s3"}
+    known.update({"/migranet/prod/twilio/account_sid": "AC" + "9" * 32, "/migranet/prod/twilio/auth_token": "s3"})
     monkeypatch.setattr(parameter_store, "_client", lambda region: pytest.fail("an SSM client was created"))
     bootstrap.twilio_credentials.cache_clear()
     try:
