@@ -54,9 +54,7 @@ class PersonalDataHolder(Protocol):
 
 
 class UpcomingAppointments(Protocol):
-    def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
-
-    def cancelled_for_applicant(self, case_id: str) -> list[dict[str, Any]]: ...
+    def for_applicant(self, case_id: str) -> dict[str, list[dict[str, Any]]]: ...
 
     def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None: ...
 
@@ -96,9 +94,10 @@ class ApplicantService:
             "created_at": case.created_at,
             "updated_at": case.updated_at,
             "language": case.language,
-            "appointments": self.appointments.upcoming_for_applicant(case.case_id) if self.appointments else [],
-            "cancelled_appointments": (
-                self.appointments.cancelled_for_applicant(case.case_id) if self.appointments else []
+            **(
+                self.appointments.for_applicant(case.case_id)
+                if self.appointments
+                else {"appointments": [], "cancelled_appointments": []}
             ),
         }
 

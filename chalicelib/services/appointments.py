@@ -391,18 +391,16 @@ class AppointmentService:
         appointment = self.store.get(case_id, appointment_id)
         return appointment if appointment is not None and appointment.is_upcoming(self.clock.now()) else None
 
-    def upcoming_for_applicant(self, case_id: str) -> list[dict[str, Any]]:
-        """The booked appointments still to come, soonest first, as the status page shows them."""
+    def for_applicant(self, case_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The status page's appointments, soonest first, from one read: `appointments` booked and
+        still to come; `cancelled_appointments` called off while their time is still ahead (an
+        applicant without SMS would otherwise see one vanish without a word)."""
         now = self.clock.now()
-        upcoming = sorted((a for a in self.store.for_case(case_id) if a.is_upcoming(now)), key=lambda a: a.start)
-        return [a.for_applicant() for a in upcoming]
-
-    def cancelled_for_applicant(self, case_id: str) -> list[dict[str, Any]]:
-        """Appointments called off whose time is still ahead, soonest first: the status page shows
-        them as cancelled (an applicant without SMS would otherwise see one silently vanish)."""
-        now = self.clock.now()
-        called_off = sorted((a for a in self.store.for_case(case_id) if a.is_called_off(now)), key=lambda a: a.start)
-        return [a.cancellation_for_applicant() for a in called_off]
+        stored = sorted(self.store.for_case(case_id), key=lambda a: a.start)
+        return {
+            "appointments": [a.for_applicant() for a in stored if a.is_upcoming(now)],
+            "cancelled_appointments": [a.cancellation_for_applicant() for a in stored if a.is_called_off(now)],
+        }
 
     def erase_for_case(self, case_id: str) -> int:
         """Staff notes may name the applicant: dropped. Upcoming appointments are cancelled (slot freed)."""

@@ -11,6 +11,7 @@ from chalice.test import Client
 from tests.conftest import FrozenClock
 from tests.functional.appointment_desk import Desk
 from tests.functional.test_applicant_rights import LINK
+from tests.reliability.faults import dynamodb_faults
 
 
 @pytest.fixture
@@ -85,6 +86,10 @@ def test_cancelled_ones_are_listed_apart_until_their_time_and_past_ones_not_at_a
     ]
     assert all(a["cancelled_at"] for a in found["cancelled_appointments"])
     assert "postpone" not in str(found) and "Raum" not in str(found["cancelled_appointments"])
+
+    with dynamodb_faults() as calls:  # no faults: it only records the calls
+        status_of(client, case_id, secret)
+    assert calls.calls.count("Query") == 1  # booked and cancelled ones come from one read
 
     frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: the 8 March one has passed, the 10th begun
     found = status_of(client, case_id, secret)
