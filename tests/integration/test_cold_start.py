@@ -86,3 +86,40 @@ def test_a_cold_process_stores_and_routes_an_intake_without_the_other_routes_lib
     assert result["status"] == 201, result
     assert result["body"]["partner"] == "akademie-ingenieure" and result["body"]["case_id"]
     assert result["loaded"] == []
+
+
+def test_a_cold_process_as_deployed_reads_its_keys_through_the_extension(
+    tmp_path: Path, valid_intake: dict[str, Any]
+) -> None:
+    """Stage prod: the sealing and phone-hash keys are SSM parameters, read through the Parameters
+    and Secrets extension; an SSM endpoint that refuses every connection shows no client is used."""
+    from cryptography.fernet import Fernet
+
+    from tests.fakes.parameters_extension import parameters_extension
+
+    parameters = {"SEALING_KEY_PARAMETER": "/migranet/prod/keys/sealing-key"}
+    parameters["PHONE_HASH_KEY_PARAMETER"] = "/migranet/prod/keys/phone-hash-key"
+    values = {name: Fernet.generate_key().decode() for name in parameters.values()}
+    with (
+        moto_server() as moto_url,
+        parameters_extension(lambda name, decrypt: values.get(name) if decrypt else None, "cold-token") as extension,
+    ):
+        env = {
+            **api_environment(moto_url, tmp_path),
+            "STAGE": "prod",
+            **parameters,
+            **extension.environment,
+            "AWS_ENDPOINT_URL_SSM": "http://127.0.0.1:9",  # nothing answers there
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_INTAKE, json.dumps(valid_intake), json.dumps(NOT_FOR_AN_INTAKE)],
+            cwd=PROJECT_DIR,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 201, result
+    assert result["loaded"] == []  # boto3 among them
+    assert sorted(extension.asked) == sorted((name, "cold-token") for name in parameters.values())
