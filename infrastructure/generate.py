@@ -24,8 +24,11 @@ from infrastructure.security import key_resources
 from infrastructure.tables import KEY_RESOURCE, table_resources
 
 DEPLOYED_STAGE = "prod"
-# Published by AWS (account 187925254637 for eu-central-1); layer versions are immutable.
-EXTENSION_LAYER_DEFAULT = "arn:aws:lambda:eu-central-1:187925254637:layer:AWS-Parameters-and-Secrets-Lambda-Extension:2"
+# Published by AWS (account 187925254637 for eu-central-1, x86_64); layer versions are immutable.
+# Version 24 is the one AWS's table lists (Systems Manager user guide, updated 2026-01-09).
+EXTENSION_LAYER_DEFAULT = (
+    "arn:aws:lambda:eu-central-1:187925254637:layer:AWS-Parameters-and-Secrets-Lambda-Extension:24"
+)
 LOG_RETENTION_DAYS = [7, 14, 30, 60, 90, 180, 365]
 
 
