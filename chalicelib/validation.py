@@ -181,7 +181,8 @@ def quick_check(schema: Any, instance: Any) -> bool | None:
     return _all_of(_keywords(schema, instance))
 
 
-def _path(parts: list[Any]) -> str:
+def json_path(parts: list[Any]) -> str:
+    """A JSON path as the API's errors name a field: qualification.title, goals[1]."""
     out = ""
     for part in parts:
         if isinstance(part, int):
@@ -203,16 +204,17 @@ def _field_errors(error: SchemaError) -> list[FieldError]:
     if keyword == "required":
         missing = [name for name in error.validator_value if name not in (error.instance or {})]
         return [
-            FieldError(_path([*path, name]), "required", f"{_path([*path, name])} is required.") for name in missing
+            FieldError(json_path([*path, name]), "required", f"{json_path([*path, name])} is required.")
+            for name in missing
         ]
     if keyword == "additionalProperties":
         allowed = set((error.schema.get("properties") or {}).keys())
         unknown = [name for name in (error.instance or {}) if name not in allowed]
         return [
-            FieldError(_path([*path, name]), "not_allowed", f"Unknown field {name!r} is not allowed.")
+            FieldError(json_path([*path, name]), "not_allowed", f"Unknown field {name!r} is not allowed.")
             for name in unknown
         ]
-    field = _path(path) or "(body)"
+    field = json_path(path) or "(body)"
     code = error.schema.get("x-error-code") if isinstance(error.schema, dict) else None
     if keyword in ("type", "enum", "maxLength") or code is None:
         code = _KEYWORD_CODES.get(keyword, "invalid")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
 from chalicelib.errors import FieldError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError
+from chalicelib.validation import json_path
 
 # Routes that read JSON accept these at the Chalice level, so that *we* answer a wrong
 # content type with the documented error shape instead of Chalice's own 415.
@@ -33,11 +36,42 @@ def parse_json_body(content_type: str | None, raw_body: bytes | None, max_bytes:
     if not body.strip():
         raise ValidationError([FieldError("(body)", "required", "The request body is empty; send a JSON object.")])
     try:
-        return json.loads(body.decode("utf-8"))
+        document = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ValidationError(
             [FieldError("(body)", "invalid_json", f"The body is not valid JSON: {error}.")]
         ) from error
+    if _SURROGATE_ESCAPE.search(body) and (errors := list(_unpaired_surrogates(document, []))):
+        raise ValidationError(errors)
+    return document
+
+
+# JSON may spell a lone UTF-16 surrogate as an escape ("\ud800"); Python decodes it into a str
+# that cannot be encoded again, so hashing, storing or logging it would fail later. Only an
+# escape can carry one (UTF-8 bytes cannot), which keeps the common body free of the walk.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unpaired_surrogates(value: Any, path: list[Any]) -> Iterator[FieldError]:
+    field = json_path(path) or "(body)"
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            yield FieldError(
+                field,
+                "invalid_text",
+                "The text contains an unpaired UTF-16 surrogate (an escape such as \\ud800 without its pair); "
+                "send valid Unicode.",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                yield FieldError(field, "invalid_text", "A field name contains an unpaired UTF-16 surrogate.")
+            else:
+                yield from _unpaired_surrogates(item, [*path, key])
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _unpaired_surrogates(item, [*path, index])
 
 
 def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any]:

@@ -108,6 +108,34 @@ def test_broken_bodies_get_400(client, raw, code):
     assert count_items() == (0, 0, 0)
 
 
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"given_name": "\ud800"}, "given_name"),
+        ({"message": "Hallo \udfff"}, "message"),
+        ({"goals": ["recognition", "\ud83d"]}, "goals[1]"),
+        ({"qualification": {"title": "Ingenieur \udc00", "profession_group": "engineering"}}, "qualification.title"),
+    ],
+)
+def test_an_unpaired_surrogate_escape_gets_400_naming_the_field(client, valid_intake, change, field):
+    # Valid JSON ("\ud800" is a legal escape) but not valid Unicode: it reached the request hash and failed with 500.
+    # json.dumps escapes it (ensure_ascii), as a client sends it.
+    body = json.dumps({**valid_intake, **change})
+    response = client.http.post(
+        "/intake", body=body, headers={"Content-Type": "application/json", "Idempotency-Key": "k1"}
+    )
+    assert response.status_code == 400
+    assert {"field": field, "code": "invalid_text"}.items() <= response.json_body["errors"][0].items()
+    assert count_items() == (0, 0, 0)
+
+
+def test_a_paired_surrogate_escape_is_just_an_emoji(client, valid_intake):
+    body = json.dumps({**valid_intake, "message": "Danke \U0001f600"})  # sent as \ud83d\ude00
+    assert "\\ud83d\\ude00" in body
+    response = client.http.post("/intake", body=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 201
+
+
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"])
 def test_non_json_body_gets_415(client, valid_intake, content_type):
     response = client.http.post("/intake", body=json.dumps(valid_intake), headers={"Content-Type": content_type})

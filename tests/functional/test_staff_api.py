@@ -270,6 +270,7 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
         ({"partner": "atlantis-amt", "reason": REASON}, 400, "partner"),
         ({"partner": "Not An Id!", "reason": REASON}, 400, "partner"),
         ({"partner": LMU, "reason": REASON}, 409, None),
+        ({"partner": VIA, "reason": "Umzug nach \ud800 Augsburg"}, 400, "reason"),  # unpaired surrogate: was 500
     ],
 )
 def test_invalid_transfers_leave_the_case_unchanged(anna, submit_case, body, status: int, field: str | None) -> None:
