@@ -27,6 +27,7 @@ from chalicelib.errors import (
     UnsupportedMediaTypeError,
     ValidationError,
 )
+from chalicelib.invocation import invocable_by_name
 from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body, request_log_line
 
 if TYPE_CHECKING:
@@ -378,6 +379,7 @@ def post_coordinator_reassign(case_id: str) -> Response:
     return json_response(bootstrap.staff_service().reassign(_staff(), case_id, _json_body()).as_dict())
 
 
+@invocable_by_name
 @app.schedule(Rate(15, unit=Rate.MINUTES))
 def mark_overdue_cases(event: Any) -> dict[str, int]:
     """Flag routed cases past their partner's SLA (working days, Europe/Berlin); idempotent."""
@@ -427,6 +429,7 @@ def get_staff_case_messages(case_id: str) -> Response:
     return json_response(bootstrap.appointment_service().messages(_staff(), case_id))
 
 
+@invocable_by_name
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def settle_past_appointments(event: Any) -> dict[str, int]:
     """Cases whose last upcoming appointment has begun go from `scheduled` back to `claimed`."""
@@ -435,6 +438,7 @@ def settle_past_appointments(event: Any) -> dict[str, int]:
     return result
 
 
+@invocable_by_name
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def notify_partners(event: Any) -> dict[str, int | bool]:
     """Send partners the `case.routed` notices written with each intake and transfer (an outbox)."""
@@ -446,6 +450,7 @@ def notify_partners(event: Any) -> dict[str, int | bool]:
 # --- SMS (issue 4) --------------------------------------------------------------------------
 
 
+@invocable_by_name
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def send_due_messages(event: Any) -> dict[str, Any]:
     """Send the SMS that are due (claim, send once, record Twilio's SID); stops before Lambda's time runs out."""
@@ -538,6 +543,7 @@ def get_coordinator_metrics() -> Response:
     return json_response(result.body, headers={"Cache-Control": "no-store"})
 
 
+@invocable_by_name
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def enforce_retention(event: Any) -> dict[str, Any]:
     """Erase personal data whose retention time ran out (closed + RETENTION_DAYS_AFTER_CLOSE, unclaimed +
