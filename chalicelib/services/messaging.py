@@ -23,6 +23,7 @@ from chalicelib.domain.messages import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_CHANGED,
     CASE_TRANSFERRED,
+    FAILED,
     INBOUND,
     INTAKE_RECEIVED,
     MAYBE_SENT,
@@ -32,6 +33,7 @@ from chalicelib.domain.messages import (
     REMINDER,
     SUPPRESSED,
     TWILIO_STATUS,
+    UNDELIVERED,
     Message,
     Values,
     language_or_default,
@@ -52,7 +54,14 @@ from chalicelib.services.messaging_ports import (
     WebhookRequest,
     WebhookSignatureError,
 )
-from chalicelib.services.sms_dispatch import DeliveryPolicy, Dispatcher, Limiter, SweepReport
+from chalicelib.services.sms_dispatch import (
+    REPORTED_BY_TWILIO,
+    DeliveryPolicy,
+    Dispatcher,
+    Limiter,
+    SweepReport,
+    log_sms_failed,
+)
 
 log = logging.getLogger(__name__)
 
@@ -423,11 +432,24 @@ class MessagingService:
             return
         code = request.params.get("ErrorCode") or None
         target = (request.query or {}).get("m")
+        found: Message | None = None
         if not target:
             found = self.store.by_sid(sid)
             target = found.message_id if found else None
-        if target:
-            self.store.update_delivery(target, status, code, sid, self._now())
+        if not target or not self.store.update_delivery(target, status, code, sid, self._now()):
+            return  # unknown, or not a step forward: a repeated or late callback changes and logs nothing
+        if status in (FAILED, UNDELIVERED):
+            # Only the callback whose conditional write moved the message to failed/undelivered gets here.
+            message = found or self.store.get(target)
+            log_sms_failed(
+                target,
+                message.case_id if message else None,
+                message.kind if message else None,
+                status,
+                REPORTED_BY_TWILIO,
+                code,
+                message.attempts if message else None,
+            )
 
 
 def _aware(value: Any) -> datetime:

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
+from chalicelib import logs
 from chalicelib.domain.messages import EXPIRED, FAILED, INTAKE_RECEIVED, QUEUED, SENT, SUPPRESSED, UNKNOWN, Message
 from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.ports import Clock
@@ -32,6 +34,43 @@ from chalicelib.services.messaging_ports import (
 
 log = logging.getLogger(__name__)
 UNSUBSCRIBED_AT_TWILIO = "21610"
+
+# The CloudWatch metric filter SmsFailedMetricFilter (infrastructure/monitoring.py) counts lines with this event.
+SMS_FAILED_EVENT = "sms.failed"
+REJECTED = "rejected"  # Twilio refused the message for good (21211 invalid number, 21610 unsubscribed, ...)
+RETRIES_EXHAUSTED = "retries_exhausted"  # every attempt the policy allows failed
+REPORTED_BY_TWILIO = "reported_by_twilio"  # a status callback said failed or undelivered
+# Twilio error codes (5 digits) and HTTP statuses; anything else is not logged as it came.
+_ERROR_CODE = re.compile(r"[A-Za-z0-9_-]{1,6}")
+
+
+def log_sms_failed(
+    message_id: str,
+    case_id: str | None,
+    kind: str | None,
+    status: str,
+    reason: str,
+    code: str | None,
+    attempts: int | None,
+) -> None:
+    """One structured line per message that finally failed, for the SmsFailed alarm.
+
+    Ids, the kind, a fixed reason and the error code only: never the number, name or text, nor
+    the provider's error message (Twilio's text for 21211 quotes the number it refused).
+    """
+    error_code = None if not code else code if _ERROR_CODE.fullmatch(code) else "other"
+    logs.emit(
+        {
+            "event": SMS_FAILED_EVENT,
+            "message_id": message_id,
+            "case_id": case_id,
+            "kind": kind,
+            "status": status,
+            "reason": reason,
+            "error_code": error_code,
+            "attempts": attempts,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -133,7 +172,7 @@ class Dispatcher:
             return
         if message.attempts > self.policy.max_attempts:
             reason = f"not sent after {self.policy.max_attempts} attempts: {message.reason or 'unknown error'}"
-            self.store.finish(message, FAILED, now, reason, message.error_code)
+            self._fail(message, now, reason, message.error_code, RETRIES_EXHAUSTED)
             report.failed += 1
             return
         self._send(message, report)
@@ -184,14 +223,14 @@ class Dispatcher:
             now = self._now()
             if message.attempts >= self.policy.max_attempts:
                 reason = f"gave up after {message.attempts} attempts: {error.reason}"
-                self.store.finish(message, FAILED, now, reason, error.code)
+                self._fail(message, now, reason, error.code, RETRIES_EXHAUSTED)
                 report.failed += 1
             else:
                 self._retry(message, now, error.reason, error.code, needs_reconcile=False)
                 report.retried += 1
             return
         except PermanentSendError as error:
-            self.store.finish(message, FAILED, self._now(), error.reason, error.code)
+            self._fail(message, self._now(), error.reason, error.code, REJECTED)
             if error.code == UNSUBSCRIBED_AT_TWILIO:  # Twilio knows of an opt-out we missed: honour it too
                 self.store.set_opt_out(message.phone_hash, True, self._now(), "TWILIO_21610")
             report.failed += 1
@@ -200,6 +239,11 @@ class Dispatcher:
         if not self.store.mark_sent(message, result.sid, status, self._now(), reconciled=False):
             log.warning("sms.lease_lost", extra={"message_id": message.message_id})
         report.sent += 1
+
+    def _fail(self, message: Message, now: datetime, reason: str, code: str | None, why: str) -> None:
+        """Final `failed`, logged once: only the run whose conditional write ends the message logs it."""
+        if self.store.finish(message, FAILED, now, reason, code):
+            log_sms_failed(message.message_id, message.case_id, message.kind, FAILED, why, code, message.attempts)
 
     def _retry(
         self,
