@@ -14,7 +14,7 @@ HAS_ALARM_EMAIL = "HasAlarmEmail"
 METRIC_NAMESPACE = "MigraNet"
 SMS_FAILED_METRIC = "SmsFailed"
 # The app writes one structured log line per finally failed SMS, e.g.
-# {"event": "sms.failed", "message_id": "...", "reason": "21211"} (never the number).
+# {"event": "sms.failed", "message_id": "...", "reason": "rejected", "error_code": "21211"} (never the number).
 # A quoted term matches the text wherever it appears, whatever the JSON spacing or log prefix.
 SMS_FAILED_PATTERN = '"sms.failed"'
 SMS_FAILED_PER_HOUR = 5

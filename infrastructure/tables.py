@@ -25,6 +25,12 @@ def ttl_attribute(model: type[Model]) -> str | None:
     return None
 
 
+def index_names(model: type[Model]) -> list[str]:
+    """The model's global and local secondary indexes, as its table (and the IAM policy) names them."""
+    schema = model._get_schema()
+    return [index["index_name"] for index in schema["global_secondary_indexes"] + schema["local_secondary_indexes"]]
+
+
 def _index(index: dict[str, Any]) -> dict[str, Any]:
     projection = {"ProjectionType": index["projection"]["ProjectionType"]}
     if index["projection"].get("NonKeyAttributes"):

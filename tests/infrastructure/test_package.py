@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -11,13 +12,15 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from chalicelib.adapters.dynamodb.models import MODELS
 from chalicelib.adapters.parameter_store import EXTENSION_PORT
 from chalicelib.config import PACKAGE_DIR, PROJECT_DIR, settings
 from infrastructure.functions import app_functions
 from infrastructure.generate import policy_path
-from infrastructure.iam import wildcard_findings
+from infrastructure.iam import cloudformation_policy, policy_statements, wildcard_findings
 from infrastructure.lint import cfn_lint, describe, errors
 from infrastructure.naming import chalice_config, names
+from infrastructure.tables import index_names
 
 PROD = names("prod")
 STACK_PROVIDED = {
@@ -174,13 +177,89 @@ def test_every_function_gets_the_environment_log_group_policy_and_an_alarm(packa
         assert properties["Layers"][0] == {"Ref": "ParametersSecretsExtensionLayerArn"}, logical_id
         assert len(properties["Layers"]) == 2, logical_id
         role = roles[properties["Role"]["Fn::GetAtt"][0]]
-        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [policy], logical_id
+        assert [p["PolicyDocument"] for p in role["Properties"]["Policies"]] == [cloudformation_policy(policy)], (
+            logical_id
+        )
         assert logical_id in alarmed, f"no Errors alarm for {logical_id}"
 
 
 def test_the_packaged_template_has_no_wildcard_permissions(packaged):
     assert wildcard_findings(packaged.sam) == []
     assert wildcard_findings(packaged.cloudformation) == []
+
+
+def _role_statements(packaged) -> dict[str, list[dict[str, Any]]]:
+    return {
+        logical_id: list(policy_statements(role["Properties"]["Policies"]))
+        for logical_id, role in packaged.resources_of_type("AWS::IAM::Role").items()
+    }
+
+
+IN_THE_DEPLOYING_ACCOUNT = re.compile(
+    r"^arn:aws:(?P<service>dynamodb|sqs):eu-central-1:\$\{AWS::AccountId\}:(?P<name>.+)$"
+)
+
+
+def _sub_text(resource: Any) -> str:
+    """The ARN CloudFormation builds: a plain string or an Fn::Sub without variables of its own."""
+    if isinstance(resource, dict) and isinstance(resource.get("Fn::Sub"), str):
+        return resource["Fn::Sub"]
+    assert isinstance(resource, str), f"unexpected resource {resource!r}"
+    assert "${" not in resource, f"{resource!r} would reach IAM unsubstituted"
+    return resource
+
+
+def test_the_roles_name_each_table_index_and_queue_in_the_deploying_account(packaged):
+    """Issue 6: only the resources the functions use; no `*` in a DynamoDB or SQS resource, the
+    account being the one CloudFormation deploys to, and every index the models define named."""
+    functions = packaged.resources_of_type("AWS::Lambda::Function").values()
+    roles = _role_statements(packaged)
+    assert {f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions} <= set(roles)
+    expected_indexes = {
+        f"table/{PROD.table(logical)}/index/{index}"
+        for logical, model in MODELS.items()
+        for index in index_names(model)
+    }
+    assert expected_indexes, "the models define indexes"
+    for logical_id, statements in roles.items():
+        granted: dict[str, set[str]] = {}
+        for statement in statements:
+            resources = statement.get("Resource", [])
+            for resource in resources if isinstance(resources, list) else [resources]:
+                text = _sub_text(resource)
+                if text.startswith(("arn:aws:dynamodb:", "arn:aws:sqs:")):
+                    granted.setdefault(text, set()).update(statement["Action"])
+        assert granted, logical_id
+        names: dict[str, set[str]] = {}
+        for text, actions in granted.items():
+            assert "*" not in text and "?" not in text, (logical_id, text)
+            match = IN_THE_DEPLOYING_ACCOUNT.match(text)
+            assert match, (logical_id, text)
+            names[match["name"]] = actions
+            if match["service"] == "dynamodb":
+                assert match["name"].startswith(f"table/{PROD.settings.table_prefix}-"), (logical_id, text)
+        named = {name: actions for name, actions in names.items() if "/index/" in name}
+        assert set(named) == expected_indexes, logical_id
+        assert all("dynamodb:Query" in actions for actions in named.values()), logical_id
+
+
+def _plain_strings(value: Any) -> list[str]:
+    """Strings IAM would receive as they are (everything but the text of an Fn::Sub)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for item in value for s in _plain_strings(item)]
+    if isinstance(value, dict):
+        return [s for key, item in value.items() if key != "Fn::Sub" for s in _plain_strings(item)]
+    return []
+
+
+def test_no_role_policy_string_reaches_iam_with_a_stack_value_unsubstituted(packaged):
+    for template in (packaged.sam, packaged.cloudformation):
+        for logical_id, role in template["Resources"].items():
+            if role["Type"] == "AWS::IAM::Role":
+                plain = _plain_strings(role["Properties"].get("Policies", []))
+                assert not [s for s in plain if "${AWS::" in s], logical_id
 
 
 def _placeholder(value: Any) -> str:
