@@ -99,6 +99,7 @@ def intake_service() -> IntakeService:
         clock=clock(),
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
+        case_id_secret=phone_hash_key,
     )
 
 

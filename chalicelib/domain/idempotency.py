@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
@@ -29,15 +30,16 @@ def request_hash(body: Any) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-# Case ids derived from Idempotency-Keys live in their own namespace (uuid5, so never a uuid4's).
-KEYED_CASES = uuid.UUID("6f2c51a4-3c1e-4f55-9a57-2b1d0f8e7c10")
-
-
-def keyed_case_id(key: str, generation: int) -> str:
+def keyed_case_id(key: str, generation: int, secret: str) -> str:
     """The case a key creates: a repeat finds it by key alone, so one conditional write both
     creates the case and claims the key. A key reused after its record expired moves on to the
-    next generation (rare: clients send a fresh key per submission)."""
-    return str(uuid.uuid5(KEYED_CASES, f"{generation}:{key}"))
+    next generation (rare: clients send a fresh key per submission).
+
+    Keyed with a server secret (HMAC-SHA256), so the id is as unguessable as a random UUID4 even
+    for a predictable key: knowing the key someone used does not give their case id.
+    """
+    digest = hmac.new(secret.encode(), f"case-id:{generation}:{key}".encode(), hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
 # Appointment ids derived from a booking's Idempotency-Key, per case.

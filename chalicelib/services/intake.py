@@ -9,6 +9,7 @@ written and no messaging code runs while the applicant waits.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,8 @@ class IntakeService:
     store: CaseStore
     directory: Directory
     clock: Clock
+    # Keys the case ids derived from Idempotency-Keys (see keyed_case_id); read on first use.
+    case_id_secret: Callable[[], str]
     idempotency_hours: int = 24
     public_base_url: str = ""
 
@@ -74,7 +77,11 @@ class IntakeService:
         body_hash = request_hash(body)
         generations = range(KEY_GENERATIONS) if idempotency_key is not None else [None]
         for generation in generations:
-            case_id = str(uuid.uuid4()) if generation is None else keyed_case_id(idempotency_key or "", generation)
+            case_id = (
+                str(uuid.uuid4())
+                if generation is None
+                else keyed_case_id(idempotency_key or "", generation, self.case_id_secret())
+            )
             case, response, record = self._new_case(case_id, intake, decision, now, idempotency_key, body_hash)
             try:
                 self.store.create_case(case, record, confirm_by_sms=sms_recipient(case) is not None)

@@ -31,7 +31,7 @@ def test_valid_intake_is_stored_routed_and_queued(client, valid_intake):
     assert body["partner"] == "akademie-ingenieure"
     assert body["partner_name"] == "Akademie der Ingenieure GmbH"
     assert body["rule"] == "engineering-construction"
-    uuid.UUID(body["case_id"], version=4)
+    assert uuid.UUID(body["case_id"]).version == 4
 
     case = CaseModel.get(body["case_id"])
     assert case.partner == "akademie-ingenieure"
@@ -278,3 +278,18 @@ def test_partners_lists_the_five_institutions(client):
 def test_unknown_route_gets_json_error(client):
     response = client.http.get("/nope")
     assert response.status_code in (403, 404)
+
+
+def test_a_case_id_made_from_a_guessable_idempotency_key_is_still_unguessable(client, valid_intake):
+    # The id a key creates is derived from it (one conditional write makes the case and claims the
+    # key), but keyed with a server secret: knowing the key is not enough to name the case.
+    from chalicelib.domain.idempotency import keyed_case_id
+
+    first = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "form-fill-1"}).json_body
+    case_id = uuid.UUID(first["case_id"])
+    assert case_id.version == 4 and case_id.variant == uuid.RFC_4122
+    assert str(case_id) != str(uuid.uuid5(uuid.UUID("6f2c51a4-3c1e-4f55-9a57-2b1d0f8e7c10"), "0:form-fill-1"))
+    assert str(case_id) != keyed_case_id("form-fill-1", 0, "")  # not an unkeyed hash either
+    repeat = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "form-fill-1"})
+    assert repeat.json_body["case_id"] == first["case_id"]
+    assert count_items() == (1, 1, 1)

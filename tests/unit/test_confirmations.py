@@ -30,7 +30,7 @@ class ListOutbox:
 
 def setup(valid_intake: dict, count: int) -> tuple[IntakeConfirmations, FakeCaseStore, list[str]]:
     store, clock, directory = FakeCaseStore(), FrozenClock(), SeededDirectory()
-    intake = IntakeService(store, directory, clock)
+    intake = IntakeService(store, directory, clock, lambda: "test-case-id-secret")
     ids = [intake.submit(valid_intake, f"key-{n}").body["case_id"] for n in range(count)]
     return IntakeConfirmations(ListOutbox(store), store, directory, clock), store, ids
 

@@ -15,7 +15,7 @@ from tests.fakes.stores import FakeCaseStore, FrozenClock, SeededDirectory
 @pytest.fixture
 def parts() -> tuple[IntakeService, FakeCaseStore, FrozenClock]:
     store, clock = FakeCaseStore(), FrozenClock()
-    return IntakeService(store, SeededDirectory(), clock), store, clock
+    return IntakeService(store, SeededDirectory(), clock, lambda: "test-case-id-secret"), store, clock
 
 
 def test_submit_stores_case_entry_and_the_partners_notice(parts, valid_intake):
