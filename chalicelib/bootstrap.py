@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
+    from chalicelib.domain.cases import Case
     from chalicelib.services.applicant import ApplicantService
     from chalicelib.services.appointments import AppointmentService
     from chalicelib.services.coordinator import CoordinatorService
@@ -83,8 +84,20 @@ def notice_service() -> PartnerNoticeService:
 
     dynamodb_connection()  # binds the models to this stage's tables
     return PartnerNoticeService(
-        outbox=DynamoNoticeOutbox(), publisher=SqsPublisher(sqs_client(), settings().queue_name)
+        outbox=DynamoNoticeOutbox(), publisher=SqsPublisher(sqs_client(), settings().queue_name), clock=clock()
     )
+
+
+def send_partner_notice(case: Case) -> None:
+    """The `case.routed` notice for the partner whose queue the case has just entered."""
+    from chalicelib.domain.cases import PartnerNotice
+
+    notice_service().send_now(PartnerNotice(case.case_id, case.partner, case.reference, case.queued_at))
+
+
+def _after_transfer(case: Case, previous_partner: str) -> None:
+    send_partner_notice(case)  # the new partner's systems first, then the applicant's SMS
+    appointment_service().after_transfer(case, previous_partner)
 
 
 @cache
@@ -100,6 +113,7 @@ def intake_service() -> IntakeService:
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
         case_id_secret=phone_hash_key,
+        on_routed=send_partner_notice,
     )
 
 
@@ -115,7 +129,7 @@ def staff_service() -> StaffService:
         directory=directory(),
         clock=clock(),
         # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
-        on_transferred=lambda case, previous: appointment_service().after_transfer(case, previous),
+        on_transferred=_after_transfer,
         on_closed=lambda who, case: appointment_service().after_close(who, case),
     )
 

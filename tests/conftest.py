@@ -114,10 +114,7 @@ def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | No
 
 
 def sqs_messages(partner_id: str) -> list[dict[str, Any]]:
-    """What the partner's queue holds once `notify_partners` has run (it does every minute)."""
-    from chalicelib import bootstrap
-
-    bootstrap.notice_service().deliver()
+    """What the partner's queue holds (routing sends the notice itself; no scheduled function runs here)."""
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
     url = sqs.get_queue_url(QueueName=settings().queue_name(partner_id))["QueueUrl"]
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)

@@ -1,9 +1,8 @@
 """Intake use case: validate, route, store the case in one conditional write.
 
 That write also holds the case's queue entry, its idempotency record and two outbox markers:
-the partner's `case.routed` notice (sent by notify_partners) and, with SMS consent, the
-applicant's intake_received SMS (planned and sent by send_due_messages). Nothing else is
-written and no messaging code runs while the applicant waits.
+the partner's `case.routed` notice (sent right after the write, see services/notices.py) and,
+with SMS consent, the applicant's intake_received SMS (planned and sent by send_due_messages).
 """
 
 from __future__ import annotations
@@ -51,6 +50,8 @@ class IntakeService:
     case_id_secret: Callable[[], str]
     idempotency_hours: int = 24
     public_base_url: str = ""
+    # Called once the case is stored: sends the partner's `case.routed` notice (services/notices.py).
+    on_routed: Callable[[Case], None] | None = None
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -94,6 +95,8 @@ class IntakeService:
                 # The write may have landed and only its answer was lost: then this request succeeded.
                 if not self._stored(case.case_id):
                     raise
+            if self.on_routed is not None:
+                self.on_routed(case)
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
             "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"

@@ -1,8 +1,12 @@
-"""`notify_partners`: send the `case.routed` notices the outbox holds, then clear them.
+"""The `case.routed` notice: sent by the request that routed the case, the outbox as the safety net.
 
-At least once: a notice is cleared only after SQS accepted it, so a crash in between sends it
-again on the next run (consumers key on case_id and `at`). The function runs with reserved
-concurrency 1, so two runs never send the same notice side by side.
+The marker is written with the case (intake) or its transfer. The request then sends the
+notice at once and clears the marker (`send_now`), so the partner's queue has it as soon as
+the applicant has their answer. If that send fails, or the function dies before clearing,
+`notify_partners` (every minute) sends what is still marked once it is older than a grace
+period, so it never races a request that is still sending. At least once: a notice is cleared
+only after SQS accepted it (consumers key on case_id and `at`). notify_partners runs with
+reserved concurrency 1, so two runs never send the same notice side by side.
 """
 
 from __future__ import annotations
@@ -11,16 +15,23 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Protocol
 
-from chalicelib.domain.cases import PartnerNotice
-from chalicelib.ports import EventPublisher
+from chalicelib.domain.cases import PartnerNotice, iso
+from chalicelib.ports import Clock, EventPublisher
 
 log = logging.getLogger(__name__)
 
 
+# Longer than any request takes between writing a marker and clearing it after its own send.
+SEND_NOW_GRACE = timedelta(seconds=60)
+
+
 class NoticeOutbox(Protocol):
-    def pending(self, page_size: int = 100) -> Iterator[PartnerNotice]: ...
+    def pending(self, due_before: str, page_size: int = 100) -> Iterator[PartnerNotice]:
+        """Marked notices whose `at` is before `due_before`, oldest first."""
+        ...
 
     def sent(self, notice: PartnerNotice) -> bool:
         """Clear the notice unless the case was routed anew since it was read."""
@@ -31,12 +42,27 @@ class NoticeOutbox(Protocol):
 class PartnerNoticeService:
     outbox: NoticeOutbox
     publisher: EventPublisher
+    clock: Clock
+
+    def send_now(self, notice: PartnerNotice) -> bool:
+        """From the request that routed the case; a failure leaves the notice to notify_partners."""
+        try:
+            self.publisher.publish(notice)
+        except Exception:
+            log.exception("partner notice not sent; notify_partners will", extra={"case_id": notice.case_id})
+            return False
+        try:
+            self.outbox.sent(notice)
+        except Exception:
+            # Sent but still marked: notify_partners sends it once more (consumers key on case_id and at).
+            log.exception("partner notice sent but not cleared", extra={"case_id": notice.case_id})
+        return True
 
     def deliver(self, budget_seconds: float | None = None) -> dict[str, int | bool]:
         sent = failed = 0
         complete = True
         started = time.monotonic()
-        for notice in self.outbox.pending():
+        for notice in self.outbox.pending(iso(self.clock.now() - SEND_NOW_GRACE)):
             if budget_seconds is not None and time.monotonic() - started > budget_seconds:
                 complete = False  # the rest stays in the outbox for the next run
                 break

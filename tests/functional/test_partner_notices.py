@@ -1,5 +1,6 @@
-"""notify_partners: the case.routed notice reaches the partner's queue from the outbox written with
-the case, once, with ids only; a transfer notifies the new partner; an erased case is not announced."""
+"""The case.routed notice (issue 2): routing sends it to the partner's SQS queue at once, ids only,
+once; a transfer notifies the new partner; what SQS refused goes out with notify_partners after the
+grace period, exactly once; an erased case is not announced."""
 
 from __future__ import annotations
 
@@ -28,12 +29,10 @@ def tick(client: Client) -> dict[str, Any]:
     return client.lambda_.invoke("notify_partners", event).payload
 
 
-def test_an_intake_is_announced_by_the_next_tick_once_and_without_personal_data(client, valid_intake) -> None:
+def test_an_intake_is_announced_at_once_and_only_once_and_without_personal_data(client, valid_intake) -> None:
     created = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"}).json_body
     partner = created["partner"]
-    assert received(partner) == []  # the request itself never calls SQS
-    assert tick(client) == {"sent": 1, "failed": 0, "complete": True}
-    [notice] = received(partner)
+    [notice] = received(partner)  # no scheduled function has run
     assert notice == {
         "type": "case.routed",
         "case_id": created["case_id"],
@@ -43,12 +42,12 @@ def test_an_intake_is_announced_by_the_next_tick_once_and_without_personal_data(
     }
     assert "Layla" not in json.dumps(notice) and "+49" not in json.dumps(notice)
     post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"})  # a replay announces nothing
-    assert tick(client)["sent"] == 0 and received(partner) == []
+    assert received(partner) == []
+    assert tick(client)["sent"] == 0 and received(partner) == []  # the outbox marker was cleared
 
 
 def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, staff_token) -> None:
     created = post_json(client, "/intake", valid_intake).json_body
-    tick(client)
     received(created["partner"])
     staff = auth(staff_token(created["partner"], name="Bernd Vogel"))
     body = json.dumps({"partner": "via-bayern", "reason": "Needs intercultural counselling first."})
@@ -56,16 +55,42 @@ def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, 
         f"/staff/cases/{created['case_id']}/transfer", headers={**staff, "Content-Type": "application/json"}, body=body
     )
     assert moved.status_code == 200, moved.body
-    assert tick(client)["sent"] == 1
     assert [(n["case_id"], n["partner"]) for n in received("via-bayern")] == [(created["case_id"], "via-bayern")]
     assert received(created["partner"]) == []
+    assert tick(client)["sent"] == 0
 
 
-def test_a_case_erased_before_the_tick_is_not_announced(client, valid_intake) -> None:
+def test_a_notice_sqs_refused_during_the_intake_goes_out_with_a_later_tick_exactly_once(
+    frozen_clock, client, valid_intake, monkeypatch
+) -> None:
+    from chalicelib.adapters.sqs import SqsPublisher
+
+    original = SqsPublisher.publish
+    monkeypatch.setattr(SqsPublisher, "publish", lambda self, notice: (_ for _ in ()).throw(OSError("SQS down")))
     created = post_json(client, "/intake", valid_intake).json_body
+    assert created["status"] == "routed"  # the applicant is not kept waiting for the partner's queue
+    monkeypatch.setattr(SqsPublisher, "publish", original)
+    assert received(created["partner"]) == []
+    assert tick(client)["sent"] == 0  # within the grace period a request may still be sending it
+    frozen_clock.advance(minutes=2)
+    assert tick(client)["sent"] == 1
+    assert [n["case_id"] for n in received(created["partner"])] == [created["case_id"]]
+    assert tick(client)["sent"] == 0 and received(created["partner"]) == []
+
+
+def test_a_case_erased_before_its_delayed_notice_went_out_is_not_announced(
+    frozen_clock, client, valid_intake, monkeypatch
+) -> None:
+    from chalicelib.adapters.sqs import SqsPublisher
+
+    original = SqsPublisher.publish
+    monkeypatch.setattr(SqsPublisher, "publish", lambda self, notice: (_ for _ in ()).throw(OSError("SQS down")))
+    created = post_json(client, "/intake", valid_intake).json_body
+    monkeypatch.setattr(SqsPublisher, "publish", original)
     link = created["status_link"].split("#", 1)[1]
     case_id, secret = link.split(".", 1)
     erased = client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret})
     assert erased.status_code == 200, erased.body
+    frozen_clock.advance(minutes=2)
     assert tick(client)["sent"] == 0
     assert received(created["partner"]) == []

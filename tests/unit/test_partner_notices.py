@@ -1,11 +1,14 @@
-"""notify_partners with in-memory fakes: every notice sent once, a failure retried, a newer one kept."""
+"""The case.routed notice with in-memory fakes: sent by the request, the outbox for what it could not
+send (after a grace period, so notify_partners never races a request), every notice once."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.cases import PartnerNotice
-from chalicelib.services.notices import PartnerNoticeService
+from chalicelib.services.notices import SEND_NOW_GRACE, PartnerNoticeService
+from tests.conftest import FrozenClock
 from tests.fakes.stores import FakePublisher
 
 
@@ -13,8 +16,8 @@ class FakeOutbox:
     def __init__(self, *notices: PartnerNotice) -> None:
         self.due = {n.case_id: n for n in notices}
 
-    def pending(self, page_size: int = 100) -> Iterator[PartnerNotice]:
-        yield from sorted(self.due.values(), key=lambda n: n.at)
+    def pending(self, due_before: str, page_size: int = 100) -> Iterator[PartnerNotice]:
+        yield from sorted((n for n in self.due.values() if n.at < due_before), key=lambda n: n.at)
 
     def sent(self, notice: PartnerNotice) -> bool:
         if self.due.get(notice.case_id) != notice:
@@ -27,9 +30,14 @@ A = PartnerNotice("c-1", "lmu-klinikum", "ABCD-EFGH", "2026-11-25T09:30:00.00000
 B = PartnerNotice("c-2", "via-bayern", "JKLM-NPQR", "2026-11-25T09:31:00.000000+00:00")
 
 
+def later() -> FrozenClock:
+    """A clock past both notices' grace period: what notify_partners sees a few minutes on."""
+    return FrozenClock(datetime(2026, 11, 25, 10, 0, tzinfo=UTC))
+
+
 def test_every_pending_notice_is_sent_once_and_cleared() -> None:
     outbox, publisher = FakeOutbox(A, B), FakePublisher()
-    service = PartnerNoticeService(outbox, publisher)
+    service = PartnerNoticeService(outbox, publisher, later())
     assert service.deliver() == {"sent": 2, "failed": 0, "complete": True}
     assert publisher.published == [A, B] and outbox.due == {}
     assert service.deliver()["sent"] == 0
@@ -44,7 +52,7 @@ def test_every_pending_notice_is_sent_once_and_cleared() -> None:
 
 def test_a_notice_sqs_refused_stays_for_the_next_run() -> None:
     outbox, publisher = FakeOutbox(A), FakePublisher(fail=True)
-    service = PartnerNoticeService(outbox, publisher)
+    service = PartnerNoticeService(outbox, publisher, later())
     assert service.deliver() == {"sent": 0, "failed": 1, "complete": True}
     assert outbox.due == {"c-1": A}
     publisher.fail = False
@@ -61,7 +69,37 @@ def test_a_case_transferred_while_its_notice_was_sent_keeps_the_new_partners_not
             outbox.due["c-1"] = moved
 
     publisher = TransferMeanwhile()
-    PartnerNoticeService(outbox, publisher).deliver()
+    PartnerNoticeService(outbox, publisher, later()).deliver()
     assert outbox.due == {"c-1": moved}
-    PartnerNoticeService(outbox, publisher).deliver()
+    PartnerNoticeService(outbox, publisher, later()).deliver()
     assert publisher.published == [A, moved] and outbox.due == {}
+
+
+def test_the_request_sends_its_notice_and_clears_it_so_no_tick_sends_it_again() -> None:
+    outbox, publisher = FakeOutbox(A), FakePublisher()
+    assert PartnerNoticeService(outbox, publisher, later()).send_now(A) is True
+    assert publisher.published == [A] and outbox.due == {}
+    assert PartnerNoticeService(outbox, publisher, later()).deliver()["sent"] == 0
+
+
+def test_a_notice_the_request_could_not_send_goes_out_with_the_first_tick_after_the_grace_period() -> None:
+    outbox, publisher = FakeOutbox(A), FakePublisher(fail=True)
+    clock = FrozenClock(datetime.fromisoformat(A.at))
+    service = PartnerNoticeService(outbox, publisher, clock)
+    assert service.send_now(A) is False and outbox.due == {"c-1": A}  # the intake still succeeds
+    publisher.fail = False
+    clock.advance(seconds=SEND_NOW_GRACE.total_seconds() - 1)
+    assert service.deliver()["sent"] == 0  # a request may still be sending it: no race, no duplicate
+    clock.advance(seconds=2)
+    assert service.deliver()["sent"] == 1 and publisher.published == [A] and outbox.due == {}
+
+
+def test_a_notice_sent_but_not_cleared_is_sent_again_at_least_once() -> None:
+    class ClearFails(FakeOutbox):
+        def sent(self, notice: PartnerNotice) -> bool:
+            raise RuntimeError("DynamoDB unavailable")
+
+    outbox, publisher = ClearFails(A), FakePublisher()
+    assert PartnerNoticeService(outbox, publisher, later()).send_now(A) is True
+    assert outbox.due == {"c-1": A}  # the tick will send it once more; consumers key on case_id and at
+    assert SEND_NOW_GRACE >= timedelta(seconds=30)

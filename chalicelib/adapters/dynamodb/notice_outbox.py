@@ -1,7 +1,8 @@
 """The partner notice outbox in DynamoDB: a marker on the case item, found by a sparse index.
 
 The marker is written in the same write as the case (intake) or its transfer, so a notice can
-neither be lost nor sent for a case that was not stored; `notify_partners` sends and clears it.
+neither be lost nor sent for a case that was not stored; the request sends and clears it, and
+`notify_partners` whatever a request could not (services/notices.py).
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ def clear_notice() -> list[Any]:
 
 @storage_errors_retryable
 class DynamoNoticeOutbox:
-    def pending(self, page_size: int = 100) -> Iterator[PartnerNotice]:
+    def pending(self, due_before: str, page_size: int = 100) -> Iterator[PartnerNotice]:
         """Oldest first; one paged Query on the sparse index, whatever the table size."""
-        for item in CaseModel.notice_index.query(NOTICE_DUE, page_size=page_size):
+        due = CaseModel.notice_at < due_before
+        for item in CaseModel.notice_index.query(NOTICE_DUE, due, page_size=page_size):
             yield PartnerNotice(item.case_id, item.partner, item.reference, item.notice_at)
 
     def sent(self, notice: PartnerNotice) -> bool:
