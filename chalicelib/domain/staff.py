@@ -83,8 +83,21 @@ class AuditEntry:
 
 
 def queue_status(case_status: str) -> str:
-    """A scheduled case stays in the claimed list of its partner's queue."""
+    """The queue a case is keyed in (`partner_status`): a scheduled case stays in the claimed queue
+    of its partner (it is still held; booking an appointment does not move it between queues)."""
     return CLAIMED if case_status == SCHEDULED else case_status
+
+
+def queue_listing(status: str) -> tuple[str, str | None]:
+    """What a listing by `status` reads: the queue, and the one case status it keeps (None: all).
+
+    `claimed` lists every held case, claimed and scheduled alike (a case with an appointment must
+    not vanish from the claimed list); `scheduled` reads the same queue and keeps the scheduled
+    ones. Rows always show the case's own status.
+    """
+    if status == SCHEDULED:
+        return CLAIMED, SCHEDULED
+    return queue_status(status), None
 
 
 def _holder(case: Case) -> str:

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sla
-from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, TRANSFERRED, HistoryEntry, iso
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, TRANSFERRED, HistoryEntry, iso
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import FieldError, ForbiddenError, ValidationError
 from chalicelib.ports import Directory, QueueStore
 from chalicelib.services.staff import StaffService, choice, page_limit, query_params
 
-VIEW_STATUSES = (ROUTED, CLAIMED, CLOSED, TRANSFERRED)
+VIEW_STATUSES = (ROUTED, CLAIMED, SCHEDULED, CLOSED, TRANSFERRED)
 SLA_PAGE = 100
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from chalicelib.domain import sla
 from chalicelib.domain.appointments import open_attention
-from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, QueueEntry
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, QueueEntry
 from chalicelib.domain.staff import (
     CLAIM,
     CLOSE,
@@ -49,7 +49,9 @@ from chalicelib.validation import validate
 
 log = logging.getLogger(__name__)
 
-QUEUE_STATUSES = (ROUTED, CLAIMED, CLOSED)
+# `claimed` lists every held case (claimed or scheduled), `scheduled` those with an appointment to come.
+QUEUE_STATUSES = (ROUTED, CLAIMED, SCHEDULED, CLOSED)
+HELD_STATUSES = (CLAIMED, SCHEDULED)  # the listings `mine=true` can narrow to the caller's own cases
 MAX_ATTEMPTS = 3
 MIN_REASON_CHARS = 10
 
@@ -141,8 +143,10 @@ class StaffService:
         given = query_params(params, ("status", "limit", "cursor", "mine", "partner"))
         status = choice(given, "status", QUEUE_STATUSES, ROUTED) or ROUTED
         mine = choice(given, "mine", ("true", "false"), "false") == "true"
-        if mine and status != CLAIMED:
-            raise ValidationError([FieldError("mine", "invalid_choice", "mine=true needs status=claimed.")])
+        if mine and status not in HELD_STATUSES:
+            raise ValidationError(
+                [FieldError("mine", "invalid_choice", "mine=true needs status=claimed or status=scheduled.")]
+            )
         partner = self._queue_partner(who, given.get("partner"))
         entries, next_cursor = self.store.queue_page(
             partner, status, page_limit(given, 25), given.get("cursor"), claimed_by=who.staff_id if mine else None

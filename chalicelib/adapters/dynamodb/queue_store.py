@@ -25,13 +25,17 @@ from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import notice_due
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
-from chalicelib.domain.staff import AuditEntry, queue_status
+from chalicelib.domain.staff import AuditEntry, queue_listing, queue_status
 from chalicelib.errors import StateChangedError
 
 log = logging.getLogger(__name__)
 
 QUEUE_INDEX_KEYS = ("case_id", "partner_status", "queued_at")
 TRANSFERRED_INDEX_KEYS = ("partner", "case_id", "partner_status", "queued_at")
+# A filtered queue page (see queue_page) reads at most this many index items per request: with
+# queue rows of well under 1 KB that is a few dozen read units, in at most five DynamoDB pages.
+MAX_ITEMS_READ = 500
+FIRST_FILTERED_READ = 25  # the first DynamoDB page of a filtered listing; each further one is twice as big
 
 
 def _is_condition_failure(error: TransactWriteError) -> bool:
@@ -153,8 +157,19 @@ class DynamoQueueStore:
         queued_until: str | None = None,
         only_unflagged: bool = False,
     ) -> tuple[list[QueueEntry], str | None]:
-        """One page of a partner's queue, oldest first, with exactly one Query on the index."""
-        partner_status = f"{partner}#{status}"
+        """One page of a partner's queue, oldest first, from one Query on the queue index.
+
+        Unfiltered, the Query reads one DynamoDB page of `limit` items. With a filter (the holder
+        for mine=true, `scheduled` within the claimed queue, the sweep's unflagged), DynamoDB
+        applies `Limit` before the filter, so one DynamoDB page could hold none of the caller's
+        cases although many exist further on. The page is therefore filled: the same Query
+        (same key condition and filter) is continued from its LastEvaluatedKey until it has
+        `limit` matches, the index partition ends, or MAX_ITEMS_READ items have been read.
+        That is still one index query per page in the issue's sense (one Query, never a Scan
+        nor a query per case); each continuation is a page of it.
+        """
+        queue, only_status = queue_listing(status)
+        partner_status = f"{partner}#{queue}"
         if status == TRANSFERRED:
             model: Any = TransferredEntryModel
             keys, fixed = TRANSFERRED_INDEX_KEYS, {"partner": partner, "partner_status": partner_status}
@@ -163,6 +178,8 @@ class DynamoQueueStore:
         start = decode_cursor(cursor, keys, fixed)
         range_condition = model.queued_at <= queued_until if queued_until else None
         filters = []
+        if only_status is not None:
+            filters.append(model.status == only_status)
         if claimed_by is not None:
             filters.append(model.claimed_by == claimed_by)
         if only_unflagged:
@@ -179,10 +196,46 @@ class DynamoQueueStore:
                 page_size=limit,
                 last_evaluated_key=start,
             )
-            page = next(results.page_iter)
+            if filter_condition is None:
+                page = next(results.page_iter)
+                items, after = page.get("Items", []), encode_cursor(page.get("LastEvaluatedKey"))
+            else:
+                items, after = _filled_page(results.page_iter, limit, keys)
         except PynamoDBException as error:
             if worth_a_retry(error):
                 raise retryable(error) from error
             raise
-        entries = [entry_from_index(model.from_raw_data(raw)) for raw in page.get("Items", [])]
-        return entries, encode_cursor(page.get("LastEvaluatedKey"))
+        return [_queue_entry(model, raw) for raw in items], after
+
+
+def _queue_entry(model: Any, raw: dict[str, Any]) -> QueueEntry:
+    """A queue row showing the case's own status (`scheduled` in the claimed queue), which the
+    queue index projects; the partition key names only the queue the case is in."""
+    item = model.from_raw_data(raw)
+    entry = entry_from_index(item)
+    entry.status = item.status or entry.status
+    return entry
+
+
+def _filled_page(pages: Any, limit: int, keys: tuple[str, ...]) -> tuple[list[dict[str, Any]], str | None]:
+    """Up to `limit` matching items of a filtered Query, and the cursor after the last one returned.
+
+    Reads on (DynamoDB pages of growing size) for one match more than `limit`, so the cursor is
+    None exactly when the partition holds no further match; stops after MAX_ITEMS_READ items
+    evaluated and then returns what it has, with the cursor where reading stopped.
+    """
+    matches: list[dict[str, Any]] = []
+    read, size = 0, max(limit + 1, FIRST_FILTERED_READ)
+    while True:
+        pages.page_size = min(size, MAX_ITEMS_READ - read)
+        page = next(pages)
+        read += int(page.get("ScannedCount", pages.page_size))
+        matches += page.get("Items", [])
+        if len(matches) > limit:
+            # The next page starts right after the last row shown (an item's keys are a valid start key).
+            return matches[:limit], encode_cursor({name: matches[limit - 1][name] for name in keys})
+        if pages.last_evaluated_key is None:
+            return matches, None
+        if read >= MAX_ITEMS_READ:
+            return matches, encode_cursor(pages.last_evaluated_key)
+        size *= 2

@@ -293,7 +293,7 @@
     partners.forEach(function (p) { select.appendChild(S.el("option", { value: p.id, text: p.name })); });
     var status = S.byId("filter-status");
     S.clear(status);
-    ["routed", "claimed", "closed", "transferred"].forEach(function (code) {
+    ["routed", "claimed", "scheduled", "closed", "transferred"].forEach(function (code) {
       status.appendChild(S.el("option", { value: code, text: S.label("statuses", code) }));
     });
   }
