@@ -28,7 +28,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.invocation import invocable_by_name
-from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body, request_log_line
+from chalicelib.web import ANY_CONTENT_TYPE, chalice_error_code, parse_json_body, request_log_line
 
 if TYPE_CHECKING:
     from chalicelib.pages.responses import PageResult
@@ -142,7 +142,7 @@ def errors_in_one_shape(event: Request, get_response: Callable[[Request], Respon
         return json_response({"error": "Internal error; it has been logged.", "code": "internal"}, 500)
     if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
         code = str(response.body["Code"])
-        response.body = {"error": response.body.get("Message", code), "code": code}
+        response.body = {"error": response.body.get("Message", code), "code": chalice_error_code(code)}
     return response
 
 

@@ -93,3 +93,16 @@ def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any
         "case_id": case_id,
         "request_id": context.get("requestId"),
     }
+
+
+# Chalice answers some requests itself (a content type a route does not list, a method it lacks);
+# its codes are class names. Ours are snake_case, the same for the same problem whoever answers.
+_CHALICE_CODES = {"InternalServerError": "internal"}
+
+
+def chalice_error_code(name: str) -> str:
+    """UnsupportedMediaType → unsupported_media_type, MethodNotAllowedError → method_not_allowed."""
+    if name in _CHALICE_CODES:
+        return _CHALICE_CODES[name]
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    return snake.removesuffix("_error") or "error"
