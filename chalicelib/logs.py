@@ -21,6 +21,13 @@ from typing import Any, TextIO
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # International or national numbers with separators; ISO dates/times and UUIDs do not match.
 PHONE = re.compile(r"(?<![\w:.-])(?:\+|00)?\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])")
+# The same glued to a word or a punctuation mark ("Tel.0151…", "Nr:+49…", "phone=%2B49…"), where
+# the pattern above stands back so as to spare ids and numbers in JSON: only a number that begins
+# as a dialled one does (+, 00, 0, or a URL-encoded +) counts here.
+GLUED_PHONE = re.compile(
+    r"(?:(?<=[^\W\d_])|(?<=[^\W\d_][.:/-])|(?<==))"  # after a letter, a letter and a sign, or "="
+    r"(?:\+|%2[bB]|0)\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])"
+)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 # Names and other free text of the applicant handled by the current request.
@@ -45,6 +52,7 @@ def _phone_or_date(match: re.Match[str]) -> str:
 
 def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
+    text = GLUED_PHONE.sub("[phone]", text)
     text = PHONE.sub(_phone_or_date, text)
     for value in _sensitive.get():
         text = re.sub(re.escape(value), "[name]", text, flags=re.IGNORECASE)
