@@ -117,10 +117,14 @@ class AppointmentStartedError(ConflictError):
     code = "appointment_started"
 
 
-class AppointmentNotStartedError(ConflictError):
-    """Attendance can be recorded only once the appointment has begun."""
+class StartInThePastError(ConflictError):
+    """A booking or a move to a time that is not in the future (409, like an overlap: the request is
+    well formed, the time is taken by the past). `errors` names `start` as a 400 would."""
 
-    code = "appointment_not_started"
+    code = "in_the_past"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, errors=[FieldError("start", self.code, message).as_dict()])
 
 
 class RecordFullError(ConflictError):

@@ -299,6 +299,10 @@ OPERATIONS: tuple[Operation, ...] = (
         "appointments",
         body="appointment",
         parameters=("Idempotency-Key",),
+        description="409 `in_the_past` for a start that is not in the future (its `errors` name `start`), "
+        "`appointment_overlap` (with `conflicting_appointment`) if the holder has another appointment then, "
+        "`invalid_transition` if the case is not claimed or is closed. A start that is not a date and time "
+        "is 400. The SMS planned: `appointment_booked` now, reminders before the start (with SMS consent).",
         responses={
             201: Body(
                 "The appointment and the SMS planned for it (a repeat with the same Idempotency-Key: as it is now).",
@@ -316,23 +320,34 @@ OPERATIONS: tuple[Operation, ...] = (
         body="appointment-change",
         responses={200: Body("The changed appointment and the SMS planned.", "AppointmentResult")},
         errors=(404, 409, 503),
+        description="A new time or place cancels the appointment's unsent SMS (an unsent `appointment_booked` "
+        "too) and plans `appointment_changed` and new reminders; a new duration or note alone plans none. "
+        "409 `in_the_past` for a new start that is not in the future (its `errors` name `start`), "
+        "`appointment_overlap`, `appointment_started` once it has begun, `invalid_transition` if it is "
+        "cancelled, its attendance is recorded or the case is closed.",
     ),
     Operation(
         "DELETE",
         "/staff/cases/{case_id}/appointments/{appointment_id}",
         "Cancel: reminders cancelled, the applicant told by SMS (`appointment_cancelled`).",
         "appointments",
-        responses={200: Body("The cancelled appointment.", "AppointmentResult")},
+        responses={200: Body("The cancelled appointment and the SMS planned.", "AppointmentResult")},
         errors=(404, 409, 503),
+        description="The appointment's unsent SMS (an unsent `appointment_booked` too) are cancelled and "
+        "`appointment_cancelled` is planned (with SMS consent). 409 `appointment_started` once it has begun, "
+        "`invalid_transition` if it is already cancelled, its attendance is recorded or the case is closed.",
     ),
     Operation(
         "POST",
         "/staff/cases/{case_id}/appointments/{appointment_id}/attendance",
-        "Record whether the applicant came (no-show tracking), once the appointment has begun.",
+        "Record whether the applicant came (no-show tracking); a correction is recorded the same way.",
         "appointments",
         body="attendance",
         responses={200: Body("The appointment with its attendance.", "AppointmentResult")},
         errors=(404, 409, 503),
+        description="Any appointment not cancelled, at any time. Recorded before its start, the appointment "
+        "no longer counts as upcoming (the case leaves `scheduled` unless another one is) and its unsent "
+        "SMS are cancelled. 409 `invalid_transition` for a cancelled appointment.",
     ),
     Operation(
         "GET",

@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import (
-    AppointmentNotStartedError,
     AppointmentOverlapError,
     AppointmentStartedError,
     FieldError,
     ForbiddenError,
     InvalidTransitionError,
+    StartInThePastError,
     ValidationError,
 )
 
@@ -82,10 +82,10 @@ def parse_start(text: str, zone: ZoneInfo = BERLIN) -> datetime:
 
 
 def check_start(start: datetime, now: datetime) -> None:
+    """A past (or this very) moment is a conflict (409 `in_the_past`); a typo of a year is invalid (400)."""
     if start <= now:
-        raise _start_error(
-            "in_the_past",
-            f"start {berlin_text(start)} is in the past (now {berlin_text(now)}); appointments need a future time.",
+        raise StartInThePastError(
+            f"start {berlin_text(start)} is in the past (now {berlin_text(now)}); appointments need a future time."
         )
     if start > now + MAX_AHEAD:
         raise _start_error("too_far_ahead", "start is more than a year ahead; check the year.")
@@ -327,15 +327,13 @@ def check_can_change(case: Case, who: StaffIdentity, appointment: Appointment, n
         )
 
 
-def check_attendance(case: Case, who: StaffIdentity, appointment: Appointment, now: datetime) -> None:
-    """Attendance may be recorded (or corrected) once the appointment has begun, also on a closed case."""
+def check_attendance(case: Case, who: StaffIdentity, appointment: Appointment) -> None:
+    """Attendance may be recorded (or corrected) for any appointment not cancelled, at any time, also on
+    a closed case. Recorded before the start, the appointment is over for the applicant: the service
+    stops its unsent SMS, and it no longer counts as upcoming."""
     _require_holder(case, who, "record attendance for")
     if appointment.status == CANCELLED:
         raise InvalidTransitionError("This appointment was cancelled; there is no attendance to record.")
-    if appointment.start > now:
-        raise AppointmentNotStartedError(
-            f"This appointment begins at {berlin_text(appointment.start)}; record attendance once it has begun."
-        )
 
 
 def attendance_counters(previous: bool | None, attended: bool) -> tuple[tuple[str, int], ...]:

@@ -270,7 +270,12 @@ class AppointmentService:
             self._first_appointment(after)
         if before is None or not _applicant_should_know(before, after):
             return self._result(change, [], True)
-        planned, ok = self._sms(change.case_after, lambda sms, partner: self._replan(sms, change, partner, now))
+        # The unsent booking message and reminders are cancelled; `appointment_changed` names the new
+        # time and place (the applicant may have seen the old one on the status page already).
+        planned, ok = self._sms(
+            change.case_after,
+            lambda sms, partner: sms.replan_appointment_messages(change.case_after, after, partner, now),
+        )
         return self._result(change, planned, ok)
 
     def cancel(self, who: StaffIdentity, case_id: str, appointment_id: str) -> dict[str, Any]:
@@ -291,13 +296,16 @@ class AppointmentService:
         return self._result(change, planned, ok)
 
     def record_attendance(self, who: StaffIdentity, case_id: str, appointment_id: str, body: Any) -> dict[str, Any]:
-        """No-show tracking: attended true or false, once the appointment has begun (corrections allowed)."""
+        """No-show tracking: attended true or false for any appointment not cancelled, at any time
+        (corrections allowed). Recorded before the start, the appointment is over for the applicant:
+        it no longer counts as upcoming (the case leaves `scheduled` unless another one is) and its
+        unsent SMS (booking message, reminders) are cancelled."""
         first = self._visible(who, case_id)
         attended = bool(checked("attendance", body)["attended"])
 
         def decide(case: Case, now: datetime) -> Change:
             before = self._appointment(case, appointment_id)
-            check_attendance(case, who, before, now)
+            check_attendance(case, who, before)
             after = replace(
                 before,
                 status=ATTENDED if attended else NO_SHOW,
@@ -313,8 +321,8 @@ class AppointmentService:
             case_after = case_event(case, who, now, ATTENDANCE_RECORDED, status, **detail)
             return Change(case, case_after, before, after, counters=attendance_counters(before.attended, attended))
 
-        change, _now = _required(self._commit(who, first, decide))
-        return self._result(change, [], True)
+        change, now = _required(self._commit(who, first, decide))
+        return self._result(change, [], self._stop_messages(change.case_after, appointment_id, now))
 
     # --- the system --------------------------------------------------------------------------
 
@@ -478,16 +486,16 @@ class AppointmentService:
                 case = self._visible(who, case.case_id)
         raise ConflictError("The appointment or the case changed while you were working on it; reload and try again.")
 
-    def _replan(self, sms: MessagingService, change: Change, partner: Partner, now: datetime) -> list[Message]:
-        """`appointment_changed` if the applicant may have heard of the old time; else a fresh booking SMS."""
-        from chalicelib.domain.messages import MAYBE_SENT, OUTBOUND
-
-        case, appointment = change.case_after, change.appointment_after
-        earlier = sms.store.for_appointment(case.case_id, appointment.appointment_id)
-        if any(m.direction == OUTBOUND and m.status in MAYBE_SENT for m in earlier):
-            return sms.replan_appointment_messages(case, appointment, partner, now)
-        sms.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "rescheduled")
-        return sms.plan_appointment_messages(case, appointment, partner, now)
+    def _stop_messages(self, case: Case, appointment_id: str, now: datetime) -> bool:
+        """Attendance is recorded: SMS of the appointment not sent yet never will be. False if that failed."""
+        if self.messaging is None:
+            return True
+        try:
+            self.messaging.cancel_pending_for_appointment(case.case_id, appointment_id, now, "attendance recorded")
+            return True
+        except Exception:
+            log.exception("appointment SMS could not be cancelled", extra={"case_id": case.case_id})
+            return False
 
     def _cancel_pending(self, case_id: str, now: datetime, reason: str) -> None:
         if self.messaging is None:

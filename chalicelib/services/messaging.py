@@ -153,21 +153,26 @@ class MessagingService:
     def replan_appointment_messages(
         self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
     ) -> list[Message]:
-        """A rescheduled appointment: pending messages for it are cancelled, then `appointment_changed`
-        and new reminders are planned for the new start."""
+        """A rescheduled appointment: pending messages for it (an unsent booking message too) are
+        cancelled, then `appointment_changed` and new reminders are planned for the new time and place,
+        whether or not the booking message went out (the status page may have shown the old time)."""
         now = (now or self._now()).astimezone(UTC)
         self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "rescheduled")
-        return self._appointment(case, appointment, partner, now, APPOINTMENT_CHANGED)
+        # Each change gets its own records: moving back to an earlier time (or changing only the
+        # place) must not find that time's cancelled reminders and take them for already planned.
+        revision = getattr(appointment, "version", None)
+        change = f"v{revision}" if revision is not None else iso(now)
+        return self._appointment(case, appointment, partner, now, APPOINTMENT_CHANGED, change)
 
     def cancel_appointment_messages(
         self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
     ) -> list[Message]:
-        """A cancelled appointment: pending reminders go; the applicant is told, if they ever heard of it."""
+        """A cancelled appointment: its unsent messages (booking message, reminders) are cancelled, and
+        while its time is still ahead the applicant is told by `appointment_cancelled`, whether or not
+        the booking message went out (the status page may have shown it). Only with SMS consent; to an
+        opted-out number it is recorded as suppressed, never sent."""
         now = (now or self._now()).astimezone(UTC)
-        earlier = self.store.for_appointment(case.case_id, appointment.appointment_id)
         self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "appointment cancelled")
-        if not any(m.direction == OUTBOUND and m.status in MAYBE_SENT for m in earlier):
-            return []
         start = _aware(appointment.start)
         if start <= now:
             return []
@@ -185,8 +190,10 @@ class MessagingService:
         return cancelled
 
     def _appointment(
-        self, case: Case, appointment: Appointment, partner: Partner, now: datetime, kind: str
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime, kind: str, change: str = ""
     ) -> list[Message]:
+        """The first message (booking or change) now and reminders; `change` tells one change's records
+        from another's (empty for the booking: planning it twice writes once)."""
         start = _aware(appointment.start)
         if start <= now:
             return []
@@ -195,7 +202,8 @@ class MessagingService:
         quiet = self.policy.delivery.quiet
         planned: list[Message] = []
         first_due = quiet.next_allowed(now)
-        key = (appointment.appointment_id, kind, iso(start))
+        revision = (change,) if change else ()
+        key = (appointment.appointment_id, kind, iso(start), *revision)
         message = self._plan(case, kind, key, values, first_due, now, partner.id, appointment, start)
         if message is not None:
             planned.append(message)
@@ -205,7 +213,7 @@ class MessagingService:
             if due <= first_due + self.policy.reminder_gap or due >= start or due in seen:
                 continue  # past, right after the booking message, or a duplicate after the quiet-hours move
             seen.add(due)
-            key = (appointment.appointment_id, REMINDER, str(minutes), iso(start))
+            key = (appointment.appointment_id, REMINDER, str(minutes), iso(start), *revision)
             message = self._plan(case, REMINDER, key, values, due, now, partner.id, appointment, start)
             if message is not None:
                 planned.append(message)

@@ -195,7 +195,10 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     page.locator("#appointments [data-act=cancel]").click()
     page.locator("#appointments li.appointment[data-status=cancelled]").wait_for()
     assert text("de", "appointment_statuses", "cancelled") in page.locator("#appointments").inner_text()
-    page.locator("#messages li.message[data-status=pending]:not([data-kind=intake_received])").wait_for(
+    # The applicant is told of the cancellation; every other text still waiting for the time is withdrawn.
+    page.locator("#messages li.message[data-kind=appointment_cancelled][data-status=pending]").wait_for()
+    waiting = "#messages li.message[data-status=pending]"
+    page.locator(f"{waiting}:not([data-kind=intake_received]):not([data-kind=appointment_cancelled])").wait_for(
         state="detached"
     )
     screenshot(page, "staff-case-appointments-desktop")

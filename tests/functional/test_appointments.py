@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice.test import Client
 
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, post_json
 from tests.functional.appointment_desk import BERLIN, LMU, VIA, Desk, by_kind, case_status, settle, sms, sweep
 
 # --- booking ---------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def test_a_scheduled_case_stays_in_the_claimed_list_of_the_queue(anna: Desk, cas
     anna.book(case_id, "2025-03-12T10:00")
     status, queue = anna.get("/staff/queue?status=claimed&mine=true")
     assert status == 200
-    assert [(row["case_id"], row["status"]) for row in queue["cases"]] == [(case_id, "claimed")]
+    assert [(row["case_id"], row["status"]) for row in queue["cases"]] == [(case_id, "scheduled")]
 
 
 INVALID_BOOKINGS: list[tuple[dict[str, Any], str, str]] = [
@@ -79,13 +79,19 @@ def test_invalid_bookings_are_400_naming_the_field(anna: Desk, case_id: str) -> 
     assert case_status(anna, case_id) == "claimed"
 
 
-def test_times_in_the_past_are_refused_naming_start(anna: Desk, case_id: str) -> None:
+def test_times_in_the_past_are_409_in_the_past_naming_start(anna: Desk, case_id: str) -> None:
     for start in ("2025-03-07T09:59", "2025-03-07T10:00", "2025-03-07T08:30:00Z", "2024-12-24T10:00"):
         status, body = anna.book(case_id, start)
-        assert status == 400, body
+        assert status == 409, body
+        assert body["code"] == "in_the_past", start
+        assert "start" in body["error"] and "in the past" in body["error"]
         [error] = body["errors"]
         assert (error["field"], error["code"]) == ("start", "in_the_past"), start
         assert "in the past" in error["message"]
+    assert case_status(anna, case_id) == "claimed"
+    assert [m for m in sms(case_id) if m["appointment_id"]] == []  # nothing planned for a refused booking
+    status, body = anna.book(case_id, "yesterday")  # not a date at all: still invalid input
+    assert (status, body["errors"][0]["code"]) == (400, "invalid_datetime")
 
 
 def test_a_start_more_than_a_year_ahead_is_refused(anna: Desk, case_id: str) -> None:
@@ -179,16 +185,54 @@ def test_rescheduling_replans_reminders_and_plans_appointment_changed(anna: Desk
     assert case["history"][-1]["detail"]["previous_start"] == "2025-03-12T09:00:00.000000+00:00"
 
 
-def test_rescheduling_before_the_booking_sms_went_out_sends_the_booking_for_the_new_time(
-    anna: Desk, case_id: str
+def test_rescheduling_right_after_booking_sends_appointment_changed_and_not_the_booking(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, frozen_clock: FrozenClock
 ) -> None:
     _, booked = anna.book(case_id, "2025-03-12T10:00")
     path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
-    status, body = anna.patch(path, {"start": "2025-03-13T10:00"})
+    status, body = anna.patch(path, {"start": "2025-03-13T10:00"})  # before any sweep: nothing went out yet
     assert status == 200, body
-    assert {m["kind"] for m in body["messages"]} == {"appointment_booked", "reminder"}
-    pending_booked = [m for m in sms(case_id) if m["kind"] == "appointment_booked" and m["status"] == "pending"]
-    assert len(pending_booked) == 1 and "13" in pending_booked[0]["body"]
+    assert sorted(m["kind"] for m in body["messages"]) == ["appointment_changed", "reminder", "reminder"]
+    assert {m["status"] for m in body["messages"]} == {"pending"}
+    assert body["case_status"] == "scheduled" and body["sms_planned"] is True
+    kinds = by_kind(sms(case_id))
+    assert ("appointment_booked", "cancelled") in kinds and kinds.count(("reminder", "cancelled")) == 2
+    sweep(client)
+    sent = {m["kind"]: m for m in sms(case_id) if m["status"] == "queued"}
+    assert set(sent) == {"intake_received", "appointment_changed"}  # never the booking for the old time
+    assert "13" in sent["appointment_changed"]["body"]  # the new date
+    [booking] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    assert booking["status"] == "cancelled" and booking["body"] not in [d.body for d in fake_sender.accepted]
+    for moment in (datetime(2025, 3, 12, 10, 5), datetime(2025, 3, 13, 8, 5)):
+        frozen_clock.set(moment.replace(tzinfo=BERLIN))
+        sweep(client)
+    reminders = [m for m in sms(case_id) if m["kind"] == "reminder" and m["status"] == "queued"]
+    assert len(reminders) == 2 and all("13" in m["body"] for m in reminders)
+
+
+def test_moving_back_to_an_earlier_time_or_only_the_place_plans_fresh_reminders(
+    anna: Desk, case_id: str, client: Client
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    assert anna.patch(path, {"start": "2025-03-13T10:00"})[0] == 200
+    status, body = anna.patch(path, {"start": "2025-03-12T10:00"})  # back to the first time
+    assert status == 200, body
+    assert sorted((m["kind"], m["status"]) for m in body["messages"]) == [
+        ("appointment_changed", "pending"),
+        ("reminder", "pending"),
+        ("reminder", "pending"),
+    ]
+    sweep(client)
+    status, body = anna.patch(path, {"location": "Raum 3.01"})  # only the place
+    assert status == 200, body
+    assert sorted((m["kind"], m["status"]) for m in body["messages"]) == [
+        ("appointment_changed", "pending"),
+        ("reminder", "pending"),
+        ("reminder", "pending"),
+    ]
+    assert all("Raum 3.01" in m["body"] for m in sms(case_id) if m["status"] == "pending")
+    assert len([m for m in sms(case_id) if m["status"] == "pending"]) == 3
 
 
 def test_rescheduling_checks_overlap_past_and_changes_the_place(anna: Desk, case_id: str) -> None:
@@ -198,14 +242,17 @@ def test_rescheduling_checks_overlap_past_and_changes_the_place(anna: Desk, case
     status, body = anna.patch(path, {"start": "2025-03-12T10:30"})
     assert status == 409 and body["code"] == "appointment_overlap"
     status, body = anna.patch(path, {"start": "2025-03-06T10:30"})
-    assert status == 400 and body["errors"][0]["code"] == "in_the_past"
+    assert status == 409 and body["code"] == "in_the_past", body
+    assert [(e["field"], e["code"]) for e in body["errors"]] == [("start", "in_the_past")]
+    assert "start" in body["error"]
     status, body = anna.patch(path, {"duration_minutes": 120})
     assert status == 200 and body["appointment"]["end_local"] == "2025-03-12T14:00+01:00"
     assert body["messages"] == []  # the SMS show time and place only: no message for a longer slot
     status, body = anna.patch(path, {"online_url": "https://meet.example/z"})
     assert status == 200 and (body["appointment"]["mode"], body["appointment"]["location"]) == ("online", None)
-    # Nothing went out yet (no sweep): the applicant gets the booking SMS for the new place, not a "change".
-    assert {m["kind"] for m in body["messages"]} == {"appointment_booked", "reminder"}
+    # Nothing went out yet (no sweep): the unsent booking SMS is cancelled, the change names the new place.
+    assert {m["kind"] for m in body["messages"]} == {"appointment_changed", "reminder"}
+    assert {m["status"] for m in body["messages"]} == {"pending"}
     status, body = anna.patch(path, {"location": "Raum 1", "online_url": "https://meet.example/z"})
     assert status == 400 and body["errors"][0]["code"] == "exclusive"
     status, body = anna.patch(path, {})
@@ -254,6 +301,41 @@ def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
     assert status == 201
 
 
+def test_cancelling_right_after_booking_tells_the_applicant_and_never_sends_the_booking(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    appointment_id = booked["appointment"]["appointment_id"]
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")  # before any sweep
+    assert status == 200, body
+    assert [(m["kind"], m["status"]) for m in body["messages"]] == [("appointment_cancelled", "pending")]
+    assert body["case_status"] == "claimed" and body["sms_planned"] is True
+    kinds = by_kind(sms(case_id))
+    assert ("appointment_booked", "cancelled") in kinds and kinds.count(("reminder", "cancelled")) == 2
+    sweep(client)
+    sent = {m["kind"]: m for m in sms(case_id) if m["status"] == "queued"}
+    assert set(sent) == {"intake_received", "appointment_cancelled"}
+    assert "12" in sent["appointment_cancelled"]["body"]  # the date of the cancelled appointment
+    [booking] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    assert booking["body"] not in [d.body for d in fake_sender.accepted]
+
+
+def test_cancelling_without_sms_consent_plans_no_message(
+    anna: Desk, client: Client, valid_intake: dict[str, Any]
+) -> None:
+    body = {**valid_intake, "consent": {"data_processing": True, "share_with_partners": True, "sms": False}}
+    body["qualification"] = {**valid_intake["qualification"], "profession_group": "health"}
+    case_id = json.loads(post_json(client, "/intake", body).body)["case_id"]
+    assert anna.post(f"/staff/cases/{case_id}/claim")[0] == 200
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    status, body = anna.patch(path, {"start": "2025-03-13T10:00"})
+    assert (status, body["messages"]) == (200, [])
+    status, body = anna.delete(path)
+    assert (status, body["messages"]) == (200, [])
+    assert sms(case_id) == []
+
+
 def test_scheduled_until_the_last_upcoming_appointment_is_cancelled(anna: Desk, case_id: str) -> None:
     _, first = anna.book(case_id, "2025-03-12T10:00")
     _, second = anna.book(case_id, "2025-03-19T10:00")
@@ -268,13 +350,11 @@ def test_scheduled_until_the_last_upcoming_appointment_is_cancelled(anna: Desk, 
 # --- attendance and the passing of time ---------------------------------------------------------
 
 
-def test_attendance_only_after_the_start_and_a_no_show_is_recorded(
+def test_a_no_show_is_recorded_after_the_start_and_can_be_corrected(
     anna: Desk, case_id: str, frozen_clock: FrozenClock
 ) -> None:
     _, booked = anna.book(case_id, "2025-03-12T10:00")
     path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
-    status, body = anna.post(f"{path}/attendance", {"attended": False})
-    assert status == 409 and body["code"] == "appointment_not_started"
     frozen_clock.set(datetime(2025, 3, 12, 10, 20, tzinfo=BERLIN))
     status, body = anna.post(f"{path}/attendance", {"attended": "no"})
     assert status == 400 and body["errors"][0]["field"] == "attended"
@@ -292,6 +372,60 @@ def test_attendance_only_after_the_start_and_a_no_show_is_recorded(
     assert status == 409  # attendance recorded: no longer movable
     status, body = anna.delete(path)
     assert status == 409
+
+
+def test_attendance_right_after_booking_ends_the_appointment_for_the_applicant(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    status, body = anna.post(f"{path}/attendance", {"attended": True})  # days before the start
+    assert status == 200, body
+    assert (body["appointment"]["status"], body["appointment"]["attended"]) == ("attended", True)
+    assert body["case_status"] == "claimed" and body["sms_planned"] is True
+    assert case_status(anna, case_id) == "claimed"
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [a["upcoming"] for a in listed["appointments"]] == [False]
+    # Its SMS not yet sent never will be: not by the next sweep, not when the reminders fall due.
+    for moment in (datetime(2025, 3, 7, 10, 0), datetime(2025, 3, 11, 10, 5), datetime(2025, 3, 12, 8, 5)):
+        frozen_clock.set(moment.replace(tzinfo=BERLIN))
+        sweep(client)
+    assert [m["kind"] for m in sms(case_id) if m["status"] == "queued"] == ["intake_received"]
+    assert by_kind(sms(case_id)).count(("reminder", "cancelled")) == 2
+    assert len(fake_sender.accepted) == 1
+    assert settle(client) == {"settled": 0, "skipped": 0}  # nothing upcoming left to settle
+    assert case_status(anna, case_id) == "claimed"
+    frozen_clock.advance(minutes=1)
+    status, body = anna.post(f"{path}/attendance", {"attended": False})  # a correction, still before the start
+    assert status == 200 and body["appointment"]["status"] == "no_show" and body["case_status"] == "claimed"
+    assert anna.delete(path)[1]["code"] == "invalid_transition"  # attendance recorded: no longer cancellable
+    status, body = anna.post(f"/staff/cases/{case_id}/release")
+    assert status == 200, body
+
+
+def test_attendance_before_the_start_keeps_the_case_scheduled_while_another_is_upcoming(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock
+) -> None:
+    _, first = anna.book(case_id, "2025-03-12T10:00")
+    _, second = anna.book(case_id, "2025-03-19T10:00")
+    first_path = f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}"
+    status, body = anna.post(f"{first_path}/attendance", {"attended": False})
+    assert status == 200 and body["case_status"] == "scheduled"
+    pending = [m for m in sms(case_id) if m["status"] == "pending"]
+    assert {m["appointment_id"] for m in pending} == {second["appointment"]["appointment_id"]}  # only its own stop
+    second_path = f"/staff/cases/{case_id}/appointments/{second['appointment']['appointment_id']}"
+    status, body = anna.post(f"{second_path}/attendance", {"attended": True})
+    assert status == 200 and body["case_status"] == "claimed"
+    status, body = anna.post(f"{second_path}/attendance", {"attended": True})  # the same answer again
+    assert status == 200 and body["appointment"]["status"] == "attended"
+
+
+def test_attendance_cannot_be_recorded_for_a_cancelled_appointment(anna: Desk, case_id: str) -> None:
+    _, booked = anna.book(case_id, "2025-03-12T10:00")
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    assert anna.delete(path)[0] == 200
+    status, body = anna.post(f"{path}/attendance", {"attended": True})
+    assert (status, body["code"]) == (409, "invalid_transition")
 
 
 def test_a_started_appointment_cannot_be_moved_or_cancelled(
@@ -415,3 +549,17 @@ def test_booking_actions_are_audited_without_personal_data(
     _, case = anna.get(f"/staff/cases/{case_id}")
     history = [h["action"] for h in case["history"] if h["action"].startswith(("appointment", "attend"))]
     assert history == actions
+
+
+def test_the_openapi_document_lists_409_for_booking_and_changes_and_no_start_condition_for_attendance(
+    client: Client,
+) -> None:
+    document = json.loads(client.http.get("/openapi.json").body)
+    collection = document["paths"]["/staff/cases/{case_id}/appointments"]
+    one = document["paths"]["/staff/cases/{case_id}/appointments/{appointment_id}"]
+    for operation in (collection["post"], one["patch"]):
+        assert "409" in operation["responses"] and "in_the_past" in operation["description"]
+    assert "409" in one["delete"]["responses"]
+    attendance = document["paths"]["/staff/cases/{case_id}/appointments/{appointment_id}/attendance"]["post"]
+    text = json.dumps(attendance)
+    assert "appointment_not_started" not in text and "once the appointment has begun" not in text

@@ -150,6 +150,24 @@ def test_cancel_opts_out_and_flags_the_case_for_a_call(
     assert anna.get(f"/staff/cases/{case_id}")[1]["attention"] == []
 
 
+def test_an_applicant_who_said_stop_before_any_sms_gets_no_change_or_cancellation(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    _, first = anna.book(case_id, "2025-03-12T10:00")
+    _, second = anna.book(case_id, "2025-03-19T10:00")
+    applicant_sends(client, "STOP", "SM-stop-early")
+    path = f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}"
+    status, body = anna.patch(path, {"start": "2025-03-13T10:00"})
+    assert status == 200, body
+    assert {m["status"] for m in body["messages"]} <= {"suppressed"}  # recorded as never to be sent, at most
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{second['appointment']['appointment_id']}")
+    assert status == 200, body
+    assert {m["status"] for m in body["messages"]} <= {"suppressed"}
+    sweep(client)
+    assert fake_sender.accepted == []
+    assert not [m for m in sms(case_id) if m["direction"] == "outbound" and m["status"] in ("pending", "queued")]
+
+
 def test_the_message_log_shows_status_failures_and_no_phone_number(
     anna: Desk, case_id: str, client: Client, fake_sender: Any, frozen_clock: FrozenClock
 ) -> None:

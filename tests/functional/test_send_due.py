@@ -336,7 +336,7 @@ def test_cancellation_tells_the_applicant_and_stops_reminders(
     assert sorted(kinds) == ["appointment_booked", "appointment_cancelled"]
 
 
-def test_cancelling_before_anything_went_out_sends_nothing(
+def test_cancelling_before_anything_went_out_sends_only_the_cancellation(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
     clock.set(datetime(2027, 3, 22, 22, 0, tzinfo=BERLIN))  # booked at night: the booking SMS waits for 08:00
@@ -344,10 +344,44 @@ def test_cancelling_before_anything_went_out_sends_nothing(
     case = make_case(1)
     slot = appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN))
     service.plan_appointment_messages(case, slot, PARTNER)
-    assert service.cancel_appointment_messages(case, slot, PARTNER) == []
+    # The applicant may have seen the appointment on the status page: they are told it is off.
+    [cancelled] = service.cancel_appointment_messages(case, slot, PARTNER)
+    assert (cancelled.kind, cancelled.status) == ("appointment_cancelled", "pending")
+    assert cancelled.due_at == datetime(2027, 3, 23, 8, 0, tzinfo=BERLIN)  # not at night either
     clock.advance(hours=12)
     service.send_due()
-    assert sender.accepted == []
+    [sent] = sender.accepted
+    assert "fällt aus" in sent.body
+    statuses = {m["kind"]: m["status"] for m in service.messages_for_case(case.case_id) if m["kind"] != "reminder"}
+    assert statuses == {"appointment_booked": "cancelled", "appointment_cancelled": "queued"}
+
+
+def test_rescheduling_before_anything_went_out_sends_the_change_not_the_booking(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    service.plan_appointment_messages(case, appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)), PARTNER)
+    moved = appointment("a1", datetime(2027, 3, 26, 11, 0, tzinfo=BERLIN))
+    planned = service.replan_appointment_messages(case, moved, PARTNER)
+    assert [(m.kind, m.status) for m in planned] == [
+        ("appointment_changed", "pending"),
+        ("reminder", "pending"),
+        ("reminder", "pending"),
+    ]
+    service.send_due()
+    [sent] = sender.accepted
+    assert "verlegt" in sent.body and "26. März" in sent.body
+    # Moving it back to the first time plans fresh reminders, not the cancelled ones of the booking.
+    clock.advance(minutes=5)
+    back = service.replan_appointment_messages(
+        case, appointment("a1", datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)), PARTNER
+    )
+    assert [(m.kind, m.status) for m in back] == [
+        ("appointment_changed", "pending"),
+        ("reminder", "pending"),
+        ("reminder", "pending"),
+    ]
 
 
 def test_a_reminder_is_never_sent_after_the_appointment_began(

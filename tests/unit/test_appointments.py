@@ -14,13 +14,14 @@ from chalicelib.domain.appointments import (
     SMS_ATTENTION,
     Calendar,
     Slot,
+    StartInThePastError,
     attendance_counters,
     check_start,
     open_attention,
     parse_start,
 )
 from chalicelib.domain.cases import HistoryEntry
-from chalicelib.errors import ValidationError
+from chalicelib.errors import ConflictError, ValidationError
 from chalicelib.schemas import load_schema
 
 
@@ -82,14 +83,15 @@ def test_past_now_and_far_future_are_refused() -> None:
     now = utc(2026, 5, 4, 8, 0)
     check_start(now + timedelta(minutes=1), now)
     check_start(now + timedelta(days=366), now)
-    for start, code in (
-        (now, "in_the_past"),
-        (now - timedelta(seconds=1), "in_the_past"),
-        (now + timedelta(days=367), "too_far_ahead"),
-    ):
-        with pytest.raises(ValidationError) as raised:
+    for start in (now, now - timedelta(seconds=1), now - timedelta(days=400)):
+        with pytest.raises(StartInThePastError) as past:  # a conflict (409), not invalid input
             check_start(start, now)
-        assert [(e.field, e.code) for e in raised.value.errors] == [("start", code)]
+        assert isinstance(past.value, ConflictError) and past.value.code == "in_the_past"
+        assert "start" in past.value.message and "in the past" in past.value.message
+        assert past.value.detail["errors"] == [{"field": "start", "code": "in_the_past", "message": past.value.message}]
+    with pytest.raises(ValidationError) as raised:
+        check_start(now + timedelta(days=367), now)
+    assert [(e.field, e.code) for e in raised.value.errors] == [("start", "too_far_ahead")]
 
 
 # --- the calendar -----------------------------------------------------------------------------
