@@ -226,7 +226,8 @@ _KEY_PARAMETERS = {
 
 def _as_deployed(env: dict[str, str]) -> dict[str, str]:
     """A deployed function's environment, as far as an intake cares: a stage other than local, so
-    the sealing and phone-hash keys come from SSM parameters (on the moto server), not key files."""
+    the sealing and phone-hash keys come from SSM parameters (on the moto server), not key files,
+    and the queue URLs from the stack's prefix."""
     import boto3
     from cryptography.fernet import Fernet
 
@@ -236,7 +237,10 @@ def _as_deployed(env: dict[str, str]) -> dict[str, str]:
     )
     for parameter in _KEY_PARAMETERS.values():  # also starts moto's SSM backend, outside the timing
         ssm.put_parameter(Name=parameter, Value=Fernet.generate_key().decode(), Type="SecureString", Overwrite=True)
-    return {**env, "STAGE": "prod", "AWS_ENDPOINT_URL_SSM": url, **_KEY_PARAMETERS}
+    # The stack also tells a function its partner queues' URL prefix (infrastructure/api.py); moto's
+    # queues live under its default account on the server's own address.
+    queues = f"{env['SQS_ENDPOINT'].rstrip('/')}/123456789012/"
+    return {**env, "STAGE": "prod", "AWS_ENDPOINT_URL_SSM": url, "QUEUE_URL_PREFIX": queues, **_KEY_PARAMETERS}
 
 
 COLD_VARIANTS = {  # label: what it is

@@ -84,7 +84,9 @@ def notice_service() -> PartnerNoticeService:
 
     dynamodb_connection()  # binds the models to this stage's tables
     return PartnerNoticeService(
-        outbox=DynamoNoticeOutbox(), publisher=SqsPublisher(sqs_client(), settings().queue_name), clock=clock()
+        outbox=DynamoNoticeOutbox(),
+        publisher=SqsPublisher(sqs_client(), settings().queue_name, settings().queue_url_prefix),
+        clock=clock(),
     )
 
 

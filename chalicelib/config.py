@@ -26,6 +26,9 @@ class Settings:
     sqs_endpoint: str | None
     idempotency_hours: int
     max_body_bytes: int
+    # The partner queues' URL without the name (the stack knows it: region and account); empty
+    # means ask SQS (GetQueueUrl) once per queue and container.
+    queue_url_prefix: str = ""
     # The API's public URL as applicants and Twilio see it (links in SMS, webhook signatures).
     public_base_url: str = ""
     # Staff sign-in (issue 3): "local" verifies against a key file, "cognito" against the pool's JWKS.
@@ -81,6 +84,7 @@ def settings() -> Settings:
         queue_prefix=env.get("QUEUE_PREFIX", f"migranet-{stage}"),
         dynamodb_endpoint=env.get("DYNAMODB_ENDPOINT") or None,
         sqs_endpoint=env.get("SQS_ENDPOINT") or None,
+        queue_url_prefix=env.get("QUEUE_URL_PREFIX", ""),
         idempotency_hours=int(env.get("IDEMPOTENCY_HOURS", "24")),
         max_body_bytes=int(env.get("MAX_BODY_BYTES", str(64 * 1024))),
         public_base_url=env.get("PUBLIC_BASE_URL", "").rstrip("/"),

@@ -12,6 +12,7 @@ REST_API = "RestAPI"  # the logical id `chalice package` gives the REST API
 EXTENSION_LAYER_PARAMETER = "ParametersSecretsExtensionLayerArn"
 EXTENSION_PORT_NUMBER = "2773"  # the extension's documented default, set explicitly as the switch
 LOG_GROUP = "FunctionLogGroup"
+QUEUE_URL_PREFIX = "https://sqs.${AWS::Region}.amazonaws.com/${AWS::AccountId}/"
 # Steady rate and burst for the whole stage; the public, unauthenticated intake is stricter so a
 # script cannot flood partners' queues (per-person limits come from the idempotency key and SMS limits).
 STAGE_RATE, STAGE_BURST = 50, 100
@@ -54,6 +55,9 @@ def function_environment(names: StageNames) -> dict[str, Any]:
         # Read through the Parameters and Secrets extension (its layer, below) on this port: a cold
         # start then makes no SSM client (chalicelib/adapters/parameter_store.py).
         EXTENSION_PORT: EXTENSION_PORT_NUMBER,
+        # The partner queues' URLs are this plus the queue name: routing sends case.routed without a
+        # GetQueueUrl round trip first (chalicelib/adapters/sqs.py).
+        "QUEUE_URL_PREFIX": {"Fn::Sub": QUEUE_URL_PREFIX},
     }
 
 

@@ -94,3 +94,13 @@ def test_a_case_erased_before_its_delayed_notice_went_out_is_not_announced(
     frozen_clock.advance(minutes=2)
     assert tick(client)["sent"] == 0
     assert received(created["partner"]) == []
+
+
+def test_with_the_stacks_queue_url_prefix_the_notice_reaches_the_same_queue(client, valid_intake, monkeypatch) -> None:
+    from chalicelib import bootstrap
+
+    # What the stack sets (infrastructure/api.py); moto's queues live at AWS's URLs for its account.
+    monkeypatch.setenv("QUEUE_URL_PREFIX", f"https://sqs.{settings().region}.amazonaws.com/123456789012/")
+    bootstrap.reset()
+    created = post_json(client, "/intake", valid_intake).json_body
+    assert [n["case_id"] for n in received(created["partner"])] == [created["case_id"]]

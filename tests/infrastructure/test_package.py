@@ -31,6 +31,7 @@ STACK_PROVIDED = {
     "TWILIO_FROM",
     "PUBLIC_BASE_URL",
     "COGNITO_DOMAIN",
+    "QUEUE_URL_PREFIX",
 }
 # Read by chalicelib/keys.py (SSM SecureString names), not by Settings.
 KEY_PARAMETERS = {"SEALING_KEY_PARAMETER", "PHONE_HASH_KEY_PARAMETER"}
@@ -174,6 +175,9 @@ def test_every_function_gets_the_environment_log_group_policy_and_an_alarm(packa
         assert properties["LoggingConfig"]["LogGroup"] == {"Ref": "FunctionLogGroup"}, logical_id
         # Keys through the Parameters and Secrets extension, next to Chalice's dependency layer.
         assert environment[EXTENSION_PORT] == "2773", logical_id
+        assert environment["QUEUE_URL_PREFIX"] == {
+            "Fn::Sub": "https://sqs.${AWS::Region}.amazonaws.com/${AWS::AccountId}/"
+        }
         assert properties["Layers"][0] == {"Ref": "ParametersSecretsExtensionLayerArn"}, logical_id
         assert len(properties["Layers"]) == 2, logical_id
         role = roles[properties["Role"]["Fn::GetAtt"][0]]
@@ -265,6 +269,8 @@ def test_no_role_policy_string_reaches_iam_with_a_stack_value_unsubstituted(pack
 def _placeholder(value: Any) -> str:
     if isinstance(value, dict) and "Ref" in value:
         return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return value["Fn::Sub"].replace("${AWS::Region}", "eu-central-1").replace("${AWS::AccountId}", "123456789012")
     assert isinstance(value, str), f"unexpected environment value {value!r}"
     return value
 
