@@ -21,7 +21,9 @@ INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
 # Scheduled ticks an hour (app.py): notify_partners 60, send_due_messages 12, settle_past_appointments 12,
 # mark_overdue_cases 4, enforce_retention 1.
 SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
-NOTICE_WRU_PER_CASE = 1.0  # notify_partners clears the case's outbox marker after sending
+# The intake's own request sends case.routed and clears the case's outbox marker: that write is in
+# the intake's measured figures. notify_partners only sends what SQS refused (none in this model).
+NOTICE_WRU_PER_CASE = 0.0
 # send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
 # and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).
 CONFIRM_WRU_PER_SMS_CASE = 3.0

@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from bench.child import BASELINE_TABLE, intake_body
@@ -126,13 +127,17 @@ def aws_call_clock() -> Iterator[list[float]]:
         botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
-def _timed(call: Callable[[int], int], count: int, warmup: int) -> tuple[list[float], list[float]]:
-    """Per request: total seconds, and seconds of it inside AWS calls."""
+def _timed(
+    call: Callable[[int], int], count: int, warmup: int, between: Callable[[], None] | None = None
+) -> tuple[list[float], list[float]]:
+    """Per request: total seconds, and seconds of it inside AWS calls. `between` runs untimed."""
     for index in range(warmup):
         call(-1 - index)
     samples, in_aws = [], []
     with aws_call_clock() as spent:
         for index in range(count):
+            if between is not None:
+                between()
             spent[0] = 0.0
             started = time.perf_counter()
             status = call(index)
@@ -190,7 +195,7 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
             headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
             return client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers).status_code
 
-        results["intake"] = summary(_timed(intake, count, warmup=20))
+        results["intake"] = summary(_timed(intake, count, warmup=20, between=_partners_consume()))
     with Client(baseline_app()) as client:
 
         def put(index: int) -> int:
@@ -202,6 +207,36 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
     with Client(baseline_app(_one_case_item())) as client:
         results["same-write"] = summary(_timed(put, count, warmup=20))
     return results
+
+
+def _partners_consume(every: int = 20) -> Callable[[], None]:
+    """The partners' systems take their case.routed notices off their queues, as they do in
+    production. Untimed: moto's SendMessage scans the queue's messages (~0.02 ms more per message
+    waiting), so a queue nobody empties would make each intake slower than the one before; SQS's
+    cost does not depend on the queue's length."""
+    import boto3
+
+    from chalicelib.config import settings
+
+    current = settings()
+    sqs = boto3.client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
+    urls = [
+        sqs.get_queue_url(QueueName=current.queue_name(p["id"]))["QueueUrl"]
+        for p in json.loads((Path(__file__).parent.parent / "chalicelib" / "data" / "partners.json").read_text())[
+            "partners"
+        ]
+    ]
+    calls = [0]
+
+    def consume() -> None:
+        calls[0] += 1
+        if calls[0] % every == 0:
+            for url in urls:  # as a consumer does: receive, then delete (PurgeQueue allows one a minute)
+                while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
+                    entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+                    sqs.delete_message_batch(QueueUrl=url, Entries=entries)
+
+    return consume
 
 
 def _one_case_item() -> dict[str, Any]:

@@ -39,7 +39,11 @@ class DynamoNoticeOutbox:
     def sent(self, notice: PartnerNotice) -> bool:
         """Clear the marker unless the case was routed anew meanwhile (its newer notice stays)."""
         try:
-            CaseModel(notice.case_id).update(actions=clear_notice(), condition=CaseModel.notice_at == notice.at)
+            # Not Model.update(): it asks for the whole item back (ReturnValues ALL_NEW), a case of ~35
+            # attributes read, sent and parsed for nothing on every intake.
+            CaseModel._get_connection().update_item(
+                notice.case_id, actions=clear_notice(), condition=CaseModel.notice_at == notice.at
+            )
         except UpdateError as error:
             if condition_failed(error):
                 return False
