@@ -113,6 +113,18 @@ def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | No
     )
 
 
+def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An intake whose case.routed notice SQS refuses: it stays in the outbox for notify_partners."""
+    from chalicelib.adapters.sqs import SqsPublisher
+
+    def refuse(self: Any, notice: Any) -> None:
+        raise OSError("SQS unavailable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SqsPublisher, "publish", refuse)
+        return post_json(client, "/intake", intake).json_body
+
+
 def sqs_messages(partner_id: str) -> list[dict[str, Any]]:
     """What the partner's queue holds (routing sends the notice itself; no scheduled function runs here)."""
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])

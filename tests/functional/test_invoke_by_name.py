@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import post_json, sqs_messages
+from tests.conftest import intake_while_sqs_refuses, post_json, sqs_messages
 
 SCHEDULED = [
     "mark_overdue_cases",
@@ -36,12 +36,7 @@ def test_invoking_send_due_messages_by_name_sends_the_intake_sms(
 def test_invoking_notify_partners_by_name_delivers_a_notice_sqs_refused(
     frozen_clock, client, valid_intake, monkeypatch
 ) -> None:
-    from chalicelib.adapters.sqs import SqsPublisher
-
-    original = SqsPublisher.publish
-    monkeypatch.setattr(SqsPublisher, "publish", lambda self, notice: (_ for _ in ()).throw(OSError("SQS down")))
-    created = post_json(client, "/intake", valid_intake).json_body
-    monkeypatch.setattr(SqsPublisher, "publish", original)
+    created = intake_while_sqs_refuses(client, valid_intake, monkeypatch)
     frozen_clock.advance(minutes=2)
     assert client.lambda_.invoke("notify_partners").payload["sent"] == 1
     assert [n["case_id"] for n in sqs_messages(created["partner"])] == [created["case_id"]]

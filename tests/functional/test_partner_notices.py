@@ -11,7 +11,7 @@ import boto3
 from chalice.test import Client
 
 from chalicelib.config import settings
-from tests.conftest import auth, post_json
+from tests.conftest import auth, intake_while_sqs_refuses, post_json
 
 
 def received(partner_id: str) -> list[dict[str, Any]]:
@@ -63,13 +63,8 @@ def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, 
 def test_a_notice_sqs_refused_during_the_intake_goes_out_with_a_later_tick_exactly_once(
     frozen_clock, client, valid_intake, monkeypatch
 ) -> None:
-    from chalicelib.adapters.sqs import SqsPublisher
-
-    original = SqsPublisher.publish
-    monkeypatch.setattr(SqsPublisher, "publish", lambda self, notice: (_ for _ in ()).throw(OSError("SQS down")))
-    created = post_json(client, "/intake", valid_intake).json_body
+    created = intake_while_sqs_refuses(client, valid_intake, monkeypatch)
     assert created["status"] == "routed"  # the applicant is not kept waiting for the partner's queue
-    monkeypatch.setattr(SqsPublisher, "publish", original)
     assert received(created["partner"]) == []
     assert tick(client)["sent"] == 0  # within the grace period a request may still be sending it
     frozen_clock.advance(minutes=2)
@@ -81,12 +76,7 @@ def test_a_notice_sqs_refused_during_the_intake_goes_out_with_a_later_tick_exact
 def test_a_case_erased_before_its_delayed_notice_went_out_is_not_announced(
     frozen_clock, client, valid_intake, monkeypatch
 ) -> None:
-    from chalicelib.adapters.sqs import SqsPublisher
-
-    original = SqsPublisher.publish
-    monkeypatch.setattr(SqsPublisher, "publish", lambda self, notice: (_ for _ in ()).throw(OSError("SQS down")))
-    created = post_json(client, "/intake", valid_intake).json_body
-    monkeypatch.setattr(SqsPublisher, "publish", original)
+    created = intake_while_sqs_refuses(client, valid_intake, monkeypatch)
     link = created["status_link"].split("#", 1)[1]
     case_id, secret = link.split(".", 1)
     erased = client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret})
