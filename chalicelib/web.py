@@ -89,7 +89,7 @@ def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any
         "method": getattr(event, "method", None),
         "route": context.get("resourcePath") or getattr(event, "path", None),
         "status": response.status_code if response is not None else 500,
-        "latency_ms": round(seconds * 1000, 1),
+        "latency": round(seconds * 1000, 1),  # milliseconds
         "case_id": case_id,
         "request_id": context.get("requestId"),
     }

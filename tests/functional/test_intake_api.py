@@ -304,3 +304,13 @@ def test_a_case_id_made_from_a_guessable_idempotency_key_is_still_unguessable(cl
     repeat = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "form-fill-1"})
     assert repeat.json_body["case_id"] == first["case_id"]
     assert count_items() == (1, 1, 1)
+
+
+def test_each_request_leaves_one_json_log_line_with_route_status_latency_and_case_id(client, valid_intake, capsys):
+    capsys.readouterr()
+    created = post_json(client, "/intake", valid_intake).json_body
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"event":"request"' in line]
+    [line] = lines
+    assert (line["route"], line["status"], line["case_id"]) == ("/intake", 201, created["case_id"])
+    assert isinstance(line["latency"], float) and line["latency"] >= 0  # milliseconds
+    assert "Layla" not in json.dumps(line) and "4915112345678" not in json.dumps(line)
