@@ -25,7 +25,9 @@ PHONE = re.compile(r"(?<![\w:.-])(?:\+|00)?\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])
 # the pattern above stands back so as to spare ids and numbers in JSON: only a number that begins
 # as a dialled one does (+, 00, 0, or a URL-encoded +) counts here.
 GLUED_PHONE = re.compile(
-    r"(?:(?<=[^\W\d_])|(?<=[^\W\d_][.:/-])|(?<==))"  # after a letter, a letter and a sign, or "="
+    # After a letter that is no hex digit (ids and hashes are hex: "…-ae0123456789" is a UUID's tail),
+    # such a letter and a sign, or any letter and ":" or "=" (never inside an id or a timestamp).
+    r"(?:(?<=[^\W\d_a-fA-F])|(?<=[^\W\d_a-fA-F][./-])|(?<=[^\W\d_][:=]))"
     r"(?:\+|%2[bB]|0)\d(?:[ ()/.-]{0,2}\d){6,16}(?![\w:-])"
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
