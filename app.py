@@ -441,7 +441,7 @@ def settle_past_appointments(event: Any) -> dict[str, int]:
 @invocable_by_name
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def notify_partners(event: Any) -> dict[str, int | bool]:
-    """Send partners the `case.routed` notices written with each intake and transfer (an outbox)."""
+    """The safety net for `case.routed`: notices the routing request could not send or clear (the outbox)."""
     report = bootstrap.notice_service().deliver(budget_seconds=45.0)
     logs.emit({"event": "partner_notices", **report})
     return report
