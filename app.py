@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from chalice import Chalice, Rate, Response
 from chalice.app import Request
 
-from chalicelib import bootstrap, logs
+from chalicelib import bootstrap, cold_start, logs
 from chalicelib.config import settings
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import (
@@ -74,8 +74,10 @@ def _ids_that_can_exist(path_params: dict[str, Any]) -> None:
             raise NotFoundError(f"No {name.removesuffix('_id')} has this id.")
 
 
+cold_start.pause_collection()  # until the first event is handled: see chalicelib/cold_start.py
 logs.install()
 app = MigraNetApp(app_name="migranet-intake")
+app.register_middleware(cold_start.resume_after_first_event, "all")
 STAFF_IDENTITY = "staff_identity"  # key in event.context where staff_sign_in leaves the verified caller
 _current_staff: contextvars.ContextVar[StaffIdentity | None] = contextvars.ContextVar("staff", default=None)
 app.log.setLevel(logging.INFO)
@@ -119,7 +121,7 @@ def error_response(error: DomainError) -> Response:
 
 @app.middleware("http")
 def request_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """One JSON line per request (route, status, latency, case id), redacted; registered first, so outermost."""
+    """One JSON line per request (route, status, latency, case id), redacted; the outermost HTTP middleware."""
     started = time.perf_counter()
     response: Response | None = None
     try:

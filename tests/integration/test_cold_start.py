@@ -41,8 +41,9 @@ NOT_FOR_AN_INTAKE = (
 )
 
 COLD_INTAKE = """
-import json, sys
+import gc, json, sys
 from app import app
+collecting_after_import = gc.isenabled()
 
 class Context:
     function_name, memory_limit_in_mb, aws_request_id = "api_handler", 512, "cold"
@@ -60,7 +61,9 @@ event = {
 }
 response = app(event, Context())
 print(json.dumps({"status": response["statusCode"], "body": json.loads(response["body"]),
-                  "loaded": [m for m in json.loads(sys.argv[2]) if m in sys.modules]}))
+                  "loaded": [m for m in json.loads(sys.argv[2]) if m in sys.modules],
+                  "collecting_after_import": collecting_after_import, "collecting_after": gc.isenabled(),
+                  "frozen": gc.get_freeze_count()}))
 """
 
 
@@ -86,6 +89,9 @@ def test_a_cold_process_stores_and_routes_an_intake_without_the_other_routes_lib
     assert result["status"] == 201, result
     assert result["body"]["partner"] == "akademie-ingenieure" and result["body"]["case_id"]
     assert result["loaded"] == []
+    # The collector waits out the start and then runs again, without rescanning what the start built.
+    assert result["collecting_after_import"] is False
+    assert result["collecting_after"] is True and result["frozen"] > 10_000
 
 
 def test_a_cold_process_as_deployed_reads_its_keys_through_the_extension(
@@ -123,3 +129,35 @@ def test_a_cold_process_as_deployed_reads_its_keys_through_the_extension(
     assert result["status"] == 201, result
     assert result["loaded"] == []  # boto3 among them
     assert sorted(extension.asked) == sorted((name, "cold-token") for name in parameters.values())
+
+
+COLD_SCHEDULE = """
+import gc, json, sys
+import app
+
+class Context:
+    function_name, memory_limit_in_mb, aws_request_id = "settle_past_appointments", 512, "tick"
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:000000000000:function:tick"
+    def get_remaining_time_in_millis(self): return 30000
+
+paused = not gc.isenabled()
+result = app.settle_past_appointments({}, Context())
+print(json.dumps({"result": result, "paused": paused, "collecting_after": gc.isenabled()}))
+"""
+
+
+def test_a_scheduled_function_resumes_garbage_collection_after_its_first_tick(tmp_path: Path) -> None:
+    """Every function of the app (not only the API) ends the cold-start pause after its first event."""
+    with moto_server() as moto_url:
+        done = subprocess.run(
+            [sys.executable, "-c", COLD_SCHEDULE],
+            cwd=PROJECT_DIR,
+            env=api_environment(moto_url, tmp_path),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["paused"] is True
+    assert isinstance(result["result"], dict)
+    assert result["collecting_after"] is True
