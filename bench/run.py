@@ -13,6 +13,7 @@ Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
@@ -398,6 +399,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Line by line, also into a pipe or file: figures appear as each section ends, and no buffered
+    # text is copied into the moto server child that sections fork.
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)
     print(f"MigraNet Intake benchmarks, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     system = f"{platform.system()} {platform.release()}"
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {system}, Python {platform.python_version()}")
