@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Protocol
 
 from chalicelib.domain.cases import PartnerNotice, iso
+from chalicelib.errors import RetryableError
 from chalicelib.ports import Clock, EventPublisher
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # Longer than any request takes between writing a marker and clearing it after its own send.
 SEND_NOW_GRACE = timedelta(seconds=60)
+# Pauses before the request tries again to clear a marker whose notice SQS already took: a clear
+# that fails for good means notify_partners sends the notice a second time.
+CLEAR_RETRY_PAUSES = (0.05, 0.2)
 
 
 class NoticeOutbox(Protocol):
@@ -43,6 +47,7 @@ class PartnerNoticeService:
     outbox: NoticeOutbox
     publisher: EventPublisher
     clock: Clock
+    sleep: Callable[[float], None] = time.sleep
 
     def send_now(self, notice: PartnerNotice) -> bool:
         """From the request that routed the case; a failure leaves the notice to notify_partners."""
@@ -51,12 +56,21 @@ class PartnerNoticeService:
         except Exception:
             log.exception("partner notice not sent; notify_partners will", extra={"case_id": notice.case_id})
             return False
-        try:
-            self.outbox.sent(notice)
-        except Exception:
-            # Sent but still marked: notify_partners sends it once more (consumers key on case_id and at).
-            log.exception("partner notice sent but not cleared", extra={"case_id": notice.case_id})
+        self._clear(notice)
         return True
+
+    def _clear(self, notice: PartnerNotice) -> None:
+        for pause in (*CLEAR_RETRY_PAUSES, None):
+            try:
+                self.outbox.sent(notice)
+                return
+            except Exception as error:
+                if isinstance(error, RetryableError) and pause is not None:
+                    self.sleep(pause)  # throttled beyond botocore's own retries: worth a little more time
+                    continue
+                # Sent but still marked: notify_partners sends it once more (consumers key on case_id and at).
+                log.exception("partner notice sent but not cleared", extra={"case_id": notice.case_id})
+                return
 
     def deliver(self, budget_seconds: float | None = None) -> dict[str, int | bool]:
         sent = failed = 0

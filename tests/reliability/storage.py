@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
 
 from chalicelib.config import settings
+from chalicelib.ports import Clock
+from chalicelib.services.notices import SEND_NOW_GRACE
 
 # The tables an intake leads to: the case (its own queue entry, idempotency record and outbox) and,
 # once send_due_messages has planned it, the intake_received SMS. A rejected or failed request must
@@ -34,12 +38,25 @@ def plan_confirmations() -> None:
     messaging.confirmations.plan_due(messaging.intake_received)
 
 
+class _AfterTheGrace:
+    """The app's clock as notify_partners' next run sees it: past the grace period of every notice
+    marked so far, so a notice the request sent but could not clear is sent again (and counted)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock.now() + SEND_NOW_GRACE + timedelta(seconds=1)
+
+
 def queued_messages(partner_id: str) -> list[dict[str, Any]]:
-    """Send the pending partner notices (as `notify_partners` does every minute), then receive and
-    delete every message waiting for one partner (so the next read sees only new ones)."""
+    """Send the pending partner notices (as `notify_partners` does every minute, after the grace
+    period), then receive and delete every message waiting for one partner (so the next read sees
+    only new ones)."""
     from chalicelib import bootstrap
 
-    bootstrap.notice_service().deliver()
+    service = bootstrap.notice_service()
+    dataclasses.replace(service, clock=_AfterTheGrace(service.clock)).deliver()
     current = settings()
     sqs = boto3.client("sqs", region_name=current.region, endpoint_url=current.sqs_endpoint)
     url = sqs.get_queue_url(QueueName=current.queue_name(partner_id))["QueueUrl"]

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from chalicelib.domain.cases import PartnerNotice
-from chalicelib.services.notices import SEND_NOW_GRACE, PartnerNoticeService
+from chalicelib.errors import RetryableError
+from chalicelib.services.notices import CLEAR_RETRY_PAUSES, SEND_NOW_GRACE, PartnerNoticeService
 from tests.conftest import FrozenClock
 from tests.fakes.stores import FakePublisher
 
@@ -103,3 +104,33 @@ def test_a_notice_sent_but_not_cleared_is_sent_again_at_least_once() -> None:
     assert PartnerNoticeService(outbox, publisher, later()).send_now(A) is True
     assert outbox.due == {"c-1": A}  # the tick will send it once more; consumers key on case_id and at
     assert SEND_NOW_GRACE >= timedelta(seconds=30)
+
+
+class ThrottledClears(FakeOutbox):
+    """DynamoDB throttles the first `throttled` clears (after botocore's own retries)."""
+
+    def __init__(self, throttled: int, *notices: PartnerNotice) -> None:
+        super().__init__(*notices)
+        self.throttled, self.tries = throttled, 0
+
+    def sent(self, notice: PartnerNotice) -> bool:
+        self.tries += 1
+        if self.tries <= self.throttled:
+            raise RetryableError("throttled")
+        return super().sent(notice)
+
+
+def test_a_throttled_clear_is_tried_again_so_the_tick_does_not_send_the_notice_twice() -> None:
+    outbox, publisher, pauses = ThrottledClears(len(CLEAR_RETRY_PAUSES), A), FakePublisher(), []
+    service = PartnerNoticeService(outbox, publisher, later(), sleep=pauses.append)
+    assert service.send_now(A) is True
+    assert outbox.due == {} and pauses == list(CLEAR_RETRY_PAUSES)
+    assert service.deliver()["sent"] == 0 and publisher.published == [A]
+    assert sum(CLEAR_RETRY_PAUSES) < 1  # what a throttled intake waits at most for it
+
+
+def test_a_clear_throttled_for_good_leaves_the_notice_to_the_tick() -> None:
+    outbox, publisher, pauses = ThrottledClears(10, A), FakePublisher(), []
+    service = PartnerNoticeService(outbox, publisher, later(), sleep=pauses.append)
+    assert service.send_now(A) is True  # the case is stored and the partner told: the intake succeeds
+    assert outbox.tries == len(CLEAR_RETRY_PAUSES) + 1 and outbox.due == {"c-1": A}
