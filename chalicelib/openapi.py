@@ -120,6 +120,7 @@ def _operation(operation: Operation, components: dict[str, Any]) -> dict[str, An
         response: dict[str, Any] = {"description": body.description}
         if body.schema is not None:
             response["content"] = {body.media_type: {"schema": _schema(body.schema, components)}}
+            response["content"].update({media: {"schema": schema} for media, schema in body.alternatives})
         if body.headers:
             response["headers"] = {h: {"$ref": f"#/components/headers/{h}"} for h in body.headers}
         responses[str(status)] = response

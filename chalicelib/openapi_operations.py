@@ -23,6 +23,8 @@ class Body:
     schema: str | dict[str, Any] | None = None
     media_type: str = JSON
     headers: tuple[str, ...] = ()
+    # Other media types the same response can have (e.g. a CSV export): (media type, inline schema).
+    alternatives: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -272,7 +274,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "coordinator",
         parameters=("From", "To", "MetricsFormat"),
         responses={
-            200: Body("The figures (JSON), or with format=csv a CSV file.", "Metrics"),
+            200: Body(
+                "The figures (JSON), or with format=csv a CSV file (an attachment).",
+                "Metrics",
+                alternatives=(("text/csv", {"type": "string"}),),
+            ),
         },
         errors=(400, 503),
     ),

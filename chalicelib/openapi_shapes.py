@@ -491,15 +491,17 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "mine",
         "in": "query",
         "required": False,
-        "description": "With status=claimed or scheduled: only the caller's own cases.",
-        "schema": {"enum": ["true", "false"]},
+        "description": "With status=claimed or scheduled: only the caller's own cases "
+        "(mine=true with another status is a 400 `invalid_choice`).",
+        "schema": {"enum": ["true", "false"], "x-format": "needs-held-status"},
     },
     "QueuePartner": {
         "name": "partner",
         "in": "query",
         "required": False,
-        "description": "Coordinators: whose queue (staff always see their own).",
-        "schema": {"type": "string"},
+        "description": "Coordinators: whose queue (staff always see their own). A partner id from "
+        "GET /partners; another value is a 400 `unknown_partner`.",
+        "schema": {"type": "string", "x-format": "partner-id"},
     },
     "CoordinatorStatus": {
         "name": "status",
@@ -511,8 +513,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "partner",
         "in": "query",
         "required": False,
-        "description": "One partner; all partners when omitted (overdue cases first).",
-        "schema": {"type": "string"},
+        "description": "One partner (an id from GET /partners; another value is a 400 `unknown_partner`); "
+        "all partners when omitted (overdue cases first).",
+        "schema": {"type": "string", "x-format": "partner-id"},
     },
     "Limit": {
         "name": "limit",
@@ -524,23 +527,24 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "cursor",
         "in": "query",
         "required": False,
-        "description": "The opaque next_cursor of the previous page.",
-        "schema": {"type": "string"},
+        "description": "The opaque next_cursor of the previous page; any other value is a 400 `invalid_cursor`.",
+        "schema": {"type": "string", "x-format": "issued-cursor"},
     },
     # Coordinator metrics (issue 7).
     "From": {
         "name": "from",
         "in": "query",
         "required": False,
-        "description": "First day (Europe/Berlin), included; default: 29 days before `to`.",
-        "schema": {"type": "string", "format": "date"},
+        "description": "First day (Europe/Berlin), included; default: 29 days before `to`. "
+        "Not after `to` (else a 400 `after_to`); at most 366 days in all (else a 400 `range_too_long`).",
+        "schema": {"type": "string", "format": "date", "x-format": "report-range"},
     },
     "To": {
         "name": "to",
         "in": "query",
         "required": False,
         "description": "Last day (Europe/Berlin), included; default: today. At most 366 days in all.",
-        "schema": {"type": "string", "format": "date"},
+        "schema": {"type": "string", "format": "date", "x-format": "report-range"},
     },
     "MetricsFormat": {
         "name": "format",

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from chalice.test import Client
 
+from chalicelib import openapi
 from tests.conftest import FrozenClock, auth
 from tests.functional.gdpr_helpers import inbound_sms, staff_post, status_callback, submit, twilio_env
 
@@ -309,6 +310,8 @@ def test_a_generated_month_matches_figures_computed_independently(
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/csv")
     assert "attachment" in response.headers["Content-Disposition"]
+    documented = openapi.document()["paths"]["/coordinator/metrics"]["get"]["responses"]["200"]["content"]
+    assert set(documented) == {"application/json", "text/csv"}  # what clients generated from it expect
     rows = list(
         csv.DictReader(io.StringIO(response.body.decode() if isinstance(response.body, bytes) else response.body))
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
 from typing import Any
 
@@ -16,6 +18,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from chalicelib import openapi
+from chalicelib.config import PROJECT_DIR
 from tests.reliability.conftest import EXAMPLES
 from tests.reliability.live import LiveStack
 
@@ -47,12 +50,15 @@ def error_shape(ctx: Any, response: Any, case: Any) -> bool | None:
 
 
 def server_rule_fields(node: Any) -> set[str]:
-    """Names of properties whose schema says the server checks more (`x-format`, e.g. phone)."""
+    """Names of properties and parameters whose schema says the server checks more (`x-format`,
+    e.g. a phone number that must be dialable, a partner id that must exist)."""
     found: set[str] = set()
     if isinstance(node, dict):
         for name, sub in (node.get("properties") or {}).items():
             if isinstance(sub, dict) and "x-format" in sub:
                 found.add(name)
+        if "in" in node and "x-format" in (node.get("schema") or {}):
+            found.add(node["name"])
         for value in node.values():
             found |= server_rule_fields(value)
     elif isinstance(node, list):
@@ -61,7 +67,7 @@ def server_rule_fields(node: Any) -> set[str]:
     return found
 
 
-SERVER_RULE_FIELDS = server_rule_fields(openapi.document()["components"]["schemas"])
+SERVER_RULE_FIELDS = server_rule_fields(openapi.document()["components"])
 
 
 @schemathesis.check
@@ -75,6 +81,22 @@ def valid_data_rejected_only_for_server_rules(ctx: Any, response: Any, case: Any
     return True
 
 
+_tokens: dict[tuple[str, str], str] = {}
+
+
+def signed_in(case: Any, live_api: LiveStack) -> dict[str, str]:
+    """A valid token for every operation the document secures, so the fuzz reaches the staff and
+    coordinator routes themselves and not only their 401 (which tests/functional covers)."""
+    if not case.operation.definition.raw.get("security"):
+        return {}
+    role = "coordinator" if case.path.startswith("/coordinator") else "staff"
+    if (live_api.api_url, role) not in _tokens:
+        command = [sys.executable, "-m", "chalicelib.cli", "staff-token", "--role", role, "--partner", "lmu-klinikum"]
+        done = subprocess.run(command, cwd=PROJECT_DIR, env=live_api.env, capture_output=True, text=True, check=True)
+        _tokens[live_api.api_url, role] = done.stdout.strip()
+    return {"Authorization": f"Bearer {_tokens[live_api.api_url, role]}"}
+
+
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -84,6 +106,7 @@ def valid_data_rejected_only_for_server_rules(ctx: Any, response: Any, case: Any
 def test_api(case: Any, live_api: LiveStack) -> None:
     case.call_and_validate(
         base_url=live_api.api_url,
+        headers=signed_in(case, live_api),
         additional_checks=[error_shape, valid_data_rejected_only_for_server_rules],
         excluded_checks=NOT_APPLICABLE,
     )
