@@ -536,7 +536,8 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "in": "query",
         "required": False,
         "description": "First day (Europe/Berlin), included; default: 29 days before `to`. "
-        "Not after `to` (else a 400 `after_to`); at most 366 days in all (else a 400 `range_too_long`).",
+        "Not after `to` (else a 400 `after_to`); at most 366 days in all (else a 400 `range_too_long`); "
+        "days from 2000-01-01 to 2999-12-31 (else a 400 `out_of_range`).",
         "schema": {"type": "string", "format": "date", "x-format": "report-range"},
     },
     "To": {

@@ -23,6 +23,8 @@ from chalicelib.services.staff import choice, query_params
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
+EARLIEST_DAY = date(2000, 1, 1)  # long before the network kept any case here
+LATEST_DAY = date(2999, 12, 31)
 FORMATS = ("json", "csv")
 
 
@@ -44,11 +46,17 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(
             [FieldError(name, "invalid_date", f"{name} must be a date in the form YYYY-MM-DD, e.g. 2026-03-01.")]
         ) from None
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        # Berlin days become UTC instants, and a default range reaches back 29 days: at the ends of
+        # the calendar that arithmetic leaves what datetime can hold (it was a 500).
+        message = f"{name} must be between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}."
+        raise ValidationError([FieldError(name, "out_of_range", message)])
+    return day
 
 
 def date_range(params: Mapping[str, str], today: date) -> tuple[date, date]:

@@ -358,6 +358,10 @@ def test_without_dates_the_last_30_days_up_to_today_in_berlin(
         ("?from=2024-01-01&to=2025-03-01", "to"),
         ("?from=2025-03-01&to=2025-03-31&format=xlsx", "format"),
         ("?from=2025-03-01&until=2025-03-31", "until"),
+        ("?from=0001-01-01&to=0001-01-01", "from"),  # was a 500: Berlin midnight is in year 0 in UTC
+        ("?to=0001-01-05", "to"),
+        ("?from=9999-12-31&to=9999-12-31", "from"),
+        ("?from=2025-03-01&to=9999-12-31", "to"),
     ],
 )
 def test_invalid_requests_are_400_naming_the_field(
