@@ -35,6 +35,16 @@ _KEYWORD_CODES = {
 }
 
 
+# ECMA-262's classes, which differ from Python's on str: its \d and \w are ASCII only, and its \s
+# has U+FEFF but not U+001C-U+001F or U+0085 (so "https://\x1f…" matched `^https://[^\s]+$` in the
+# browser and in schemathesis, and was refused here).
+_ECMA_CLASSES = {
+    "d": "0-9",
+    "w": "A-Za-z0-9_",
+    "s": "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff",
+}
+
+
 @cache
 def _ecma_regex(pattern: str) -> re.Pattern[str]:
     """JSON Schema patterns are ECMA-262: `$` ends the string. Python's `$` also matches before a
@@ -42,8 +52,14 @@ def _ecma_regex(pattern: str) -> re.Pattern[str]:
     translated, in_class, escaped = [], False, False
     for char in pattern:
         if escaped:
-            translated.append(char)
             escaped = False
+            ecma = _ECMA_CLASSES.get(char.lower())
+            if ecma is not None and in_class and char.islower():
+                translated[-1] = ecma  # replaces the backslash: the members join the enclosing class
+            elif ecma is not None and not in_class:
+                translated[-1] = f"[{'' if char.islower() else '^'}{ecma}]"
+            else:
+                translated.append(char)  # (\D, \S, \W inside a class: none in our schemas)
         elif char == "\\":
             translated.append(char)
             escaped = True

@@ -147,3 +147,29 @@ def test_names_in_any_script_are_accepted(valid_intake):
 def test_pattern_end_means_end_of_string_as_in_browsers(valid_intake, value):
     valid_intake["postcode"] = value
     assert codes(valid_intake) == {"postcode": "invalid_postcode"}
+
+
+# Patterns mean what they mean in the browser and in every JSON Schema tool (ECMA-262), not Python's
+# Unicode classes: a client validating against schemas/ and the server must agree.
+@pytest.mark.parametrize(
+    ("start", "valid"),
+    # Arabic-Indic and full-width digits
+    [("2030-05-04T10:30", True), ("٢٠٣٠-٠٥-٠٤T10:30", False), ("２０３０-05-04T10:30", False)],
+)
+def test_a_start_in_non_ascii_digits_is_refused_as_any_schema_tool_would(start, valid):
+    errors = validate("appointment", {"start": start, "duration_minutes": 45, "location": "Room 1"})
+    assert [(e.field, e.code) for e in errors] == ([] if valid else [("start", "invalid_datetime")])
+
+
+@pytest.mark.parametrize(
+    ("url", "valid"),
+    [
+        ("https://meet.example.org/r/42", True),
+        ("https://meet.example.org/\u001f", False),  # a control character: refused by the pattern itself
+        ("https://meet.example.org/ r", False),
+        ("https://meet.example.org/\ufeffr", False),  # whitespace to ECMA-262 (not to Python)
+    ],
+)
+def test_an_online_meeting_link_is_checked_by_the_schemas_own_pattern(url, valid):
+    errors = validate("appointment", {"start": "2030-05-04T10:30", "duration_minutes": 45, "online_url": url})
+    assert [(e.field, e.code) for e in errors] == ([] if valid else [("online_url", "invalid_url")])
