@@ -11,8 +11,16 @@ from bench import prices
 # Assumptions, until the matching part exists and can be measured (each is printed with the estimate).
 API_REQUESTS_PER_APPLICANT = 7  # intake page, 2 assets, schema, partners, POST /intake, one status check
 STAFF_REQUESTS_PER_CASE = 12  # queue pages, open, claim, notes, book an appointment, close
-STAFF_RRU_PER_REQUEST = 7.0  # a queue page of 50 small items ≈ 13 RRU eventually consistent; a case read ≈ 1
-STAFF_WRU_PER_CASE = 12.0  # claim, notes, appointment, close: ~6 transactional writes of < 1 KB
+# Staff steps per case whose DynamoDB work section 2 measures (bench/inprocess.py, STAFF_STEPS);
+# booking only for the cases that get an appointment.
+STAFF_STEPS_PER_CASE = {"open case": 2.0, "claim": 1.0, "book appointment": None, "close": 1.0}
+QUEUE_PAGE_VIEWS_PER_CASE = 4  # a queue page lists 50 cases, and staff reload it through the day
+QUEUE_PAGE_RRU = 9.5  # a full page of 50 items of ~1.5 KB, eventually consistent (section 2 counts a short one)
+# Used only when sections 2 and 4 did not run: the staff work per case and the writes per SMS sent.
+STAFF_WRU_PER_CASE = 12.0
+STAFF_RRU_PER_CASE = 84.0
+WRU_PER_SMS = 2.0
+RRU_PER_SMS = 1.0
 SMS_CONSENT_SHARE = 0.8  # applicants who tick "SMS"
 BOOKED_SHARE = 0.7  # cases that get an appointment (confirmation + reminders)
 REMINDERS_PER_APPOINTMENT = 2  # the seeded partners remind 24 h and 2 h before
@@ -67,7 +75,36 @@ def sms_segments() -> Segments:
         return Segments(FALLBACK_SEGMENTS_PER_APPLICANT, {}, f"assumed (templates unavailable: {error})")
 
 
-def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segments: Segments) -> dict[str, float]:
+@dataclass(frozen=True)
+class Measured:
+    """DynamoDB capacity units per operation, as sections 2 and 4 counted them (None: not run)."""
+
+    intake: dict[str, Any]
+    staff: dict[str, dict[str, Any]] | None = None  # per STAFF_STEPS name: {"wru", "rru", ...}
+    reminder: dict[str, Any] | None = None  # a sweep row: wru_per_reminder, rru_per_reminder
+
+    def staff_units(self) -> tuple[float, float, str]:
+        """(WRU, RRU, where from) of one case's staff work."""
+        pages = QUEUE_PAGE_VIEWS_PER_CASE * QUEUE_PAGE_RRU
+        if not self.staff:
+            return STAFF_WRU_PER_CASE, STAFF_RRU_PER_CASE, "assumed"
+        wru = rru = 0.0
+        for step, times in STAFF_STEPS_PER_CASE.items():
+            share = BOOKED_SHARE if times is None else times
+            wru += share * self.staff[step]["wru"]
+            rru += share * self.staff[step]["rru"]
+        return wru, rru + pages, "measured"
+
+    def sms_units(self) -> tuple[float, float, str]:
+        if not self.reminder:
+            return WRU_PER_SMS, RRU_PER_SMS, "assumed"
+        return self.reminder["wru_per_reminder"], self.reminder["rru_per_reminder"], "measured"
+
+
+def monthly(applicants: int, intake_seconds: float, measured: Measured, segments: Segments) -> dict[str, float]:
+    intake = measured.intake
+    staff_wru, staff_rru, _ = measured.staff_units()
+    sms_wru, sms_rru, _ = measured.sms_units()
     sms = segments.per_applicant * applicants
     sms_messages = applicants * SMS_CONSENT_SHARE * (1 + BOOKED_SHARE * (1 + REMINDERS_PER_APPOINTMENT))
     api = applicants * (API_REQUESTS_PER_APPLICANT + STAFF_REQUESTS_PER_CASE + INBOUND_SMS_PER_APPLICANT)
@@ -75,9 +112,9 @@ def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segm
     invocations = api + SWEEPS_PER_MONTH
     gb_seconds = (api * intake_seconds + SWEEPS_PER_MONTH * SWEEP_SECONDS) * LAMBDA_MEMORY_GB
     confirmed = applicants * SMS_CONSENT_SHARE
-    wru = applicants * (intake["wru"] + STAFF_WRU_PER_CASE + NOTICE_WRU_PER_CASE) + sms_messages * 2
+    wru = applicants * (intake["wru"] + staff_wru + NOTICE_WRU_PER_CASE) + sms_messages * sms_wru
     wru += confirmed * CONFIRM_WRU_PER_SMS_CASE
-    rru = applicants * (intake["rru"] + STAFF_REQUESTS_PER_CASE * STAFF_RRU_PER_REQUEST) + SWEEPS_PER_MONTH * 2
+    rru = applicants * (intake["rru"] + staff_rru) + sms_messages * sms_rru + SWEEPS_PER_MONTH * 2
     rru += confirmed * CONFIRM_RRU_PER_SMS_CASE
     costs = {
         "Lambda": gb_seconds * prices.LAMBDA_GB_SECOND + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS,
@@ -91,14 +128,20 @@ def monthly(applicants: int, intake_seconds: float, intake: dict[str, Any], segm
     return costs
 
 
-def report(latency: dict[str, float], intake: dict[str, Any]) -> list[str]:
+def report(latency: dict[str, float], measured: Measured) -> list[str]:
     segments = sms_segments()
     seconds = latency["median_ms"] / 1000
+    intake = measured.intake
+    staff_wru, staff_rru, staff_source = measured.staff_units()
+    sms_wru, sms_rru, sms_source = measured.sms_units()
     lines = [
         f"prices: AWS eu-central-1 on-demand list prices as of {prices.PRICES_AS_OF}; Twilio SMS to Germany"
         f" ${prices.TWILIO_SMS_GERMANY_PER_SEGMENT}/segment as of {prices.TWILIO_PRICE_AS_OF}; free tiers ignored",
         f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake; {latency['median_ms']:.0f} ms Lambda time"
         " per API request (the intake median against moto, applied to every request: an upper bound)",
+        f"staff work per case ({staff_source}): {staff_wru:.1f} WRU + {staff_rru:.1f} RRU (opened twice, claimed,"
+        f" {BOOKED_SHARE:.0%} booked, closed; {QUEUE_PAGE_VIEWS_PER_CASE} queue page views of {QUEUE_PAGE_RRU:g} RRU);"
+        f" per SMS sent ({sms_source}): {sms_wru:.1f} WRU + {sms_rru:.1f} RRU",
         f"SMS: {segments.per_applicant:.2f} segments per applicant ({segments.source}; {SMS_CONSENT_SHARE:.0%} opt in,"
         f" {BOOKED_SHARE:.0%} book an appointment, {REMINDERS_PER_APPOINTMENT} reminders)",
     ]
@@ -112,7 +155,7 @@ def report(latency: dict[str, float], intake: dict[str, Any]) -> list[str]:
         f" {STATUS_CALLBACKS_PER_SMS} Twilio callbacks per SMS, 89 scheduled ticks an hour; see bench/cost.py"
     )
     for applicants in (1_000, 20_000):
-        costs = monthly(applicants, seconds, intake, segments)
+        costs = monthly(applicants, seconds, measured, segments)
         aws = sum(v for k, v in costs.items() if k != "Twilio SMS")
         detail = ", ".join(f"{k} {v:.2f}" for k, v in costs.items())
         lines.append(

@@ -10,6 +10,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +319,69 @@ def items_per_claim(count: int) -> dict[str, Any]:
             for case_id in case_ids[1:]:
                 claim(case_id)
     return _per(usage, count)
+
+
+STAFF_STEPS = ("queue page", "open case", "claim", "book appointment", "close")
+
+
+def items_per_staff_journey(count: int) -> dict[str, dict[str, Any]]:
+    """2 and 7. DynamoDB work of each step staff take with a case (warm), for the cost estimate:
+    a queue page of 50, opening the case, claiming it, booking an appointment, closing it."""
+    from chalice.test import Client
+
+    from app import app
+    from chalicelib import bootstrap
+    from chalicelib.adapters.tokens import issue_local_token
+    from chalicelib.config import settings
+
+    with moto_world(), Client(app, stage_name="local") as client:
+        body = {**intake_body(0), "qualification": {**intake_body(0)["qualification"], "profession_group": "health"}}
+        case_ids = []
+        for _ in range(count + 1):
+            response = client.http.post("/intake", body=json.dumps(body), headers={"Content-Type": "application/json"})
+            assert response.status_code == 201, response.body
+            case_ids.append(json.loads(response.body)["case_id"])
+        partner = json.loads(response.body)["partner"]
+        token = issue_local_token(settings(), partner=partner, name="Bench Staff", sub="bench-staff")
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        start = (datetime.now(UTC) + timedelta(days=3)).replace(hour=9, minute=0, second=0, microsecond=0)
+
+        def step(name: str, case_id: str, index: int) -> None:
+            if name == "queue page":
+                response = client.http.get("/staff/queue?status=routed&limit=50", headers=headers)
+            elif name == "open case":
+                response = client.http.get(f"/staff/cases/{case_id}", headers=headers)
+            elif name == "claim":
+                response = client.http.post(f"/staff/cases/{case_id}/claim", headers=headers)
+            elif name == "book appointment":
+                when = (start + timedelta(minutes=45 * index)).isoformat()
+                booking = {"start": when, "duration_minutes": 30, "location": "Beratungsraum 2"}
+                path = f"/staff/cases/{case_id}/appointments"
+                response = client.http.post(path, body=json.dumps(booking), headers=headers)
+            else:
+                response = client.http.post(
+                    f"/staff/cases/{case_id}/close", body=json.dumps({"outcome": "counselled"}), headers=headers
+                )
+            assert response.status_code in (200, 201), (name, response.status_code, response.body)
+
+        by_step = {name: Usage() for name in STAFF_STEPS}
+        with counting() as usage:
+            bootstrap.reset()  # new clients inside the counter
+            for index, case_id in enumerate(case_ids):
+                for name in STAFF_STEPS:
+                    usage.reset()
+                    step(name, case_id, index)
+                    if index:  # the first case warms the token keys, the directory and the clients
+                        _add(by_step[name], usage)
+    return {name: _per(usage, count) for name, usage in by_step.items()}
+
+
+def _add(total: Usage, usage: Usage) -> None:
+    total.calls.update(usage.calls)
+    total.items_written += usage.items_written
+    total.items_read += usage.items_read
+    total.write_units += usage.write_units
+    total.read_units += usage.read_units
 
 
 def _per(usage: Usage, count: int) -> dict[str, Any]:

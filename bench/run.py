@@ -7,7 +7,7 @@ Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
   sweep    4. reminder sweep with 1k/10k/100k appointments (waits for the sweeper)
   queue    5. one queue page of 50 with 1k/10k/100k cases stored
   memory   6. peak memory of a Lambda-like process handling 1,000 intakes vs the baseline
-  cost     7. monthly AWS + Twilio estimate for 1,000 and 20,000 applicants (uses 1 and 2)
+  cost     7. monthly AWS + Twilio estimate for 1,000 and 20,000 applicants (uses 1, 2 and 4)
 """
 
 from __future__ import annotations
@@ -114,8 +114,18 @@ def bench_items(results: Results, args: argparse.Namespace) -> None:
         f"  {'':20} items written {claim['items_written']:g}, read {claim['items_read']:g};"
         f" ~{claim['wru']:g} WRU, ~{claim['rru']:g} RRU   (the case and its audit entry, one transaction)"
     )
+    journey = inprocess.items_per_staff_journey(max(1, args.requests // 15))
+    for name, row in journey.items():
+        if name == "claim":
+            continue  # shown above
+        calls = ", ".join(f"{call} {n:g}" for call, n in row["calls"].items())
+        print(
+            f"  {'per ' + name:20} items written {row['items_written']:g}, read {row['items_read']:g};"
+            f" ~{row['wru']:g} WRU, ~{row['rru']:g} RRU   ({calls})"
+        )
     print("  per reminder sent: see section 4 (the sweep)")
     results["items"] = figures
+    results["staff"] = journey
 
 
 def _moto_env() -> tuple[Any, dict[str, str], Any]:
@@ -368,7 +378,9 @@ def bench_cost(results: Results, args: argparse.Namespace) -> None:
     if "latency" not in results or "items" not in results:
         print("  needs sections 1 and 2 in the same run")
         return
-    for line in cost_model.report(results["latency"]["intake"], results["items"]["warm"]):
+    reminder = results["sweep"][0] if "sweep" in results else None
+    measured = cost_model.Measured(results["items"]["warm"], results.get("staff"), reminder)
+    for line in cost_model.report(results["latency"]["intake"], measured):
         print(f"  {line}")
 
 

@@ -83,7 +83,7 @@ def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[d
                 future.append(_reminder(start - timedelta(hours=24), start))
             _store(future)
             stored = size
-            samples, reads, calls, written = [], [], [], []
+            samples, reads, calls, written, wru, rru = [], [], [], [], [], []
             for _ in range(repeats):
                 _store([_reminder(NOON - timedelta(minutes=5), NOON + timedelta(hours=2)) for _ in range(due)])
                 with counting() as usage:
@@ -98,6 +98,8 @@ def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[d
                 assert report.sent == due, report.as_dict()
                 reads.append(usage.items_read)
                 written.append(usage.items_written)
+                wru.append(usage.write_units)
+                rru.append(usage.read_units)
                 calls.append(sum(usage.calls.values()))
             results.append(
                 {
@@ -108,6 +110,8 @@ def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[d
                     "items_read_per_reminder": statistics.median(reads) / due,
                     "items_written_per_reminder": statistics.median(written) / due,
                     "calls_per_reminder": statistics.median(calls) / due,
+                    "wru_per_reminder": statistics.median(wru) / due,
+                    "rru_per_reminder": statistics.median(rru) / due,
                 }
             )
     return results
