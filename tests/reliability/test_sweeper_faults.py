@@ -1,7 +1,8 @@
 """DynamoDB faults during the SMS sweep: nothing lost, nothing sent twice.
 
 Throttling, transaction conflicts and lost answers are injected below PynamoDB into every kind
-of call the sweeper makes (the due-index Query, the claim and the status updates); after the
+of call the sweeper makes (the due-index Query, reads of the case and the opt-out list, the
+confirmations it plans, the claim and the status updates); after the
 faults clear, the next sweeps must have delivered every planned message exactly once.
 """
 
@@ -29,8 +30,8 @@ def _sweep(client: Client) -> Any:
 @pytest.mark.parametrize(
     ("operation", "code", "after_applying"),
     [
-        *itertools.product(["Query"], [THROTTLING, TIMEOUT], [False]),
-        *itertools.product(["UpdateItem"], [THROTTLING, TIMEOUT], [False, True]),
+        *itertools.product(["Query", "GetItem"], [THROTTLING, TIMEOUT], [False]),
+        *itertools.product(["UpdateItem", "PutItem"], [THROTTLING, TIMEOUT], [False, True]),
     ],
 )
 def test_a_faulty_sweep_then_a_clean_one_sends_each_message_once(
