@@ -159,6 +159,7 @@ def test_api(case: Any, live_api: LiveStack) -> None:
         headers=signed_in(case, live_api),
         additional_checks=[error_shape, valid_data_rejected_only_for_server_rules],
         excluded_checks=APPLICANT_LINK if case.path.startswith("/applicant/") else NOT_APPLICABLE,
+        timeout=30,  # a hung server fails the example instead of hanging `make test`
     )
 
 
