@@ -155,7 +155,10 @@ def build_document(operations: tuple[Operation, ...] = OPERATIONS) -> dict[str, 
             "version": "1.0.0",
             "description": "Intake, routing and appointment reminders for the MigraNet counselling partners "
             "in Munich. Every error has the shape {error, code}; validation errors add "
-            "errors: [{field, code, message}].",
+            "errors: [{field, code, message}]. A schema with `x-format` is checked further by the server "
+            "(e.g. a dialable phone number, a partner id that exists, a time in the future): a value the "
+            "schema allows can still be a 400 naming that field. `x-error-code`, where present, is the code a "
+            "value of that field that fails its checks gets.",
         },
         "servers": [{"url": "/"}],
         "paths": dict(sorted(paths.items())),
