@@ -141,9 +141,15 @@ def seeded_cases(live_api: LiveStack) -> list[str]:
 
 
 def aimed_at_stored_cases(case: Any, live_api: LiveStack) -> None:
-    if "case_id" in (case.path_parameters or {}) and next(_turn) % 2 == 0:
+    if "case_id" not in (case.path_parameters or {}):
+        return
+    path = case.meta.components.get(ParameterLocation.PATH) if case.meta else None
+    if path is not None and path.mode.is_negative:
+        return  # an id the schema forbids stays as generated: the server must refuse it
+    turn = next(_turn)
+    if turn % 2 == 0:
         ids = seeded_cases(live_api)
-        case.path_parameters["case_id"] = ids[next(_turn) % len(ids)]
+        case.path_parameters["case_id"] = ids[turn // 2 % len(ids)]
 
 
 @schema.parametrize()
