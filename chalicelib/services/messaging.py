@@ -7,8 +7,10 @@ intent so planning twice writes once); the `send_due_messages` sweep sends them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -200,11 +202,12 @@ class MessagingService:
         place = appointment.online_url or appointment.location or partner.address
         values = Values(reference=case.reference, partner=partner.short_name, place=place, at=start)
         quiet = self.policy.delivery.quiet
+        opted_out = functools.cache(self.store.is_opted_out)  # one number: one lookup for its messages
         planned: list[Message] = []
         first_due = quiet.next_allowed(now)
         revision = (change,) if change else ()
         key = (appointment.appointment_id, kind, iso(start), *revision)
-        message = self._plan(case, kind, key, values, first_due, now, partner.id, appointment, start)
+        message = self._plan(case, kind, key, values, first_due, now, partner.id, appointment, start, opted_out)
         if message is not None:
             planned.append(message)
         seen: set[datetime] = set()
@@ -214,7 +217,7 @@ class MessagingService:
                 continue  # past, right after the booking message, or a duplicate after the quiet-hours move
             seen.add(due)
             key = (appointment.appointment_id, REMINDER, str(minutes), iso(start), *revision)
-            message = self._plan(case, REMINDER, key, values, due, now, partner.id, appointment, start)
+            message = self._plan(case, REMINDER, key, values, due, now, partner.id, appointment, start, opted_out)
             if message is not None:
                 planned.append(message)
         return planned
@@ -230,6 +233,7 @@ class MessagingService:
         partner_id: str | None,
         appointment: Appointment | None = None,
         send_before: datetime | None = None,
+        opted_out: Callable[[str], bool] | None = None,
     ) -> Message | None:
         to = sms_recipient(case)
         if to is None:
@@ -260,7 +264,7 @@ class MessagingService:
             existing = self.store.get(message.message_id)
             if existing is not None:
                 return existing
-        reason = self._refusal(message)
+        reason = self._refusal(message, opted_out or self.store.is_opted_out)
         if reason is not None:
             message.status, message.reason, message.due_at = SUPPRESSED, reason, None
             log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
@@ -268,7 +272,7 @@ class MessagingService:
             return self.store.get(message.message_id)
         return message
 
-    def _refusal(self, message: Message) -> str | None:
+    def _refusal(self, message: Message, opted_out: Callable[[str], bool]) -> str | None:
         """Why this message must never be sent, as far as planning can tell, or None.
 
         The sweep checks opt-out again before every send and applies the per-number limit on
@@ -277,7 +281,7 @@ class MessagingService:
         region = phonenumbers.region_code_for_number(phonenumbers.parse(message.to))
         if region not in self.policy.allowed_countries:
             return f"country_not_allowed: {region or 'unknown'}"
-        if message.kind != INTAKE_RECEIVED and self.store.is_opted_out(message.phone_hash):
+        if message.kind != INTAKE_RECEIVED and opted_out(message.phone_hash):
             return "opted_out"
         return None
 

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import pytest
+from botocore.client import BaseClient
 from chalice.test import Client
 
 from tests.conftest import FrozenClock, post_json
@@ -33,6 +35,24 @@ def test_booking_a_local_time_returns_201_with_the_appointment_and_its_planned_s
     }
     assert body["case_status"] == "scheduled" and body["sms_planned"] is True
     assert case_status(anna, case_id) == "scheduled"
+
+
+def test_a_booking_looks_the_number_up_in_the_opt_out_list_once_for_all_its_messages(
+    anna: Desk, case_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Booking message and two reminders go to one number: one read of the opt-out list, not three
+    (each a round trip on DynamoDB while the staff member waits)."""
+    tables: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        tables.append(f"{operation} {params.get('TableName', '')}")
+        return original(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    status, body = anna.book(case_id, "2025-03-12T10:00", 60, location="Raum 2.14")
+    assert status == 201 and len(body["messages"]) == 3, body
+    assert sum(call.endswith("sms-opt-outs") for call in tables) == 1, tables
 
 
 def test_an_offset_time_and_an_online_meeting(anna: Desk, case_id: str) -> None:
