@@ -130,6 +130,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/",
         "The intake page in the browser's language (Accept-Language; German when none fits).",
         "pages",
+        parameters=("If-None-Match",),
         responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
     ),
     Operation(
@@ -137,6 +138,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/{language}",
         "The intake page in one of the 11 intake languages, e.g. /ar (right to left).",
         "pages",
+        parameters=("If-None-Match",),
         responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
         errors=(404,),
     ),
@@ -145,6 +147,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/assets/{name}",
         "A stylesheet or script of the pages; `?v=<hash>` URLs may be cached for a year.",
         "pages",
+        parameters=("StaticVersion", "If-None-Match"),
         responses={200: Body("The file.", {"type": "string"}, "text/*"), 304: Body("Not modified (ETag).")},
         errors=(404,),
     ),
@@ -153,6 +156,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/schemas/{name}",
         "A JSON Schema of a request body, e.g. intake.schema.json: browsers validate with the server's rules.",
         "pages",
+        parameters=("StaticVersion", "If-None-Match"),
         responses={
             200: Body("The schema (draft 2020-12).", {"type": "object"}, "application/schema+json"),
             304: Body("Not modified (ETag)."),
@@ -165,7 +169,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The staff workspace page (German/English, `?lang=`); it signs in and calls the API from the browser.",
         "pages",
         public=True,
-        parameters=("StaffPageLanguage",),
+        parameters=("StaffPageLanguage", "If-None-Match"),
         responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
         errors=(404,),
     ),
@@ -287,6 +291,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/status",
         "The applicant's status page: open the status link (`/status#<case_id>.<secret>`).",
         "pages",
+        parameters=("If-None-Match",),
         responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
     ),
     # Appointments (issue 4): the holder of the case or a coordinator changes them; 404 across partners.

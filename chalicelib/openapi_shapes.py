@@ -471,6 +471,21 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "within 24 h; for a booking on that case, as it stands now); another body with the same key returns 409.",
         "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[\\x21-\\x7e]+$"},
     },
+    "If-None-Match": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": False,
+        "description": "The ETag of the copy the browser holds: 304 without a body when it is still current.",
+        "schema": {"type": "string"},
+    },
+    "StaticVersion": {
+        "name": "v",
+        "in": "query",
+        "required": False,
+        "description": "The file's content hash, as the pages link it: the answer may then be cached for a year "
+        "(immutable). Any other value gets the same file, revalidated like one without `v`.",
+        "schema": {"type": "string"},
+    },
     "StaffPageLanguage": {
         "name": "lang",
         "in": "query",
