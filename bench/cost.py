@@ -85,15 +85,14 @@ class Measured:
 
     def staff_units(self) -> tuple[float, float, str]:
         """(WRU, RRU, where from) of one case's staff work."""
-        pages = QUEUE_PAGE_VIEWS_PER_CASE * QUEUE_PAGE_RRU
         if not self.staff:
             return STAFF_WRU_PER_CASE, STAFF_RRU_PER_CASE, "assumed"
-        wru = rru = 0.0
+        wru, rru = 0.0, QUEUE_PAGE_VIEWS_PER_CASE * QUEUE_PAGE_RRU
         for step, times in STAFF_STEPS_PER_CASE.items():
             share = BOOKED_SHARE if times is None else times
             wru += share * self.staff[step]["wru"]
             rru += share * self.staff[step]["rru"]
-        return wru, rru + pages, "measured"
+        return wru, rru, "measured"
 
     def sms_units(self) -> tuple[float, float, str]:
         if not self.reminder:
