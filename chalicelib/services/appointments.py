@@ -377,17 +377,26 @@ class AppointmentService:
             now = self.clock.now()
             for appointment in self.store.for_case(case.case_id):
                 if appointment.is_upcoming(now):
-                    self._cancel_for_close(who, case.case_id, appointment.appointment_id)
+                    case = self._cancel_for_close(who, case, appointment)
             self._cancel_pending(case.case_id, now, "case closed")
         except Exception:
             log.exception("appointments of a closed case could not be cancelled", extra={"case_id": case.case_id})
 
-    def _cancel_for_close(self, who: StaffIdentity, case_id: str, appointment_id: str) -> None:
+    def _cancel_for_close(self, who: StaffIdentity, closed: Case, appointment: Appointment) -> Case:
+        """Cancel one upcoming appointment of the case just closed; the case as it is afterwards.
+
+        The close has just written `closed` and the appointment came from a consistent read: both are
+        used as they are (the write's conditions catch any change); only a lost race reads them again.
+        """
+
         def decide(case: Case, now: datetime) -> Change | None:
-            before = self._appointment(case, appointment_id)
+            before = appointment if case is closed else self._appointment(case, appointment.appointment_id)
             return self._cancelled(case, who, before, now, "case_closed") if before.is_upcoming(now) else None
 
-        self._commit(who, self._visible(who, case_id), decide)
+        change, _now = self._commit(who, closed, decide)
+        if change is None or change.appointment_after == change.appointment_before:
+            return closed
+        return change.case_after
 
     # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
 
@@ -453,7 +462,9 @@ class AppointmentService:
             updated_at=iso(now),
         )
         calendar = self.store.calendar(before.staff_id)
-        status = case_status_after(case, self._upcoming_besides(case.case_id, before.appointment_id, now))
+        # A closed case stays closed whatever else is booked: no need to read the others.
+        upcoming_left = case.status != CLOSED and self._upcoming_besides(case.case_id, before.appointment_id, now)
+        status = case_status_after(case, upcoming_left)
         detail = {**before.codes(), "reason": reason}
         case_after = case_event(case, who, now, APPOINTMENT_CANCELLED, status, **detail)
         freed = calendar.without(before.appointment_id, now)
@@ -500,8 +511,7 @@ class AppointmentService:
     def _cancel_pending(self, case_id: str, now: datetime, reason: str) -> None:
         if self.messaging is None:
             return
-        for appointment_id in {m.appointment_id for m in self.messaging.store.for_case(case_id) if m.appointment_id}:
-            self.messaging.cancel_pending_for_appointment(case_id, appointment_id, now, reason)
+        self.messaging.cancel_pending_for_appointments(case_id, now, reason)
 
     def _first_appointment(self, appointment: Appointment) -> None:
         if self.facts is None:

@@ -185,8 +185,15 @@ class MessagingService:
         return [planned] if planned else []
 
     def cancel_pending_for_appointment(self, case_id: str, appointment_id: str, now: datetime, reason: str) -> int:
+        return self._cancel_pending(self.store.for_appointment(case_id, appointment_id), now, reason)
+
+    def cancel_pending_for_appointments(self, case_id: str, now: datetime, reason: str) -> int:
+        """Every appointment's unsent SMS of the case (one read of its messages); others stay."""
+        return self._cancel_pending([m for m in self.store.for_case(case_id) if m.appointment_id], now, reason)
+
+    def _cancel_pending(self, messages: list[Message], now: datetime, reason: str) -> int:
         cancelled = 0
-        for message in self.store.for_appointment(case_id, appointment_id):
+        for message in messages:
             if message.status == PENDING and self.store.cancel_pending(message.message_id, now, reason):
                 cancelled += 1
         return cancelled
@@ -258,18 +265,15 @@ class MessagingService:
             appointment_id=appointment.appointment_id if appointment else None,
             send_before=send_before,
         )
-        if kind != INTAKE_RECEIVED:
-            # Planning again must not re-run the checks (or show a changed verdict). A new case's
-            # first message cannot exist yet: its conditional put below is the only write.
-            existing = self.store.get(message.message_id)
-            if existing is not None:
-                return existing
         reason = self._refusal(message, opted_out or self.store.is_opted_out)
         if reason is not None:
             message.status, message.reason, message.due_at = SUPPRESSED, reason, None
-            log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
+        # The put is conditional: planning the same message again finds the one first planned and
+        # shows its verdict, not a new one. A first planning (nearly every one) costs this write only.
         if not self.store.add(message, self.policy.delivery.shard_count):
             return self.store.get(message.message_id)
+        if reason is not None:
+            log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
         return message
 
     def _refusal(self, message: Message, opted_out: Callable[[str], bool]) -> str | None:

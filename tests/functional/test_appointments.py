@@ -37,22 +37,91 @@ def test_booking_a_local_time_returns_201_with_the_appointment_and_its_planned_s
     assert case_status(anna, case_id) == "scheduled"
 
 
-def test_a_booking_looks_the_number_up_in_the_opt_out_list_once_for_all_its_messages(
-    anna: Desk, case_id: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Booking message and two reminders go to one number: one read of the opt-out list, not three
-    (each a round trip on DynamoDB while the staff member waits)."""
-    tables: list[str] = []
+@pytest.fixture
+def dynamodb_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every AWS call made from here on, as "<operation> <table>" (each one a round trip on AWS
+    while the staff member waits)."""
+    calls: list[str] = []
     original = BaseClient._make_api_call
 
     def recorded(client: Any, operation: str, params: dict[str, Any]) -> Any:
-        tables.append(f"{operation} {params.get('TableName', '')}")
+        calls.append(f"{operation} {params.get('TableName', '')}")
         return original(client, operation, params)
 
     monkeypatch.setattr(BaseClient, "_make_api_call", recorded)
+    return calls
+
+
+def _count(calls: list[str], operation: str, table: str) -> int:
+    return sum(call.startswith(f"{operation} ") and call.endswith(f"-{table}") for call in calls)
+
+
+def test_a_booking_looks_the_number_up_in_the_opt_out_list_once_for_all_its_messages(
+    anna: Desk, case_id: str, dynamodb_calls: list[str]
+) -> None:
+    """Booking message and two reminders go to one number: one read of the opt-out list, not three."""
     status, body = anna.book(case_id, "2025-03-12T10:00", 60, location="Raum 2.14")
     assert status == 201 and len(body["messages"]) == 3, body
-    assert sum(call.endswith("sms-opt-outs") for call in tables) == 1, tables
+    assert sum(call.endswith("sms-opt-outs") for call in dynamodb_calls) == 1, dynamodb_calls
+
+
+def test_a_booking_writes_its_three_messages_without_reading_them_first(
+    anna: Desk, case_id: str, dynamodb_calls: list[str]
+) -> None:
+    """A new appointment's messages cannot exist yet: each is one conditional put, no read before it."""
+    status, body = anna.book(case_id, "2025-03-12T10:00", 60, location="Raum 2.14")
+    assert status == 201 and len(body["messages"]) == 3, body
+    assert _count(dynamodb_calls, "PutItem", "messages") == 3, dynamodb_calls
+    assert _count(dynamodb_calls, "GetItem", "messages") == 0, dynamodb_calls
+    # the case, the calendar, the transaction, the first-appointment figure, the opt-out list, 3 puts
+    assert len(dynamodb_calls) == 8, dynamodb_calls
+
+
+def test_closing_a_scheduled_case_reads_the_case_its_appointments_and_its_messages_once(
+    anna: Desk, case_id: str, client: Client, dynamodb_calls: list[str]
+) -> None:
+    """The close has just written the case and read the appointments consistently: cancelling the
+    upcoming one uses them as they are (its write's conditions catch any change in between)."""
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    dynamodb_calls.clear()
+    status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
+    assert status == 200 and body["status"] == "closed", body
+    assert _count(dynamodb_calls, "GetItem", "cases") == 1, dynamodb_calls
+    assert _count(dynamodb_calls, "Query", "appointments") == 1, dynamodb_calls
+    assert _count(dynamodb_calls, "GetItem", "appointments") == 0, dynamodb_calls
+    assert _count(dynamodb_calls, "Query", "messages") == 1, dynamodb_calls
+    assert len(dynamodb_calls) == 9, dynamodb_calls  # + calendar, 2 transactions, 3 SMS cancelled
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    [appointment] = listed["appointments"]
+    assert (appointment["status"], appointment["cancel_reason"]) == ("cancelled", "case_closed")
+    assert [m["status"] for m in sms(case_id)] == ["cancelled"] * 3
+
+
+def test_closing_cancels_the_appointment_even_when_the_case_changes_in_between(
+    anna: Desk, case_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something else writes the case between the close and the cancel of its appointment: the
+    cancel's condition fails, it reads case and appointment again and cancels all the same."""
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
+    from chalicelib.adapters.dynamodb.models import CaseModel
+
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    original, attempts = DynamoAppointmentStore.write, []
+
+    def raced(store: DynamoAppointmentStore, change: Any, audit: Any) -> None:
+        attempts.append(change.appointment_after.cancel_reason)
+        if len(attempts) == 1:
+            CaseModel(case_id).update(actions=[CaseModel.updated_at.set("2025-03-07T09:00:01.000000+00:00")])
+        original(store, change, audit)
+
+    monkeypatch.setattr(DynamoAppointmentStore, "write", raced)
+    status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
+    assert status == 200 and body["status"] == "closed", body
+    assert attempts == ["case_closed", "case_closed"]
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    [appointment] = listed["appointments"]
+    assert (appointment["status"], appointment["cancel_reason"]) == ("cancelled", "case_closed")
+    assert listed["case_status"] == "closed"
 
 
 def test_an_offset_time_and_an_online_meeting(anna: Desk, case_id: str) -> None:

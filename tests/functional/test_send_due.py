@@ -295,6 +295,20 @@ def test_booking_plans_the_message_and_reminders_at_the_partners_offsets(
     assert [m.message_id for m in again] == [m.message_id for m in planned]  # planning twice writes once
 
 
+def test_planning_again_after_an_opt_out_keeps_the_first_verdict(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    """Planning checks the opt-out list and writes with a condition; a second planning of the same
+    booking shows what was planned, not a fresh verdict (the sweep re-checks before every send)."""
+    service = build(store, sender, clock)
+    case, start = make_case(1), datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    store.set_opt_out(phone_hash(case.intake["phone"], KEY), True, clock.now(), "STOP")
+    again = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    assert [(m.message_id, m.status) for m in again] == [(m.message_id, PENDING) for m in planned]
+    assert [m["status"] for m in service.messages_for_case(case.case_id)] == [PENDING] * 3
+
+
 def test_reschedule_cancels_old_reminders_and_sends_appointment_changed(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
