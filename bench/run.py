@@ -324,9 +324,10 @@ def bench_sweep(results: Results, args: argparse.Namespace) -> None:
         f"  ratio largest/1k: time {ratio(rows[-1]['median_ms'], rows[0]['median_ms'])},"
         f" items read {ratio(rows[-1]['items_read'], rows[0]['items_read'])}   (target <= 1.5x)"
     )
-    print("  per reminder: the due-index query, a conditional claim, the opt-out check, the SID write and the")
-    print("  case's sms_sent counter. moto's time per call grows with the table (its GSI queries scan it);")
-    print("  DynamoDB reads only the due items (the items-read figure), which is what stays flat.")
+    print("  per reminder: the due-index query, a conditional claim, the appointment and its case's status (is it")
+    print("  still booked?), the opt-out check, the SID write and the case's sms_sent counter. moto's time per call")
+    print("  grows with the table (its GSI queries scan it); DynamoDB reads only the due items and what they")
+    print("  name (the items-read figure), which is what stays flat.")
     results["sweep"] = rows
 
 

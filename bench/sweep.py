@@ -1,8 +1,9 @@
 """4. The reminder sweep (`send_due_messages`) with 1k/10k/100k future appointments and the same 100 due.
 
 Each future appointment has its pending reminder in the sparse due index (due days ahead);
-100 reminders are due now. One sweep is timed with a fake sender and no send-rate limit (the
-10 segments/s limit would time Twilio's pace, not ours), and every DynamoDB call is counted:
+100 reminders are due now, each for a stored appointment of an open case (the sweep reads both
+before it sends: see BookingCheck). One sweep is timed with a fake sender and no send-rate limit
+(the 10 segments/s limit would time Twilio's pace, not ours), and every DynamoDB call is counted:
 the sweep should read what is due, not what is stored.
 """
 
@@ -29,7 +30,10 @@ class _Fixed:
         return self.moment
 
 
-def _reminder(due_at: datetime, start: datetime) -> Any:
+CASE_ID = str(uuid.uuid4())  # the open case the due reminders' appointments belong to
+
+
+def _reminder(due_at: datetime, start: datetime, appointment_id: str | None = None, case_id: str | None = None) -> Any:
     from chalicelib.adapters.dynamodb.message_store import shard_of
     from chalicelib.adapters.dynamodb.models import MessageModel
     from chalicelib.domain.cases import iso
@@ -38,7 +42,7 @@ def _reminder(due_at: datetime, start: datetime) -> Any:
     message_id = uuid.uuid4().hex
     return MessageModel(
         message_id,
-        case_id=str(uuid.uuid4()),
+        case_id=case_id or str(uuid.uuid4()),
         kind="reminder",
         direction="outbound",
         language="de",
@@ -52,17 +56,62 @@ def _reminder(due_at: datetime, start: datetime) -> Any:
         updated_at=iso(NOON - timedelta(days=3)),
         due_shard=shard_of(message_id, 1),
         due_at=iso(due_at),
-        appointment_id=uuid.uuid4().hex,
+        appointment_id=appointment_id or uuid.uuid4().hex,
         send_before=iso(start),
     )
 
 
-def _store(items: list[Any]) -> None:
-    from chalicelib.adapters.dynamodb.models import MessageModel
+def _booked(start: datetime) -> list[Any]:
+    """A due reminder with the booked appointment it names, of the open bench case."""
+    from chalicelib.adapters.dynamodb.models import AppointmentModel
+    from chalicelib.domain.cases import iso
 
-    with MessageModel.batch_write() as batch:
-        for item in items:
-            batch.save(item)
+    appointment_id, made = uuid.uuid4().hex, iso(NOON - timedelta(days=3))
+    appointment = AppointmentModel(
+        CASE_ID,
+        appointment_id,
+        partner="lmu-klinikum",
+        staff_id="bench-staff",
+        staff_name="Bench Staff",
+        start=iso(start),
+        duration_minutes=30,
+        location="Raum 2.14",
+        status="booked",
+        created_at=made,
+        updated_at=made,
+        booked_by="bench-staff",
+    )
+    return [appointment, _reminder(NOON - timedelta(minutes=5), start, appointment_id, CASE_ID)]
+
+
+def _open_case() -> Any:
+    from chalicelib.adapters.dynamodb.models import CaseModel
+    from chalicelib.domain.cases import iso
+
+    made = iso(NOON - timedelta(days=5))
+    return CaseModel(
+        CASE_ID,
+        reference="K7P2-Q9XA",
+        partner="lmu-klinikum",
+        status="scheduled",
+        rule="health",
+        routing_reason="bench",
+        language="de",
+        intake={},
+        created_at=made,
+        updated_at=made,
+        queued_at=made,
+    )
+
+
+def _store(items: list[Any]) -> None:
+    from chalicelib.adapters.dynamodb.models import AppointmentModel, MessageModel
+
+    for model in (MessageModel, AppointmentModel):
+        with model.batch_write() as batch:
+            for item in items:
+                if isinstance(item, model):
+                    batch.save(item)
 
 
 def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[dict[str, Any]]:
@@ -75,6 +124,7 @@ def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[d
     with moto_world():
         os.environ["SMS_BACKEND"] = "fake"  # never the local outbox; moto_world restores the environment
         bootstrap.dynamodb_connection()
+        _open_case().save()
         stored = 0
         for size in sizes:
             future = []
@@ -85,7 +135,7 @@ def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[d
             stored = size
             samples, reads, calls, written, wru, rru = [], [], [], [], [], []
             for _ in range(repeats):
-                _store([_reminder(NOON - timedelta(minutes=5), NOON + timedelta(hours=2)) for _ in range(due)])
+                _store([item for _ in range(due) for item in _booked(NOON + timedelta(hours=2))])
                 with counting() as usage:
                     bootstrap.reset()  # clients created inside the counter
                     service = bootstrap.messaging_service()

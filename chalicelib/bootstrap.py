@@ -314,10 +314,21 @@ def messaging_service() -> MessagingService:
         limiter=TokenBucket(current.sms_segments_per_second),
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
         attention=_CaseAttention(),  # a `2` or CANCEL shows on the case for staff
+        bookings=_BookingCheck(),  # an appointment's SMS goes out only while the appointment stands
         confirmations=IntakeConfirmations(
             DynamoConfirmationOutbox(), DynamoCaseStore(dynamodb_connection(), case_facts()), directory(), clock()
         ),
     )
+
+
+class _BookingCheck:
+    """DynamoBookingCheck, imported by the first sweep that sends an appointment's SMS (the same
+    cold-start reason as _CaseAttention below)."""
+
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+        from chalicelib.adapters.dynamodb.appointment_store import DynamoBookingCheck
+
+        return DynamoBookingCheck(dynamodb_connection()).still_booked(case_id, appointment_id, start)
 
 
 class _CaseAttention:

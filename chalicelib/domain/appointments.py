@@ -186,6 +186,10 @@ class Appointment:
     def is_upcoming(self, now: datetime) -> bool:
         return self.status == BOOKED and self.start > now
 
+    def is_booked_at(self, start: datetime) -> bool:
+        """Still booked, for this start (what an SMS planned for it names)."""
+        return self.status == BOOKED and self.start == start
+
     def is_called_off(self, now: datetime) -> bool:
         """Cancelled before it was due to begin, and that moment is still ahead."""
         return self.status == CANCELLED and self.start > now

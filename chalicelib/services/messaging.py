@@ -48,6 +48,7 @@ from chalicelib.domain.quiet_hours import reminder_due
 from chalicelib.ports import Clock
 from chalicelib.services.confirmations import IntakeConfirmations
 from chalicelib.services.messaging_ports import (
+    BookingCheck,
     CaseAttention,
     MessageStore,
     SignatureVerifier,
@@ -118,10 +119,13 @@ class MessagingService:
     attention: CaseAttention | None = None
     consent: SmsConsentLog | None = None
     confirmations: IntakeConfirmations | None = None  # the intake outbox (intake_received)
+    bookings: BookingCheck | None = None  # asked before an appointment's SMS is sent
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
-        self.dispatcher = Dispatcher(self.store, self.sender, self.clock, self.policy.delivery, self.limiter)
+        self.dispatcher = Dispatcher(
+            self.store, self.sender, self.clock, self.policy.delivery, self.limiter, bookings=self.bookings
+        )
 
     def _now(self) -> datetime:
         return self.clock.now().astimezone(UTC)  # UTC arithmetic: a Berlin wall clock would skew at DST

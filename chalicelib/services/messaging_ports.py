@@ -165,6 +165,16 @@ class CaseAttention(Protocol):
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None: ...
 
 
+class BookingCheck(Protocol):
+    """Asked by the sweep before an appointment's SMS goes out. A cancel, move or close that could
+    not cancel the pending SMS it made stale (DynamoDB throttled after the change was written) must
+    not send the applicant to an appointment that no longer stands."""
+
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+        """The appointment is booked for `start` and its case is open."""
+        ...
+
+
 class SmsConsentLog(Protocol):
     """Records an SMS opt-out (STOP) or opt-in (START) in the consent record of every case of
     the number (GDPR Art. 7(3)): the keyed phone hash finds them, never the number itself."""

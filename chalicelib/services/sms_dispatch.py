@@ -19,10 +19,24 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import logs
-from chalicelib.domain.messages import EXPIRED, FAILED, INTAKE_RECEIVED, QUEUED, SENT, SUPPRESSED, UNKNOWN, Message
+from chalicelib.domain.messages import (
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_CHANGED,
+    CANCELLED,
+    EXPIRED,
+    FAILED,
+    INTAKE_RECEIVED,
+    QUEUED,
+    REMINDER,
+    SENT,
+    SUPPRESSED,
+    UNKNOWN,
+    Message,
+)
 from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.ports import Clock
 from chalicelib.services.messaging_ports import (
+    BookingCheck,
     LookupFailedError,
     MessageStore,
     OutgoingSms,
@@ -40,6 +54,9 @@ SMS_FAILED_EVENT = "sms.failed"
 REJECTED = "rejected"  # Twilio refused the message for good (21211 invalid number, 21610 unsubscribed, ...)
 RETRIES_EXHAUSTED = "retries_exhausted"  # every attempt the policy allows failed
 REPORTED_BY_TWILIO = "reported_by_twilio"  # a status callback said failed or undelivered
+# The SMS that send the applicant to a booked appointment (appointment_cancelled is about one called off).
+FOR_A_BOOKING = (APPOINTMENT_BOOKED, APPOINTMENT_CHANGED, REMINDER)
+NO_LONGER_BOOKED = "the appointment was cancelled or moved, or the case closed"
 # Twilio error codes (5 digits) and HTTP statuses; anything else is not logged as it came.
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_-]{1,6}")
 
@@ -97,6 +114,7 @@ class SweepReport:
     suppressed: int = 0
     expired: int = 0
     unknown: int = 0
+    cancelled: int = 0  # its appointment no longer stands (see BookingCheck)
     skipped: int = 0  # claimed by an overlapping run, or already handled
     quiet_hours: bool = False
     stopped_early: bool = False
@@ -121,6 +139,7 @@ class Dispatcher:
     limiter: Limiter | None = None
     random: random.Random | None = None
     monotonic: Callable[[], float] = time.monotonic
+    bookings: BookingCheck | None = None
 
     def _now(self) -> datetime:
         return self.clock.now().astimezone(UTC)  # UTC arithmetic: a Berlin wall clock would skew at DST
@@ -157,6 +176,10 @@ class Dispatcher:
             self.store.finish(message, EXPIRED, now, "too late: the appointment has begun", None)
             report.expired += 1
             return
+        if not self._booking_stands(message):
+            self.store.finish(message, CANCELLED, now, NO_LONGER_BOOKED, None)
+            report.cancelled += 1
+            return
         if self.store.is_opted_out(message.phone_hash):
             self.store.finish(message, SUPPRESSED, now, "opted_out", None)
             report.suppressed += 1
@@ -176,6 +199,13 @@ class Dispatcher:
             report.failed += 1
             return
         self._send(message, report)
+
+    def _booking_stands(self, message: Message) -> bool:
+        if self.bookings is None or message.kind not in FOR_A_BOOKING:
+            return True
+        if message.appointment_id is None or message.send_before is None:
+            return True  # not planned for an appointment: nothing to compare with
+        return self.bookings.still_booked(message.case_id, message.appointment_id, message.send_before)
 
     def _within_intake_limit(self, message: Message, now: datetime) -> bool:
         """Someone typing a stranger's number into many intakes must not flood that phone."""

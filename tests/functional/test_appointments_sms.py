@@ -16,6 +16,9 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
+from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
+from chalicelib.errors import RetryableError
+from chalicelib.services.sms_dispatch import NO_LONGER_BOOKED
 from tests.conftest import FrozenClock, post_json
 from tests.functional.appointment_desk import (
     BERLIN,
@@ -94,6 +97,85 @@ def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
     assert status == 201
     status, body = anna.book(case_id, "2025-03-13T10:00")
     assert status == 409 and body["code"] == "invalid_transition"
+
+
+# --- an SMS whose appointment no longer stands ---------------------------------------------------
+# The change is written first and its SMS are cancelled after it; when DynamoDB throttles that second
+# step, the SMS stay pending. The sweep asks before sending, so the applicant is not sent to an
+# appointment that was cancelled, moved or closed.
+
+
+def _throttled(*_args: Any, **_kwargs: Any) -> Any:
+    raise RetryableError("throttled")
+
+
+def _pending_left_then_swept(case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any) -> dict:
+    assert ("reminder", "pending") in by_kind(sms(case_id)), "the failed step left the reminders pending"
+    sent_before = len(fake_sender.accepted)
+    frozen_clock.set(datetime(2025, 3, 11, 10, 5, tzinfo=BERLIN))  # the 24 h reminder of 12 March 10:00 is due
+    report = sweep(client)
+    assert len(fake_sender.accepted) == sent_before, [m.body for m in fake_sender.accepted[sent_before:]]
+    return report
+
+
+def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_cancelled(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, booked
+    sweep(client)  # the booking message goes out
+    appointment_id = booked["appointment"]["appointment_id"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
+        status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")
+    assert status == 200 and body["appointment"]["status"] == "cancelled" and body["sms_planned"] is False, body
+    report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
+    assert report["cancelled"] == 1 and report["sent"] == 0, report
+    [reminder] = [m for m in sms(case_id) if m["kind"] == "reminder" and m["status"] == "cancelled"]
+    assert reminder["reason"] == NO_LONGER_BOOKED
+
+
+def test_a_moved_appointment_sends_no_reminder_for_its_old_time(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, booked
+    sweep(client)  # the booking message goes out
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
+        status, body = anna.patch(path, {"start": "2025-03-14T10:00"})
+    assert status == 200 and body["sms_planned"] is False, body
+    report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
+    assert report["cancelled"] == 1 and report["sent"] == 0, report  # the reminder for 12 March
+
+
+def test_a_closed_case_sends_no_reminder_when_its_appointment_could_not_be_cancelled(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
+
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, booked
+    sweep(client)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoAppointmentStore, "write", _throttled)  # the cancel that follows the close
+        status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
+    assert status == 200 and body["status"] == "closed", body
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [a["status"] for a in listed["appointments"]] == ["booked"]  # what the failed step left
+    report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
+    assert report["cancelled"] == 1 and report["sent"] == 0, report
+
+
+def test_a_reminder_of_an_appointment_that_stands_is_sent(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    sweep(client)
+    frozen_clock.set(datetime(2025, 3, 11, 10, 5, tzinfo=BERLIN))
+    report = sweep(client)
+    assert (report["sent"], report["cancelled"]) == (1, 0), report
 
 
 def test_release_and_transfer_wait_for_the_appointment_to_be_cancelled(anna: Desk, case_id: str) -> None:

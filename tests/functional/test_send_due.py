@@ -19,6 +19,7 @@ from chalicelib.domain.cases import Case
 from chalicelib.domain.messages import PENDING, SENDING, Message, message_id, phone_hash
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.quiet_hours import QuietHours
+from chalicelib.errors import RetryableError
 from chalicelib.services.messaging import MessagingPolicy, MessagingService
 from chalicelib.services.sms_dispatch import DeliveryPolicy
 from tests.conftest import FrozenClock
@@ -307,6 +308,52 @@ def test_planning_again_after_an_opt_out_keeps_the_first_verdict(
     again = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
     assert [(m.message_id, m.status) for m in again] == [(m.message_id, PENDING) for m in planned]
     assert [m["status"] for m in service.messages_for_case(case.case_id)] == [PENDING] * 3
+
+
+class Bookings:
+    """A BookingCheck that answers from a set of (appointment id, start) still booked, and can be throttled."""
+
+    def __init__(self, *booked: tuple[str, datetime]) -> None:
+        self.booked, self.asked, self.throttled = set(booked), 0, 0
+
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+        self.asked += 1
+        if self.throttled:
+            self.throttled -= 1
+            raise RetryableError("throttled")
+        return (appointment_id, start) in self.booked
+
+
+def test_the_sweep_sends_an_appointments_sms_only_while_it_stands_and_asks_for_no_other(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    start = datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    bookings = Bookings(("a1", start))
+    service = build(store, sender, clock)
+    service.dispatcher.bookings = bookings
+    service.plan_appointment_messages(make_case(1), appointment("a1", start), PARTNER)
+    service.plan_appointment_messages(make_case(2), appointment("a2", start), PARTNER)  # since cancelled
+    service.intake_received(make_case(3), PARTNER)
+    report = service.send_due()
+    assert (report.sent, report.cancelled, bookings.asked) == (2, 1, 2)  # the intake SMS is not asked about
+    booked = [m["status"] for m in service.messages_for_case("case-2") if m["kind"] == "appointment_booked"]
+    assert booked == ["cancelled"]
+
+
+def test_a_throttled_booking_check_delays_the_sms_and_sends_it_once(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    start = datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    bookings = Bookings(("a1", start))
+    bookings.throttled = 1
+    service = build(store, sender, clock)
+    service.dispatcher.bookings = bookings
+    service.plan_appointment_messages(make_case(1), appointment("a1", start), PARTNER)
+    assert service.send_due().sent == 0
+    clock.advance(minutes=3)  # the claim's lease has run out
+    assert service.send_due().sent == 1
+    clock.advance(minutes=3)
+    assert service.send_due().sent == 0 and len(sender.accepted) == 1
 
 
 def test_reschedule_cancels_old_reminders_and_sends_appointment_changed(

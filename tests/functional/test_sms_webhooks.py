@@ -77,12 +77,33 @@ def applicant(frozen_clock: Any, fake_sender: Any, client: Client, valid_intake:
     partner = bootstrap.directory().partners()[case.partner]
     start = datetime(2025, 3, 11, 10, 0, tzinfo=BERLIN)
     appointment = SimpleNamespace(appointment_id="appt-1", start=start, location=None, online_url=None)
+    _store_booked(case.case_id, case.partner, appointment.appointment_id, start)  # the sweep checks it stands
     bootstrap.messaging_service().plan_appointment_messages(case, appointment, partner)
     frozen_clock.set(datetime(2025, 3, 10, 10, 5, tzinfo=BERLIN))  # the 24 h reminder is due
     invoke_sweep(client)
     kinds = [m["kind"] for m in bootstrap.messaging_service().messages_for_case(case.case_id) if m["sent_at"]]
     assert sorted(kinds) == ["appointment_booked", "intake_received", "reminder"]
     return SimpleNamespace(case=case, partner=partner, appointment=appointment, clock=frozen_clock)
+
+
+def _store_booked(case_id: str, partner: str, appointment_id: str, start: datetime) -> None:
+    from chalicelib.adapters.dynamodb.models import AppointmentModel
+    from chalicelib.domain.cases import iso
+
+    made = iso(start - timedelta(days=2))
+    AppointmentModel(
+        case_id,
+        appointment_id,
+        partner=partner,
+        staff_id="staff-1",
+        staff_name="Anna Berger",
+        start=iso(start),
+        duration_minutes=30,
+        status="booked",
+        created_at=made,
+        updated_at=made,
+        booked_by="staff-1",
+    ).save()
 
 
 def invoke_sweep(client: Client) -> dict[str, Any]:

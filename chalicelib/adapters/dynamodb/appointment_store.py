@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_
 from chalicelib.adapters.dynamodb.errors import retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel, StaffCalendarModel
 from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot, open_attention
-from chalicelib.domain.cases import Case, HistoryEntry, iso
+from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
 
@@ -257,3 +257,22 @@ class DynamoCaseAttention:
             actions=[CaseModel.history.set(CaseModel.history.append([entry.as_dict()]))],
             condition=CaseModel.case_id.exists(),
         )
+
+
+@storage_errors_retryable
+class DynamoBookingCheck:
+    """Messaging's BookingCheck: the appointment and the case's status, both read consistently, so a
+    cancel or close written a moment ago is seen."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._appointments = DynamoAppointmentStore(connection)
+
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+        appointment = self._appointments.get(case_id, appointment_id)
+        if appointment is None or not appointment.is_booked_at(start):
+            return False
+        try:
+            case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status"])
+        except CaseModel.DoesNotExist:
+            return False  # erased
+        return case.status != CLOSED
