@@ -176,10 +176,6 @@ class Dispatcher:
             self.store.finish(message, EXPIRED, now, "too late: the appointment has begun", None)
             report.expired += 1
             return
-        if not self._booking_stands(message):
-            self.store.finish(message, CANCELLED, now, NO_LONGER_BOOKED, None)
-            report.cancelled += 1
-            return
         if self.store.is_opted_out(message.phone_hash):
             self.store.finish(message, SUPPRESSED, now, "opted_out", None)
             report.suppressed += 1
@@ -197,6 +193,12 @@ class Dispatcher:
             reason = f"not sent after {self.policy.max_attempts} attempts: {message.reason or 'unknown error'}"
             self._fail(message, now, reason, message.error_code, RETRIES_EXHAUSTED)
             report.failed += 1
+            return
+        # Last, right before the send: a message that may already be at Twilio was reconciled above
+        # and is recorded as what it is, not as cancelled.
+        if not self._booking_stands(message):
+            self.store.finish(message, CANCELLED, now, NO_LONGER_BOOKED, None)
+            report.cancelled += 1
             return
         self._send(message, report)
 

@@ -340,6 +340,26 @@ def test_the_sweep_sends_an_appointments_sms_only_while_it_stands_and_asks_for_n
     assert booked == ["cancelled"]
 
 
+def test_a_booking_message_twilio_may_have_is_reconciled_before_the_booking_is_asked_about(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    """Twilio took the booking message but the answer was lost; then the appointment was cancelled.
+    The log must say it was sent (the applicant has it), not that it was cancelled."""
+    start = datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    bookings = Bookings(("a1", start))
+    service = build(store, sender, clock)
+    service.dispatcher.bookings = bookings
+    service.plan_appointment_messages(make_case(1), appointment("a1", start), PARTNER)
+    sender.fail_next(TIMEOUT)
+    assert service.send_due().retried == 1
+    bookings.booked.clear()  # cancelled, and its SMS step failed
+    clock.advance(minutes=3)
+    report = service.send_due()
+    assert (report.reconciled, report.cancelled, report.sent) == (1, 0, 0)
+    booked = [m for m in service.messages_for_case("case-1") if m["kind"] == "appointment_booked"]
+    assert [m["status"] for m in booked] == ["sent"] and len(sender.accepted) == 1
+
+
 def test_a_throttled_booking_check_delays_the_sms_and_sends_it_once(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
