@@ -118,12 +118,18 @@ def _pending_left_then_swept(case_id: str, client: Client, frozen_clock: FrozenC
     return report
 
 
+def _booked_and_confirmed(anna: Desk, case_id: str, client: Client) -> dict[str, Any]:
+    """12 March 10:00, booked; its booking message has gone out, its reminders wait."""
+    status, booked = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, booked
+    sweep(client)
+    return booked
+
+
 def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_cancelled(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
-    status, booked = anna.book(case_id, "2025-03-12T10:00")
-    assert status == 201, booked
-    sweep(client)  # the booking message goes out
+    booked = _booked_and_confirmed(anna, case_id, client)
     appointment_id = booked["appointment"]["appointment_id"]
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
@@ -138,9 +144,7 @@ def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_can
 def test_a_moved_appointment_sends_no_reminder_for_its_old_time(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
-    status, booked = anna.book(case_id, "2025-03-12T10:00")
-    assert status == 201, booked
-    sweep(client)  # the booking message goes out
+    booked = _booked_and_confirmed(anna, case_id, client)
     path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
@@ -155,9 +159,7 @@ def test_a_closed_case_sends_no_reminder_when_its_appointment_could_not_be_cance
 ) -> None:
     from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
 
-    status, booked = anna.book(case_id, "2025-03-12T10:00")
-    assert status == 201, booked
-    sweep(client)
+    _booked_and_confirmed(anna, case_id, client)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(DynamoAppointmentStore, "write", _throttled)  # the cancel that follows the close
         status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
@@ -171,8 +173,7 @@ def test_a_closed_case_sends_no_reminder_when_its_appointment_could_not_be_cance
 def test_a_reminder_of_an_appointment_that_stands_is_sent(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
-    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
-    sweep(client)
+    _booked_and_confirmed(anna, case_id, client)
     frozen_clock.set(datetime(2025, 3, 11, 10, 5, tzinfo=BERLIN))
     report = sweep(client)
     assert (report["sent"], report["cancelled"]) == (1, 0), report

@@ -30,6 +30,21 @@ def _sweep(client: Client) -> Any:
     return client.lambda_.invoke("send_due_messages", event)
 
 
+def _faulty_sweep_then_clean_ones(
+    client: Client, clock: FrozenClock, operation: str, code: str, after_applying: bool = False
+) -> None:
+    with dynamodb_faults() as faults:
+        faults.inject(operation, code, times=2, after_applying=after_applying)
+        with contextlib.suppress(Exception):  # a failed tick is retried by the schedule, as in Lambda
+            _sweep(client)
+        assert faults.injected, "the fault was never hit: the test would prove nothing"
+    # A claim whose answer was lost holds its lease; the next runs after it expires settle it.
+    clock.advance(minutes=5)
+    _sweep(client)
+    clock.advance(minutes=5)
+    _sweep(client)
+
+
 @pytest.mark.parametrize(
     ("operation", "code", "after_applying"),
     [
@@ -50,16 +65,7 @@ def test_a_faulty_sweep_then_a_clean_one_sends_each_message_once(
         body = {**valid_intake, "phone": f"+49151234567{number:02d}", "given_name": f"Sweep {number}"}
         assert post_json(client, "/intake", body).status_code == 201
 
-    with dynamodb_faults() as faults:
-        faults.inject(operation, code, times=2, after_applying=after_applying)
-        with contextlib.suppress(Exception):  # a failed tick is retried by the schedule, as in Lambda
-            _sweep(client)
-        assert faults.injected, "the fault was never hit: the test would prove nothing"
-    # A claim whose answer was lost holds its lease; the next runs after it expires settle it.
-    frozen_clock.advance(minutes=5)
-    _sweep(client)
-    frozen_clock.advance(minutes=5)
-    _sweep(client)
+    _faulty_sweep_then_clean_ones(client, frozen_clock, operation, code, after_applying)
 
     sent_to = Counter(delivery.to for delivery in fake_sender.accepted)
     assert sent_to == {f"+49151234567{n:02d}": 1 for n in range(APPLICANTS)}
@@ -85,15 +91,7 @@ def test_a_faulty_check_of_the_appointments_then_clean_sweeps_send_each_booking_
         booked += [m["message_id"] for m in body["messages"] if m["kind"] == "appointment_booked"]
     already = len(fake_sender.accepted)
 
-    with dynamodb_faults() as faults:
-        faults.inject("GetItem", code, times=2)
-        with contextlib.suppress(Exception):
-            _sweep(client)
-        assert faults.injected, "the fault was never hit: the test would prove nothing"
-    frozen_clock.advance(minutes=5)
-    _sweep(client)
-    frozen_clock.advance(minutes=5)
-    _sweep(client)
+    _faulty_sweep_then_clean_ones(client, frozen_clock, "GetItem", code)
 
     sent = Counter(delivery.message_id for delivery in fake_sender.accepted[already:])
     assert sent == dict.fromkeys(booked, 1)
