@@ -132,7 +132,8 @@ def staff_service() -> StaffService:
         clock=clock(),
         # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
         on_transferred=_after_transfer,
-        on_closed=lambda who, case: appointment_service().after_close(who, case),
+        closing=lambda who, before, after, now: appointment_service().cancellations_for_close(who, before, after, now),
+        on_closed=lambda case: appointment_service().after_close(case),
     )
 
 

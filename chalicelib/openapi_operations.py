@@ -231,6 +231,9 @@ OPERATIONS: tuple[Operation, ...] = (
         "Close a claimed or scheduled case with an outcome.",
         "staff",
         body="close",
+        description="Its upcoming appointments are cancelled in the same write (reason `case_closed`, the "
+        "holder's time freed) and their unsent SMS right after; the applicant gets no cancellation SMS. "
+        "409 `invalid_transition` if the case is not claimed, is closed, or has more than 30 upcoming appointments.",
         responses={200: Body("The closed case.", "Case")},
         errors=(404, 409, 503),
     ),

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from chalicelib.domain.cases import Case, HistoryEntry, PartnerNotice, QueueEntry
 from chalicelib.domain.idempotency import IdempotencyRecord
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
 from chalicelib.domain.staff import AuditEntry
+
+if TYPE_CHECKING:
+    from chalicelib.domain.appointments import Cancellations
 
 
 class Clock(Protocol):
@@ -62,9 +65,10 @@ class QueueStore(Protocol):
 
     def get_case(self, case_id: str) -> Case | None: ...
 
-    def apply(self, before: Case, after: Case, audit: AuditEntry) -> None:
+    def apply(self, before: Case, after: Case, audit: AuditEntry, cancellations: Cancellations | None = None) -> None:
         """Write `after` if the case is still as `before` (status, partner, holder), with its queue
-        entry and audit entry, atomically. Raises StateChangedError when the case changed."""
+        entry and audit entry, atomically. Raises StateChangedError when the case changed.
+        `cancellations` (a close's) are written in the same transaction."""
         ...
 
     def mark_overdue(self, entry: QueueEntry, history: HistoryEntry) -> bool: ...

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, iso
-from chalicelib.domain.staff import StaffIdentity
+from chalicelib.domain.staff import AuditEntry, StaffIdentity
 from chalicelib.errors import (
     AppointmentOverlapError,
     AppointmentStartedError,
@@ -291,6 +291,21 @@ class Change:
     calendar_after: Calendar | None = None
     # Anonymous statistics on the case (issue 7), added in the same transaction: ("appointments", 1), ...
     counters: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Cancellations:
+    """Upcoming appointments a case change cancels in its own write (a close): each appointment
+    before and after, each holder's calendar before and after, and an audit entry per appointment.
+    One write, so a closed case can never keep an appointment that holds someone's time."""
+
+    appointments: tuple[tuple[Appointment, Appointment], ...] = ()
+    calendars: tuple[tuple[Calendar, Calendar], ...] = ()
+    audit: tuple[AuditEntry, ...] = ()
+
+    @property
+    def counters(self) -> tuple[tuple[str, int], ...]:
+        return (("appointments", -len(self.appointments)),) if self.appointments else ()
 
 
 # --- rules -----------------------------------------------------------------------------------

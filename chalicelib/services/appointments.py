@@ -34,6 +34,8 @@ from chalicelib.domain.appointments import (
     VIEW_MESSAGES,
     Appointment,
     AppointmentRequest,
+    Calendar,
+    Cancellations,
     Change,
     attendance_counters,
     case_event,
@@ -52,6 +54,7 @@ from chalicelib.domain.staff import AuditEntry, StaffIdentity
 from chalicelib.errors import (
     ConflictError,
     IdempotencyConflictError,
+    InvalidTransitionError,
     NotFoundError,
     StateChangedError,
     ValidationError,
@@ -68,6 +71,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5  # one person's bookings share a calendar version: a few quick retries under contention
+# A close and its cancellations are one transaction: 2 items per appointment plus calendars, case
+# and audit entry stay well inside DynamoDB's 100 items.
+MAX_CANCELLED_BY_CLOSE = 30
 APPOINTMENT_UPDATED = "appointment_updated"  # only the note or duration changed: no SMS
 
 
@@ -367,36 +373,42 @@ class AppointmentService:
         except Exception:
             log.exception("case_transferred SMS could not be planned", extra={"case_id": case.case_id})
 
-    def after_close(self, who: StaffIdentity, case: Case) -> None:
-        """A closed case keeps no upcoming appointment (the holder's time is freed) and sends no more SMS.
+    def cancellations_for_close(
+        self, who: StaffIdentity, before: Case, closed: Case, now: datetime
+    ) -> tuple[Case, Cancellations]:
+        """What a close cancels in its own write: every upcoming appointment of the case, its
+        holder's time freed, one history and audit entry each. Read consistently; the close's
+        conditions (case unchanged, appointment and calendar versions) catch anything newer.
 
         The applicant gets no `appointment_cancelled` SMS here: whoever closes a case with an
         outcome has settled it with them; staff who want the applicant told cancel first.
         """
-        try:
-            now = self.clock.now()
-            for appointment in self.store.for_case(case.case_id):
-                if appointment.is_upcoming(now):
-                    case = self._cancel_for_close(who, case, appointment)
-            self._cancel_pending(case.case_id, now, "case closed")
-        except Exception:
-            log.exception("appointments of a closed case could not be cancelled", extra={"case_id": case.case_id})
+        upcoming = [a for a in self.store.for_case(before.case_id) if a.is_upcoming(now)]
+        if len(upcoming) > MAX_CANCELLED_BY_CLOSE:
+            raise InvalidTransitionError(
+                f"This case has {len(upcoming)} upcoming appointments; a close cancels at most "
+                f"{MAX_CANCELLED_BY_CLOSE}. Cancel some of them first."
+            )
+        calendars: dict[str, tuple[Calendar, Calendar]] = {}
+        cancelled, audit, case = [], [], closed
+        for appointment in upcoming:
+            read, current = calendars.get(appointment.staff_id) or (self.store.calendar(appointment.staff_id),) * 2
+            calendars[appointment.staff_id] = (read, current.without(appointment.appointment_id, now))
+            detail = {**appointment.codes(), "reason": "case_closed"}
+            case = case_event(case, who, now, APPOINTMENT_CANCELLED, CLOSED, **detail)
+            cancelled.append((appointment, _called_off(appointment, now, "case_closed")))
+            audit.append(_audit_entry(who, case, now))
+        return case, Cancellations(tuple(cancelled), tuple(calendars.values()), tuple(audit))
 
-    def _cancel_for_close(self, who: StaffIdentity, closed: Case, appointment: Appointment) -> Case:
-        """Cancel one upcoming appointment of the case just closed; the case as it is afterwards.
+    def after_close(self, case: Case) -> None:
+        """The closed case's unsent appointment SMS are cancelled (its appointments were, with the close).
 
-        The close has just written `closed` and the appointment came from a consistent read: both are
-        used as they are (the write's conditions catch any change); only a lost race reads them again.
+        If this fails, the sweep still sends none of them: it checks that the case is open first.
         """
-
-        def decide(case: Case, now: datetime) -> Change | None:
-            before = appointment if case is closed else self._appointment(case, appointment.appointment_id)
-            return self._cancelled(case, who, before, now, "case_closed") if before.is_upcoming(now) else None
-
-        change, _now = self._commit(who, closed, decide)
-        if change is None or change.appointment_after == change.appointment_before:
-            return closed
-        return change.case_after
+        try:
+            self._cancel_pending(case.case_id, self.clock.now(), "case closed")
+        except Exception:
+            log.exception("SMS of a closed case could not be cancelled", extra={"case_id": case.case_id})
 
     # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
 
@@ -453,18 +465,9 @@ class AppointmentService:
     # --- helpers -------------------------------------------------------------------------------
 
     def _cancelled(self, case: Case, who: StaffIdentity, before: Appointment, now: datetime, reason: str) -> Change:
-        after = replace(
-            before,
-            status=CANCELLED,
-            cancelled_at=iso(now),
-            cancel_reason=reason,
-            version=before.version + 1,
-            updated_at=iso(now),
-        )
+        after = _called_off(before, now, reason)
         calendar = self.store.calendar(before.staff_id)
-        # A closed case stays closed whatever else is booked: no need to read the others.
-        upcoming_left = case.status != CLOSED and self._upcoming_besides(case.case_id, before.appointment_id, now)
-        status = case_status_after(case, upcoming_left)
+        status = case_status_after(case, self._upcoming_besides(case.case_id, before.appointment_id, now))
         detail = {**before.codes(), "reason": reason}
         case_after = case_event(case, who, now, APPOINTMENT_CANCELLED, status, **detail)
         freed = calendar.without(before.appointment_id, now)
@@ -487,11 +490,8 @@ class AppointmentService:
             change = decide(case, now)
             if change is None or change.appointment_after == change.appointment_before:
                 return change, now
-            # The audit entry says what the history says, minus the name: ids, times and codes only.
-            event = change.case_after.history[-1]
-            detail = {k: v for k, v in event.detail.items() if k != "by_name"}
             try:
-                self.store.write(change, AuditEntry.of(who, case.case_id, event.action, now, **detail))
+                self.store.write(change, _audit_entry(who, change.case_after, now))
                 return change, now
             except StateChangedError:
                 case = self._visible(who, case.case_id)
@@ -541,6 +541,24 @@ class AppointmentService:
             "messages": messages,
             "sms_planned": sms_planned,
         }
+
+
+def _called_off(before: Appointment, now: datetime, reason: str) -> Appointment:
+    return replace(
+        before,
+        status=CANCELLED,
+        cancelled_at=iso(now),
+        cancel_reason=reason,
+        version=before.version + 1,
+        updated_at=iso(now),
+    )
+
+
+def _audit_entry(who: StaffIdentity, case_after: Case, now: datetime) -> AuditEntry:
+    """The audit entry says what the case's last history entry says, minus the name: ids, times and codes."""
+    event = case_after.history[-1]
+    detail = {k: v for k, v in event.detail.items() if k != "by_name"}
+    return AuditEntry.of(who, case_after.case_id, event.action, now, **detail)
 
 
 def _changed(before: Appointment, request: AppointmentRequest, now: datetime) -> Appointment:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sla
-from chalicelib.domain.appointments import open_attention
+from chalicelib.domain.appointments import Cancellations, open_attention
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, QueueEntry
 from chalicelib.domain.staff import (
     CLAIM,
@@ -134,8 +134,11 @@ class StaffService:
     # Wiring spot for the `case_transferred` SMS (messaging issue): called after a transfer or a
     # reassignment has been stored, with the case as it is now and the partner it came from.
     on_transferred: Callable[[Case, str], None] | None = None
-    # Called after a close has been stored (appointments: free the holder's time, stop the SMS).
-    on_closed: Callable[[StaffIdentity, Case], None] | None = None
+    # What a close cancels in its own write (the case's upcoming appointments, their holders' time):
+    # given the case before and after the close, the case after with those cancellations.
+    closing: Callable[[StaffIdentity, Case, Case, datetime], tuple[Case, Cancellations]] | None = None
+    # Called after a close has been stored (appointments: stop the unsent SMS).
+    on_closed: Callable[[Case], None] | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -232,9 +235,16 @@ class StaffService:
             return closed(case, who, now, outcome, note)
 
         # The note is free text that may name the applicant: it lives in the case, not the audit log.
-        after = self._act(who, case_id, CLOSE, decide, lambda case: {"outcome": outcome, "has_note": note is not None})
+        after = self._act(
+            who,
+            case_id,
+            CLOSE,
+            decide,
+            lambda case: {"outcome": outcome, "has_note": note is not None},
+            also=None if self.closing is None else lambda before, after, now: self.closing(who, before, after, now),
+        )
         if self.on_closed is not None:
-            self.on_closed(who, after)
+            self.on_closed(after)
         return after
 
     def transfer(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
@@ -270,15 +280,21 @@ class StaffService:
         action: str,
         decide: Decision,
         detail: Callable[[Case], dict[str, Any]],
+        also: Callable[[Case, Case, datetime], tuple[Case, Cancellations]] | None = None,
     ) -> Case:
+        """`also`: what else the same write does (a close's cancellations), decided again on every attempt."""
         case = self.visible_case(who, case_id)
         for _attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
             after = decide(case, now)  # raises the rule's own error (409/403/400), case unchanged
             if after is None:
                 return case
+            cancellations = None
+            if also is not None:
+                after, cancellations = also(case, after, now)
             try:
-                self.store.apply(case, after, AuditEntry.of(who, case.case_id, action, now, **detail(case)))
+                audit = AuditEntry.of(who, case.case_id, action, now, **detail(case))
+                self.store.apply(case, after, audit, cancellations)
                 return after
             except StateChangedError:
                 # Someone else acted first. Read again only to explain (or, rarely, to act on the new state).

@@ -77,51 +77,106 @@ def test_a_booking_writes_its_three_messages_without_reading_them_first(
     assert len(dynamodb_calls) == 8, dynamodb_calls
 
 
-def test_closing_a_scheduled_case_reads_the_case_its_appointments_and_its_messages_once(
+def test_closing_a_scheduled_case_cancels_its_appointment_in_the_same_write(
     anna: Desk, case_id: str, client: Client, dynamodb_calls: list[str]
 ) -> None:
-    """The close has just written the case and read the appointments consistently: cancelling the
-    upcoming one uses them as they are (its write's conditions catch any change in between)."""
+    """One transaction closes the case, cancels the appointment and frees the holder's time: no
+    closed case can keep an appointment that blocks someone's calendar."""
     assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
     dynamodb_calls.clear()
     status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
     assert status == 200 and body["status"] == "closed", body
+    assert [h["action"] for h in body["history"][-2:]] == ["closed", "appointment_cancelled"]
+    assert dynamodb_calls.count("TransactWriteItems ") == 1, dynamodb_calls
     assert _count(dynamodb_calls, "GetItem", "cases") == 1, dynamodb_calls
     assert _count(dynamodb_calls, "Query", "appointments") == 1, dynamodb_calls
-    assert _count(dynamodb_calls, "GetItem", "appointments") == 0, dynamodb_calls
     assert _count(dynamodb_calls, "Query", "messages") == 1, dynamodb_calls
-    assert len(dynamodb_calls) == 9, dynamodb_calls  # + calendar, 2 transactions, 3 SMS cancelled
+    assert len(dynamodb_calls) == 8, dynamodb_calls  # + the calendar, 3 SMS cancelled
     _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
     [appointment] = listed["appointments"]
     assert (appointment["status"], appointment["cancel_reason"]) == ("cancelled", "case_closed")
     assert [m["status"] for m in sms(case_id)] == ["cancelled"] * 3
 
 
-def test_closing_cancels_the_appointment_even_when_the_case_changes_in_between(
-    anna: Desk, case_id: str, monkeypatch: pytest.MonkeyPatch
+def test_a_close_whose_write_is_throttled_changes_nothing(anna: Desk, case_id: str) -> None:
+    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
+    from chalicelib.errors import RetryableError
+
+    booked = anna.book(case_id, "2025-03-12T10:00")[1]
+
+    def throttled(*_args: Any, **_kwargs: Any) -> None:
+        raise RetryableError("throttled")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoQueueStore, "apply", throttled)
+        status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
+    assert status == 503 and body["code"] == "temporarily_unavailable", body
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert listed["case_status"] == "scheduled"
+    assert [a["status"] for a in listed["appointments"]] == ["booked"]
+    assert ("reminder", "pending") in by_kind(sms(case_id))
+    # The retry closes the case and cancels its appointment, freeing Anna's 12 March 10:00.
+    assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})[0] == 200
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [a["appointment_id"] for a in listed["appointments"] if a["status"] == "cancelled"] == [
+        booked["appointment"]["appointment_id"]
+    ]
+
+
+def test_a_booking_that_lands_while_the_case_is_closed_is_cancelled_with_it(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Something else writes the case between the close and the cancel of its appointment: the
-    cancel's condition fails, it reads case and appointment again and cancels all the same."""
+    """Anna books a second appointment in another tab between the close's read of the appointments
+    and its write: the close's write fails its condition, reads again and cancels both."""
     from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
-    from chalicelib.adapters.dynamodb.models import CaseModel
 
     assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
-    original, attempts = DynamoAppointmentStore.write, []
+    original, reads = DynamoAppointmentStore.for_case, []
 
-    def raced(store: DynamoAppointmentStore, change: Any, audit: Any) -> None:
-        attempts.append(change.appointment_after.cancel_reason)
-        if len(attempts) == 1:
-            CaseModel(case_id).update(actions=[CaseModel.updated_at.set("2025-03-07T09:00:01.000000+00:00")])
-        original(store, change, audit)
+    def raced(store: DynamoAppointmentStore, for_case_id: str) -> list[Any]:
+        found = original(store, for_case_id)
+        reads.append(len(found))
+        if len(reads) == 1:
+            monkeypatch.setattr(DynamoAppointmentStore, "for_case", original)  # the other tab's booking reads too
+            frozen_clock.advance(seconds=1)
+            assert anna.book(case_id, "2025-03-13T10:00")[0] == 201
+            monkeypatch.setattr(DynamoAppointmentStore, "for_case", raced)
+        return found
 
-    monkeypatch.setattr(DynamoAppointmentStore, "write", raced)
+    monkeypatch.setattr(DynamoAppointmentStore, "for_case", raced)
     status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
     assert status == 200 and body["status"] == "closed", body
-    assert attempts == ["case_closed", "case_closed"]
+    assert reads == [1, 2]
     _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
-    [appointment] = listed["appointments"]
-    assert (appointment["status"], appointment["cancel_reason"]) == ("cancelled", "case_closed")
+    assert [(a["status"], a["cancel_reason"]) for a in listed["appointments"]] == [("cancelled", "case_closed")] * 2
     assert listed["case_status"] == "closed"
+
+
+def test_closing_frees_the_holders_time_for_another_case(anna: Desk, case_id: str, submit_case: Any) -> None:
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    other = anna.claimed_case(submit_case)
+    assert anna.book(other, "2025-03-12T10:00")[0] == 409  # Anna is busy then
+    assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})[0] == 200
+    status, body = anna.book(other, "2025-03-12T10:00")
+    assert status == 201, body
+
+
+def test_a_case_with_more_upcoming_appointments_than_one_write_can_cancel_is_not_closed(
+    anna: Desk, case_id: str
+) -> None:
+    """31 upcoming appointments would not fit one transaction with the close: 409 naming what to do."""
+    for day in range(31):
+        status, body = anna.book(case_id, f"2025-04-{day % 30 + 1:02d}T{9 + day // 30:02d}:00", 30)
+        assert status == 201, body
+    status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
+    assert status == 409 and body["code"] == "invalid_transition" and "31 upcoming appointments" in body["error"], body
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert listed["case_status"] == "scheduled"
+    appointment_id = listed["appointments"][0]["appointment_id"]
+    assert anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")[0] == 200
+    assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})[0] == 200
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert {a["status"] for a in listed["appointments"]} == {"cancelled"}
 
 
 def test_an_offset_time_and_an_online_meeting(anna: Desk, case_id: str) -> None:

@@ -154,18 +154,16 @@ def test_a_moved_appointment_sends_no_reminder_for_its_old_time(
     assert report["cancelled"] == 1 and report["sent"] == 0, report  # the reminder for 12 March
 
 
-def test_a_closed_case_sends_no_reminder_when_its_appointment_could_not_be_cancelled(
+def test_a_closed_case_sends_no_reminder_when_its_sms_could_not_be_cancelled(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
-    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
-
     _booked_and_confirmed(anna, case_id, client)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DynamoAppointmentStore, "write", _throttled)  # the cancel that follows the close
+        patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)  # the SMS step that follows the close
         status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
     assert status == 200 and body["status"] == "closed", body
     _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
-    assert [a["status"] for a in listed["appointments"]] == ["booked"]  # what the failed step left
+    assert [a["status"] for a in listed["appointments"]] == ["cancelled"]  # in the close's own write
     report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
     assert report["cancelled"] == 1 and report["sent"] == 0, report
 

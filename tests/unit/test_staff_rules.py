@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.domain.appointments import Cancellations
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import (
@@ -145,7 +146,7 @@ class FakeStore:
     def get_case(self, case_id: str) -> Case | None:
         return self.case if case_id == self.case.case_id else None
 
-    def apply(self, before: Case, after: Case, audit: AuditEntry) -> None:
+    def apply(self, before: Case, after: Case, audit: AuditEntry, cancellations: Cancellations | None = None) -> None:
         current, later = self.interfere.pop(0) if self.interfere else (self.case, None)
         if (current.status, current.partner, current.claimed_by) != (before.status, before.partner, before.claimed_by):
             self.case = later or current

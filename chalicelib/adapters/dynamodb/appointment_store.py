@@ -20,7 +20,16 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.errors import retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel, StaffCalendarModel
-from chalicelib.domain.appointments import BOOKED, SMS_ATTENTION, Appointment, Calendar, Change, Slot, open_attention
+from chalicelib.domain.appointments import (
+    BOOKED,
+    SMS_ATTENTION,
+    Appointment,
+    Calendar,
+    Cancellations,
+    Change,
+    Slot,
+    open_attention,
+)
 from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
@@ -108,6 +117,40 @@ def _new_appointment(appointment: Appointment) -> AppointmentModel:
     )
 
 
+def write_appointment(transaction: TransactWrite, before: Appointment | None, after: Appointment) -> None:
+    """A new appointment, or the next version of the one read (conditional on its version)."""
+    if before is None:
+        transaction.save(_new_appointment(after), condition=AppointmentModel.appointment_id.does_not_exist())
+        return
+    transaction.update(
+        AppointmentModel(after.case_id, after.appointment_id),
+        actions=_appointment_actions(after),
+        condition=AppointmentModel.version == before.version,
+    )
+
+
+def write_calendar(transaction: TransactWrite, before: Calendar | None, after: Calendar, updated_at: str) -> None:
+    # The calendar item is ours alone and small, so it is written whole; the version condition
+    # is what serialises one person's bookings.
+    item = StaffCalendarModel(
+        after.staff_id, version=after.version, slots=[s.as_dict() for s in after.slots], updated_at=updated_at
+    )
+    if before is None or before.version == 0:
+        transaction.save(item, condition=StaffCalendarModel.staff_id.does_not_exist())
+    else:
+        transaction.save(item, condition=StaffCalendarModel.version == before.version)
+
+
+def write_cancellations(transaction: TransactWrite, cancellations: Cancellations, updated_at: str) -> None:
+    """The appointments, calendars and audit entries a case change (a close) cancels in its own write."""
+    for before, after in cancellations.appointments:
+        write_appointment(transaction, before, after)
+    for calendar_before, calendar_after in cancellations.calendars:
+        write_calendar(transaction, calendar_before, calendar_after, updated_at)
+    for entry in cancellations.audit:
+        transaction.save(audit_to_model(entry), condition=audit_put_condition())
+
+
 def _case_unchanged(before: Case) -> Any:
     """Same status, partner and holder, and no other change since it was read (updated_at)."""
     condition = (
@@ -173,9 +216,11 @@ class DynamoAppointmentStore:
         """Apply `change` atomically, or raise StateChangedError when anything changed since it was read."""
         try:
             with TransactWrite(connection=self._connection) as transaction:
-                self._appointment(transaction, change)
+                write_appointment(transaction, change.appointment_before, change.appointment_after)
                 if change.calendar_after is not None:
-                    self._calendar(transaction, change.calendar_before, change.calendar_after, change)
+                    write_calendar(
+                        transaction, change.calendar_before, change.calendar_after, change.case_after.updated_at
+                    )
                 self._case(transaction, change)
                 if audit is not None:
                     transaction.save(audit_to_model(audit), condition=audit_put_condition())
@@ -187,33 +232,6 @@ class DynamoAppointmentStore:
                     "the appointment, the calendar or the case changed since it was read"
                 ) from error
             raise
-
-    @staticmethod
-    def _appointment(transaction: TransactWrite, change: Change) -> None:
-        after, before = change.appointment_after, change.appointment_before
-        if before is None:
-            transaction.save(_new_appointment(after), condition=AppointmentModel.appointment_id.does_not_exist())
-            return
-        transaction.update(
-            AppointmentModel(after.case_id, after.appointment_id),
-            actions=_appointment_actions(after),
-            condition=AppointmentModel.version == before.version,
-        )
-
-    @staticmethod
-    def _calendar(transaction: TransactWrite, before: Calendar | None, after: Calendar, change: Change) -> None:
-        # The calendar item is ours alone and small, so it is written whole; the version condition
-        # is what serialises one person's bookings.
-        item = StaffCalendarModel(
-            after.staff_id,
-            version=after.version,
-            slots=[s.as_dict() for s in after.slots],
-            updated_at=change.case_after.updated_at,
-        )
-        if before is None or before.version == 0:
-            transaction.save(item, condition=StaffCalendarModel.staff_id.does_not_exist())
-        else:
-            transaction.save(item, condition=StaffCalendarModel.version == before.version)
 
     @staticmethod
     def _case(transaction: TransactWrite, change: Change) -> None:

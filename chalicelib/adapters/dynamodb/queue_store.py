@@ -2,7 +2,8 @@
 
 Every transition is one TransactWrite: the case update carries the condition that the case
 is still in the state the service checked (status, partner, holder), so among racing callers
-exactly one wins; the audit entry is written in the same transaction. The case item is its
+exactly one wins; the audit entry is written in the same transaction, and so are the
+appointments a close cancels. The case item is its
 own queue entry (its `partner_status` keys the queue index), so the queue cannot disagree
 with the case; a transfer also leaves a trace in the old partner's "transferred" list.
 """
@@ -16,6 +17,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.dynamodb.appointment_store import write_cancellations
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
@@ -24,6 +26,7 @@ from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
 from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large, record_full, retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import notice_due
+from chalicelib.domain.appointments import Cancellations
 from chalicelib.domain.cases import ROUTED, TRANSFERRED, Case, HistoryEntry, QueueEntry
 from chalicelib.domain.staff import AuditEntry, queue_listing, queue_status
 from chalicelib.errors import StateChangedError
@@ -77,9 +80,14 @@ class DynamoQueueStore:
                 raise retryable(error) from error
             raise
 
-    def apply(self, before: Case, after: Case, audit: AuditEntry) -> None:
-        """Write `after` over `before` if the case is unchanged; else raise StateChangedError."""
+    def apply(self, before: Case, after: Case, audit: AuditEntry, cancellations: Cancellations | None = None) -> None:
+        """Write `after` over `before` if the case is unchanged; else raise StateChangedError.
+
+        With `cancellations` (a close), the appointments it cancels are written in the same
+        transaction, and the case must be exactly as read: a booking since would otherwise escape.
+        """
         new_history = [h.as_dict() for h in after.history[len(before.history) :]]
+        counters = cancellations.counters if cancellations is not None else ()
         case_actions = [
             CaseModel.status.set(after.status),
             CaseModel.partner.set(after.partner),
@@ -91,14 +99,20 @@ class DynamoQueueStore:
             *_optional(CaseModel.claimed_by_name, after.claimed_by_name),
             CaseModel.history.set(CaseModel.history.append(new_history)),
             *self._facts.on_transition(before, after),
+            *(getattr(CaseModel, name).add(by) for name, by in counters),
         ]
+        condition = _same_state(before)
+        if cancellations is not None:
+            condition &= CaseModel.updated_at == before.updated_at
         if after.partner != before.partner:
             case_actions += notice_due(after.queued_at)  # the new partner hears of it
             # case_transferred names the new partner and the reference: it replaces an unsent confirmation.
             case_actions += clear_confirmation()
         try:
             with TransactWrite(connection=self._connection) as transaction:
-                transaction.update(CaseModel(before.case_id), actions=case_actions, condition=_same_state(before))
+                transaction.update(CaseModel(before.case_id), actions=case_actions, condition=condition)
+                if cancellations is not None:
+                    write_cancellations(transaction, cancellations, after.updated_at)
                 if after.partner != before.partner:
                     trace = transferred_to_model(self._trace(before))
                     self._facts.on_transferred_entry(trace, after)
