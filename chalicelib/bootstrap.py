@@ -326,10 +326,10 @@ class _BookingCheck:
     """DynamoBookingCheck, imported by the first sweep that sends an appointment's SMS (the same
     cold-start reason as _CaseAttention below)."""
 
-    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime, place: str | None = None) -> bool:
         from chalicelib.adapters.dynamodb.appointment_store import DynamoBookingCheck
 
-        return DynamoBookingCheck(dynamodb_connection()).still_booked(case_id, appointment_id, start)
+        return DynamoBookingCheck(dynamodb_connection()).still_booked(case_id, appointment_id, start, place)
 
 
 class _CaseAttention:

@@ -186,9 +186,15 @@ class Appointment:
     def is_upcoming(self, now: datetime) -> bool:
         return self.status == BOOKED and self.start > now
 
-    def is_booked_at(self, start: datetime) -> bool:
-        """Still booked, for this start (what an SMS planned for it names)."""
-        return self.status == BOOKED and self.start == start
+    def is_booked_at(self, start: datetime, place: str | None = None) -> bool:
+        """Still booked, for this start and `place` (what an SMS planned for it names; None: not known).
+
+        Without a place of its own the SMS named the partner's address, which staff cannot change here.
+        """
+        if self.status != BOOKED or self.start != start:
+            return False
+        own = self.online_url or self.location
+        return place is None or own is None or own == place
 
     def is_called_off(self, now: datetime) -> bool:
         """Cancelled before it was due to begin, and that moment is still ahead."""

@@ -107,6 +107,7 @@ class Message:
     partner_id: str | None = None
     appointment_id: str | None = None
     send_before: datetime | None = None  # appointment messages are pointless after the start
+    place: str | None = None  # the appointment's place the SMS names: a move of the place alone makes it stale
     attempts: int = 0
     needs_reconcile: bool = False
     last_attempt_at: datetime | None = None

@@ -268,6 +268,7 @@ class MessagingService:
             partner_id=partner_id,
             appointment_id=appointment.appointment_id if appointment else None,
             send_before=send_before,
+            place=values.place if appointment else None,
         )
         reason = self._refusal(message, opted_out or self.store.is_opted_out)
         if reason is not None:

@@ -170,8 +170,8 @@ class BookingCheck(Protocol):
     not cancel the pending SMS it made stale (DynamoDB throttled after the change was written) must
     not send the applicant to an appointment that no longer stands."""
 
-    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
-        """The appointment is booked for `start` and its case is open."""
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime, place: str | None = None) -> bool:
+        """The appointment is booked for `start` at `place` (None: not known) and its case is open."""
         ...
 
 

@@ -207,7 +207,7 @@ class Dispatcher:
             return True
         if message.appointment_id is None or message.send_before is None:
             return True  # not planned for an appointment: nothing to compare with
-        return self.bookings.still_booked(message.case_id, message.appointment_id, message.send_before)
+        return self.bookings.still_booked(message.case_id, message.appointment_id, message.send_before, message.place)
 
     def _within_intake_limit(self, message: Message, now: datetime) -> bool:
         """Someone typing a stranger's number into many intakes must not flood that phone."""

@@ -154,6 +154,31 @@ def test_a_moved_appointment_sends_no_reminder_for_its_old_time(
     assert report["cancelled"] == 1 and report["sent"] == 0, report  # the reminder for 12 March
 
 
+def test_an_appointment_moved_to_another_room_sends_no_reminder_naming_the_old_one(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    booked = _booked_and_confirmed(anna, case_id, client)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
+        status, body = anna.patch(path, {"location": "Raum 4.02"})  # same time, another room
+    assert status == 200 and body["sms_planned"] is False, body
+    report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
+    assert report["cancelled"] == 1 and report["sent"] == 0, report
+
+
+def test_a_note_added_to_an_appointment_keeps_its_reminder(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    booked = _booked_and_confirmed(anna, case_id, client)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    assert anna.patch(path, {"note": "Bring the diploma", "duration_minutes": 45})[0] == 200
+    frozen_clock.set(datetime(2025, 3, 11, 10, 5, tzinfo=BERLIN))
+    report = sweep(client)
+    assert (report["sent"], report["cancelled"]) == (1, 0), report
+    assert "Raum 2.14" in fake_sender.accepted[-1].body
+
+
 def test_a_closed_case_sends_no_reminder_when_its_sms_could_not_be_cancelled(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:

@@ -316,7 +316,7 @@ class Bookings:
     def __init__(self, *booked: tuple[str, datetime]) -> None:
         self.booked, self.asked, self.throttled = set(booked), 0, 0
 
-    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime, place: str | None = None) -> bool:
         self.asked += 1
         if self.throttled:
             self.throttled -= 1

@@ -285,9 +285,9 @@ class DynamoBookingCheck:
     def __init__(self, connection: Connection) -> None:
         self._appointments = DynamoAppointmentStore(connection)
 
-    def still_booked(self, case_id: str, appointment_id: str, start: datetime) -> bool:
+    def still_booked(self, case_id: str, appointment_id: str, start: datetime, place: str | None = None) -> bool:
         appointment = self._appointments.get(case_id, appointment_id)
-        if appointment is None or not appointment.is_booked_at(start):
+        if appointment is None or not appointment.is_booked_at(start, place):
             return False
         try:
             case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status"])

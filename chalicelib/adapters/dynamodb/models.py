@@ -359,6 +359,7 @@ class MessageModel(Model):
     partner_id = UnicodeAttribute(null=True)
     appointment_id = UnicodeAttribute(null=True)
     send_before = UnicodeAttribute(null=True)
+    place = UnicodeAttribute(null=True)
     attempts = NumberAttribute(default=0)
     needs_reconcile = BooleanAttribute(default=False)
     last_attempt_at = UnicodeAttribute(null=True)
