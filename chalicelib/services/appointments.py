@@ -272,7 +272,7 @@ class AppointmentService:
 
         change, now = _required(self._commit(who, first, decide))
         before, after = change.appointment_before, change.appointment_after
-        if after.start != getattr(before, "start", after.start):
+        if before is not None and after.start < before.start:  # a later start cannot be the earliest
             self._first_appointment(after)
         if before is None or not _applicant_should_know(before, after):
             return self._result(change, [], True)

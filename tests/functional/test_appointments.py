@@ -179,6 +179,21 @@ def test_a_case_with_more_upcoming_appointments_than_one_write_can_cancel_is_not
     assert {a["status"] for a in listed["appointments"]} == {"cancelled"}
 
 
+def test_only_a_move_to_an_earlier_time_updates_the_time_to_first_appointment_figure(
+    anna: Desk, case_id: str, dynamodb_calls: list[str]
+) -> None:
+    from chalicelib.adapters.dynamodb.models import CaseModel
+
+    booked = anna.book(case_id, "2025-03-12T10:00")[1]
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    dynamodb_calls.clear()
+    assert anna.patch(path, {"start": "2025-03-14T10:00"})[0] == 200
+    assert _count(dynamodb_calls, "UpdateItem", "cases") == 0, dynamodb_calls  # 12 March stays the earliest
+    assert CaseModel.get(case_id).first_appointment_at == "2025-03-12T09:00:00.000000+00:00"
+    assert anna.patch(path, {"start": "2025-03-11T10:00"})[0] == 200
+    assert CaseModel.get(case_id).first_appointment_at == "2025-03-11T09:00:00.000000+00:00"
+
+
 def test_an_offset_time_and_an_online_meeting(anna: Desk, case_id: str) -> None:
     status, body = anna.book(case_id, "2025-03-12T09:00:00Z", 45, online_url="https://meet.example/abc")
     assert status == 201, body

@@ -125,7 +125,10 @@ class DynamoCaseFacts:
             CaseModel.first_appointment_at.does_not_exist() | (CaseModel.first_appointment_at > start)
         )
         try:
-            CaseModel(case_id).update(actions=[CaseModel.first_appointment_at.set(start)], condition=condition)
+            # Not Model.update(): that asks for the whole case back, sent and parsed for nothing.
+            CaseModel._get_connection().update_item(
+                case_id, actions=[CaseModel.first_appointment_at.set(start)], condition=condition
+            )
         except UpdateError as error:
             if not condition_failed(error):
                 raise
