@@ -367,9 +367,7 @@ class AppointmentService:
         if self.messaging is None:
             return
         try:
-            now = self.clock.now()
-            self._cancel_pending(case.case_id, now, "case transferred")
-            self.messaging.case_transferred(case, self.directory.partners()[case.partner], now)
+            self.messaging.case_transferred(case, self.directory.partners()[case.partner], self.clock.now())
         except Exception:
             log.exception("case_transferred SMS could not be planned", extra={"case_id": case.case_id})
 

@@ -140,11 +140,16 @@ class MessagingService:
         return [planned] if planned else []
 
     def case_transferred(self, case: Case, new_partner: Partner, now: datetime | None = None) -> list[Message]:
-        """Name the new partner; an unsent intake or transfer notice naming the old one is dropped."""
+        """Name the new partner; an unsent intake or transfer notice naming the old one is dropped, and
+        so is any unsent SMS of an appointment with the old partner (one read of the case's messages)."""
         now = (now or self._now()).astimezone(UTC)
         for message in self.store.for_case(case.case_id):
-            if message.kind in (INTAKE_RECEIVED, CASE_TRANSFERRED) and message.status == PENDING:
+            if message.status != PENDING:
+                continue
+            if message.kind in (INTAKE_RECEIVED, CASE_TRANSFERRED):
                 self.store.cancel_pending(message.message_id, now, "superseded by a transfer")
+            elif message.appointment_id:
+                self.store.cancel_pending(message.message_id, now, "case transferred")
         values = Values(reference=case.reference, partner=new_partner.short_name)
         key = (case.case_id, CASE_TRANSFERRED, new_partner.id, iso(now))
         planned = self._plan(case, CASE_TRANSFERRED, key, values, now, now, new_partner.id)

@@ -57,6 +57,27 @@ def reminded(anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock
 # --- transfer and close ------------------------------------------------------------------------
 
 
+def test_a_transfer_drops_the_old_partners_unsent_appointment_sms(
+    anna: Desk, case_id: str, client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cancel whose SMS step was throttled left the booking's SMS pending; the transfer that follows
+    drops them in the same pass over the case's messages that drops an unsent notice naming the old partner."""
+    booked = anna.book(case_id, "2025-03-12T10:00")[1]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DynamoMessageStore, "cancel_pending", _throttled)
+        assert anna.delete(f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}")[0] == 200
+    original, queries = DynamoMessageStore.for_case, []
+    monkeypatch.setattr(DynamoMessageStore, "for_case", lambda store, cid: queries.append(cid) or original(store, cid))
+    status, body = anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": "Needs job counselling"})
+    assert status == 200, body
+    assert len(queries) == 1
+    reasons = {(m["kind"], m["status"], m["reason"]) for m in sms(case_id) if m["kind"] != "case_transferred"}
+    assert reasons == {
+        ("appointment_booked", "cancelled", "case transferred"),
+        ("reminder", "cancelled", "case transferred"),
+    }
+
+
 def test_a_transfer_tells_the_applicant_the_new_partner(
     anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
 ) -> None:
