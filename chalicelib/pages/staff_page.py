@@ -244,6 +244,8 @@ def _close_form(texts: dict[str, str], outcomes: dict[str, str]) -> str:
     choices = [("", texts["choose"])] + [(o, outcomes.get(o, o)) for o in CLOSE_OUTCOMES]
     return (
         '<form id="close-form" class="case-form" novalidate>'
+        # Shown for a scheduled case: what the close does to its appointments, before staff press the button.
+        + f'<p class="help" id="close-cancels" hidden>{esc(texts["close_cancels"])}</p>'
         + _select("close-outcome", texts["close_outcome"], choices, " required")
         + _input("close-note", texts["close_note"], "textarea", rows="2", maxlength="2000")
         + f'<button type="submit" class="primary" id="close-submit">{esc(texts["close_submit"])}</button></form>'

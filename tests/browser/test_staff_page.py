@@ -277,10 +277,22 @@ def test_closing_a_case_with_an_outcome_moves_it_to_the_closed_list(live: LiveAp
 
     page.click("#close-submit")
     assert page.locator("#close-outcome-error").inner_text() == text("en", "errors", "required")
+    assert page.locator("#close-cancels").is_hidden()  # nothing booked yet
+
+    page.fill("#appointment-date", working_day(3).isoformat())
+    page.fill("#appointment-time", "09:00")
+    page.fill("#appointment-location", "Raum E.12")
+    page.click("#appointment-submit")
+    page.locator("#appointments li.appointment[data-status=booked]").wait_for()
+    hint = page.locator("#close-cancels:visible")
+    hint.wait_for()  # before pressing the button, staff read what the close does to the appointment
+    assert hint.inner_text() == text("en", "page", "close_cancels")
+
     page.select_option("#close-outcome", "counselled")
     page.fill("#close-note", "Recognition application explained; documents complete.")
     page.click("#close-submit")
     page.locator("#case-state", has_text=text("en", "statuses", "closed")).wait_for()
+    page.locator("#appointments li.appointment[data-status=cancelled]").wait_for()
     assert page.locator("#section-close").is_hidden() and page.locator("#section-move").is_hidden()
     history = page.locator("#history").inner_text()
     assert text("en", "outcomes", "counselled") in history and "documents complete" in history

@@ -124,6 +124,7 @@
     var working = (c.status === "claimed" || c.status === "scheduled") && mayWork(c);
     appointmentForm.hidden = !working;
     S.byId("section-close").hidden = !working;
+    S.byId("close-cancels").hidden = c.status !== "scheduled";
     var movable = (c.status === "routed" || c.status === "claimed") && mayWork(c);
     S.byId("section-move").hidden = !movable;
     S.byId("move-title-staff").hidden = session.isCoordinator;
