@@ -4,7 +4,8 @@ Every appointment event is one TransactWrite of up to four items: the appointmen
 on its version), the holder's calendar (conditional on its version: this is what makes two
 overlapping bookings of one person impossible, however they race), the case (conditional on
 being unchanged since it was read) and the audit entry. A lost race raises StateChangedError;
-the service re-reads and decides again.
+the service re-reads and decides again. A close writes the same items for each appointment it
+cancels inside its own transaction (`write_cancellations`, used by queue_store).
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Every transition is one TransactWrite: the case update carries the condition that the case
 is still in the state the service checked (status, partner, holder), so among racing callers
 exactly one wins; the audit entry is written in the same transaction, and so are the
-appointments a close cancels. The case item is its
-own queue entry (its `partner_status` keys the queue index), so the queue cannot disagree
-with the case; a transfer also leaves a trace in the old partner's "transferred" list.
+appointments a close cancels. The case item is its own queue entry (its `partner_status` keys
+the queue index), so the queue cannot disagree with the case; a transfer also leaves a trace
+in the old partner's "transferred" list.
 """
 
 from __future__ import annotations
