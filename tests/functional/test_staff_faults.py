@@ -95,3 +95,31 @@ def test_a_throttled_read_of_messages_or_appointments_is_503(client, submit_case
         faults.inject("Query", code, times=5)
         assert_busy(client.http.get(f"/staff/cases/{case_id}/{path}", headers=anna))
     assert client.http.get(f"/staff/cases/{case_id}/{path}", headers=anna).status_code == 200
+
+
+@pytest.mark.parametrize("code", [TRANSACTION_CANCELED_BY_CONFLICT, THROTTLING])
+def test_a_colliding_close_of_a_scheduled_case_changes_neither_the_case_nor_its_appointment(
+    client, submit_case, anna, code: str
+) -> None:
+    """The close and the cancel of its appointment are one transaction: both land, or neither."""
+    from datetime import UTC, datetime, timedelta
+
+    case_id = submit_case("health")["case_id"]
+    assert client.http.post(f"/staff/cases/{case_id}/claim", headers=anna).status_code == 200
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0).isoformat()
+    json_anna = {**anna, "Content-Type": "application/json"}
+    booking = json.dumps({"start": start, "duration_minutes": 30, "location": "Raum 2.14"})
+    booked = client.http.post(f"/staff/cases/{case_id}/appointments", body=booking, headers=json_anna)
+    assert booked.status_code == 201, booked.body
+    close = json.dumps({"outcome": "counselled"})
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", code)
+        assert_busy(client.http.post(f"/staff/cases/{case_id}/close", body=close, headers=json_anna))
+    listed = json.loads(client.http.get(f"/staff/cases/{case_id}/appointments", headers=anna).body)
+    assert listed["case_status"] == "scheduled"
+    assert [a["status"] for a in listed["appointments"]] == ["booked"]
+    trail = json.loads(client.http.get(f"/staff/cases/{case_id}/audit", headers=anna).body)
+    assert "close" not in [e["action"] for e in trail["entries"]]
+    assert client.http.post(f"/staff/cases/{case_id}/close", body=close, headers=json_anna).status_code == 200
+    listed = json.loads(client.http.get(f"/staff/cases/{case_id}/appointments", headers=anna).body)
+    assert (listed["case_status"], [a["status"] for a in listed["appointments"]]) == ("closed", ["cancelled"])
