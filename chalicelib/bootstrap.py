@@ -152,7 +152,6 @@ def appointment_service() -> AppointmentService:
         directory=directory(),
         clock=clock(),
         messaging=messaging_service(),
-        facts=case_facts(),
     )
 
 

@@ -297,6 +297,8 @@ class Change:
     calendar_after: Calendar | None = None
     # Anonymous statistics on the case (issue 7), added in the same transaction: ("appointments", 1), ...
     counters: tuple[tuple[str, int], ...] = ()
+    # The case's new earliest booked start (time to first appointment), when this one is earlier.
+    first_appointment_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -381,6 +383,12 @@ def overlap_error(slot: Slot) -> AppointmentOverlapError:
             "end": iso(slot.end),
         },
     )
+
+
+def earlier_first_appointment(case: Case, start: datetime) -> str | None:
+    """`start` as the case's new first appointment if none booked before began earlier, else None."""
+    at = iso(start)
+    return at if case.first_appointment_at is None or at < case.first_appointment_at else None
 
 
 def case_status_after(case: Case, upcoming_left: bool) -> str:

@@ -65,6 +65,8 @@ class Case:
     erased_at: str | None = None
     # The intake_received SMS is still to be planned by the next send_due_messages run (staff see it waiting).
     confirmation_pending: bool = False
+    # Statistics (time to first appointment): the earliest start ever booked, UTC ISO (sorts as text).
+    first_appointment_at: str | None = None
 
     @property
     def routed_partner(self) -> str:

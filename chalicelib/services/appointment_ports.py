@@ -23,9 +23,3 @@ class AppointmentStore(Protocol):
     def write(self, change: Change, audit: AuditEntry | None) -> None:
         """Atomically, or StateChangedError when the appointment, calendar or case changed."""
         ...
-
-
-class AppointmentFacts(Protocol):
-    """Anonymous case statistics (issue 7): the start of the case's earliest appointment."""
-
-    def set_first_appointment(self, case_id: str, start: str) -> None: ...

@@ -44,6 +44,7 @@ from chalicelib.domain.appointments import (
     check_can_book,
     check_can_change,
     check_start,
+    earlier_first_appointment,
     open_attention,
     overlap_error,
 )
@@ -60,7 +61,7 @@ from chalicelib.errors import (
     ValidationError,
 )
 from chalicelib.ports import AuditLog, CaseReader, Clock, Directory
-from chalicelib.services.appointment_ports import AppointmentFacts, AppointmentStore
+from chalicelib.services.appointment_ports import AppointmentStore
 from chalicelib.services.appointment_requests import checked
 from chalicelib.services.staff import not_found
 
@@ -95,7 +96,6 @@ class AppointmentService:
     directory: Directory
     clock: Clock
     messaging: MessagingService | None = None
-    facts: AppointmentFacts | None = None
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -208,7 +208,9 @@ class AppointmentService:
             )
             after = case_event(case, who, now, APPOINTMENT_BOOKED, SCHEDULED, **appointment.codes())
             slot_taken = calendar.with_slot(appointment.slot(), now)
-            return Change(case, after, None, appointment, calendar, slot_taken, counters=(("appointments", 1),))
+            first = earlier_first_appointment(case, start)
+            counters = (("appointments", 1),)
+            return Change(case, after, None, appointment, calendar, slot_taken, counters, first_appointment_at=first)
 
         try:
             change, now = _required(self._commit(who, first, decide))
@@ -218,7 +220,6 @@ class AppointmentService:
             if replay is None:
                 raise
             return replay, True
-        self._first_appointment(change.appointment_after)  # statistics: time to first appointment
         planned, ok = self._sms(
             change.case_after,
             lambda sms, partner: sms.plan_appointment_messages(
@@ -268,12 +269,11 @@ class AppointmentService:
             action = APPOINTMENT_RESCHEDULED if _applicant_should_know(before, after) else APPOINTMENT_UPDATED
             detail = {**after.codes(), "previous_start": iso(before.start)}
             case_after = case_event(case, who, now, action, case_status_after(case, True), **detail)
-            return Change(case, case_after, before, after, calendar_before, calendar_after)
+            first = earlier_first_appointment(case, after.start) if after.start < before.start else None
+            return Change(case, case_after, before, after, calendar_before, calendar_after, first_appointment_at=first)
 
         change, now = _required(self._commit(who, first, decide))
         before, after = change.appointment_before, change.appointment_after
-        if before is not None and after.start < before.start:  # a later start cannot be the earliest
-            self._first_appointment(after)
         if before is None or not _applicant_should_know(before, after):
             return self._result(change, [], True)
         # The unsent booking message and reminders are cancelled; `appointment_changed` names the new
@@ -510,14 +510,6 @@ class AppointmentService:
         if self.messaging is None:
             return
         self.messaging.cancel_pending_for_appointments(case_id, now, reason)
-
-    def _first_appointment(self, appointment: Appointment) -> None:
-        if self.facts is None:
-            return
-        try:
-            self.facts.set_first_appointment(appointment.case_id, iso(appointment.start))
-        except Exception:  # a statistic must never fail a booking
-            log.exception("first_appointment_at not recorded", extra={"case_id": appointment.case_id})
 
     def _sms(
         self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]]

@@ -239,6 +239,8 @@ class DynamoAppointmentStore:
         before, after = change.case_before, change.case_after
         new_history = [h.as_dict() for h in after.history[len(before.history) :]]
         counters = [getattr(CaseModel, name).add(by) for name, by in change.counters]
+        if change.first_appointment_at is not None:
+            counters.append(CaseModel.first_appointment_at.set(change.first_appointment_at))
         transaction.update(
             CaseModel(before.case_id),
             actions=[

@@ -119,20 +119,6 @@ class DynamoCaseFacts:
             raise
         return True
 
-    def set_first_appointment(self, case_id: str, start: str) -> None:
-        """Earliest booked start wins (ISO UTC strings sort as times)."""
-        condition = CaseModel.case_id.exists() & (
-            CaseModel.first_appointment_at.does_not_exist() | (CaseModel.first_appointment_at > start)
-        )
-        try:
-            # Not Model.update(): that asks for the whole case back, sent and parsed for nothing.
-            CaseModel._get_connection().update_item(
-                case_id, actions=[CaseModel.first_appointment_at.set(start)], condition=condition
-            )
-        except UpdateError as error:
-            if not condition_failed(error):
-                raise
-
     def cases_of_phone(self, hashed: str) -> list[str]:
         return [item.case_id for item in CaseModel.phone_index.query(hashed)]
 

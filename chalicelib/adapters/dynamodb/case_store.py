@@ -70,6 +70,7 @@ def case_from_model(item: CaseModel) -> Case:
         idempotency_key=item.idempotency_key,
         erased_at=item.erased_at,
         confirmation_pending=item.confirm_key is not None,
+        first_appointment_at=item.first_appointment_at,
     )
 
 
