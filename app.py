@@ -267,6 +267,16 @@ def _page_response(result: PageResult) -> Response:
 @app.route("/", methods=["GET"])
 def get_intake_page_negotiated() -> Response:
     """The intake page in the browser's language (Accept-Language), German when none fits."""
+    return _negotiated_intake_page()
+
+
+@app.route("/intake", methods=["GET"], cors=True)
+def get_intake_page_at_api_path() -> Response:
+    """A browser opening the form's API path (a printed or shared link) gets the form, not a 405."""
+    return _negotiated_intake_page()
+
+
+def _negotiated_intake_page() -> Response:
     from chalicelib.pages import responses as pages
 
     request = app.current_request

@@ -135,6 +135,14 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/intake",
+        "The intake page as at `/`: a browser opening the form's API path (a shared link) gets the form.",
+        "pages",
+        parameters=("If-None-Match",),
+        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+    ),
+    Operation(
+        "GET",
         "/{language}",
         "The intake page in one of the 11 intake languages, e.g. /ar (right to left).",
         "pages",

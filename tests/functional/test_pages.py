@@ -108,6 +108,12 @@ def test_the_root_page_picks_the_browsers_language(pages: Client, accept_languag
     assert response.headers["Vary"] == "Accept-Language"
 
 
+def test_opening_the_forms_api_path_in_a_browser_shows_the_form(pages: Client) -> None:
+    response = pages.http.get("/intake", headers={"Accept-Language": "uk,en;q=0.5"})
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+    assert parse(response.body).html_attrs["lang"] == "uk"
+
+
 @pytest.mark.parametrize("path", ["/xx", "/DE", "/favicon.ico", "/assets/nope.js", "/assets/..%2Fapp.py"])
 def test_unknown_pages_and_files_are_404_in_the_error_shape(pages: Client, path: str) -> None:
     response = pages.http.get(path)
