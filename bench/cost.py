@@ -17,8 +17,8 @@ STAFF_STEPS_PER_CASE = {"open case": 2.0, "claim": 1.0, "book appointment": None
 QUEUE_PAGE_VIEWS_PER_CASE = 4  # a queue page lists 50 cases, and staff reload it through the day
 QUEUE_PAGE_RRU = 9.5  # a full page of 50 items of ~1.5 KB, eventually consistent (section 2 counts a short one)
 # Used only when sections 2 and 4 did not run: the staff work per case and the capacity per SMS sent,
-# as those sections measured them on 2026-11-26 09:56 UTC.
-STAFF_WRU_PER_CASE = 29.4
+# as those sections measured them on 2026-11-26 12:14 UTC.
+STAFF_WRU_PER_CASE = 26.7
 STAFF_RRU_PER_CASE = 46.6
 WRU_PER_SMS = 3.0
 RRU_PER_SMS = 3.1
