@@ -8,6 +8,7 @@ the action, to try once more.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -241,7 +242,7 @@ class StaffService:
             CLOSE,
             decide,
             lambda case: {"outcome": outcome, "has_note": note is not None},
-            also=None if self.closing is None else lambda before, after, now: self.closing(who, before, after, now),
+            also=None if self.closing is None else functools.partial(self.closing, who),
         )
         if self.on_closed is not None:
             self.on_closed(after)
