@@ -98,31 +98,6 @@ def test_closing_a_scheduled_case_cancels_its_appointment_in_the_same_write(
     assert [m["status"] for m in sms(case_id)] == ["cancelled"] * 3
 
 
-def test_a_close_whose_write_is_throttled_changes_nothing(anna: Desk, case_id: str) -> None:
-    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
-    from chalicelib.errors import RetryableError
-
-    booked = anna.book(case_id, "2025-03-12T10:00")[1]
-
-    def throttled(*_args: Any, **_kwargs: Any) -> None:
-        raise RetryableError("throttled")
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(DynamoQueueStore, "apply", throttled)
-        status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})
-    assert status == 503 and body["code"] == "temporarily_unavailable", body
-    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
-    assert listed["case_status"] == "scheduled"
-    assert [a["status"] for a in listed["appointments"]] == ["booked"]
-    assert ("reminder", "pending") in by_kind(sms(case_id))
-    # The retry closes the case and cancels its appointment, freeing Anna's 12 March 10:00.
-    assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})[0] == 200
-    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
-    assert [a["appointment_id"] for a in listed["appointments"] if a["status"] == "cancelled"] == [
-        booked["appointment"]["appointment_id"]
-    ]
-
-
 def test_a_booking_that_lands_while_the_case_is_closed_is_cancelled_with_it(
     anna: Desk, case_id: str, frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
