@@ -92,11 +92,15 @@ def claimed_by_anna(live: LiveApp) -> tuple[dict[str, Any], str]:
     return case, token
 
 
-def sign_in(page: Any, live: LiveApp, token: str, language: str = "de", hash_route: str = "") -> None:
+def submit_token(page: Any, live: LiveApp, token: str, language: str = "de", hash_route: str = "") -> None:
     page.goto(f"{live.url}/staff?lang={language}{hash_route}")
     page.locator("#token-submit:enabled").wait_for()
     page.fill("#token", token)
     page.click("#token-submit")
+
+
+def sign_in(page: Any, live: LiveApp, token: str, language: str = "de", hash_route: str = "") -> None:
+    submit_token(page, live, token, language, hash_route)
     page.locator("#workspace:visible").wait_for()
 
 

@@ -27,6 +27,7 @@ from tests.browser.staff_workspace import (
     row,
     sign_in,
     staff_token,
+    submit_token,
     text,
     working_day,
 )
@@ -317,7 +318,8 @@ def test_a_forged_token_is_refused_with_the_servers_reason(live: LiveApp, deskto
     page = desktop_page
     header, claims, signature = staff_token(live, "lmu-klinikum").split(".")
     forged = ".".join([header, claims, signature[:-6] + ("AAAAAA" if not signature.endswith("AAAAAA") else "BBBBBB")])
-    sign_in(page, live, forged, "en")
+    # Not sign_in(): the workspace may show and hide again (the server's 401) before a wait sees it.
+    submit_token(page, live, forged, "en")
     message = page.locator("#signin-message")
     message.wait_for()
     assert message.inner_text().startswith(text("en", "script", "token_rejected", error="").strip())
