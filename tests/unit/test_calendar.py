@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from chalicelib.domain.appointments import BOOKED, Appointment
@@ -79,3 +80,15 @@ def test_long_lines_fold_at_75_octets_without_splitting_a_character() -> None:
     assert all(part.startswith(" ") for part in parts[1:])
     assert folded.replace("\r\n ", "") == line  # unfolding gives the line back, every character whole
     assert fold("SUMMARY:short") == "SUMMARY:short"
+
+
+def test_an_sms_stands_while_its_time_and_place_do() -> None:
+    booked, start = appointment(), datetime(2026, 3, 30, 7, 30, tzinfo=UTC)
+    assert booked.is_booked_at(start, "Raum 2.14")
+    assert not booked.is_booked_at(start, "Raum 4.02")  # moved to another room
+    assert not booked.is_booked_at(datetime(2026, 3, 31, 7, 30, tzinfo=UTC), "Raum 2.14")  # another time
+    assert booked.is_booked_at(start, None)  # planned before SMS recorded their place: the time decides
+    online = appointment(location=None, online_url="https://meet.example/abc")
+    assert not online.is_booked_at(start, "Raum 2.14")  # now online instead
+    assert appointment(location=None).is_booked_at(start, "Partner address 1")  # named the partner's address
+    assert not replace(booked, status="cancelled").is_booked_at(start, "Raum 2.14")
