@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice import Chalice, Rate, Response
-from chalice.app import Request
+from chalice.app import DynamoDBEvent, Request
 
 from chalicelib import bootstrap, cold_start, logs
-from chalicelib.config import settings
+from chalicelib.config import CASES_STREAM_ARN, settings
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import (
     ConflictError,
@@ -450,10 +450,18 @@ def settle_past_appointments(event: Any) -> dict[str, int]:
     return result
 
 
+@app.on_dynamodb_record(stream_arn=CASES_STREAM_ARN, batch_size=100, starting_position="TRIM_HORIZON")
+def announce_routed_cases(event: DynamoDBEvent) -> dict[str, int]:
+    """`case.routed` for each case an intake or transfer just stored (the cases table's stream)."""
+    report = bootstrap.announce_routed_cases(event.to_dict().get("Records") or [])
+    logs.emit({"event": "partner_notices.announced", **report})
+    return report
+
+
 @invocable_by_name
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def notify_partners(event: Any) -> dict[str, int | bool]:
-    """The safety net for `case.routed`: notices the routing request could not send or clear (the outbox)."""
+    """The safety net for `case.routed`: notices the stream could not send or clear (the outbox)."""
     report = bootstrap.notice_service().deliver(budget_seconds=45.0)
     logs.emit({"event": "partner_notices", **report})
     return report

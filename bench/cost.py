@@ -30,9 +30,12 @@ INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
 # Scheduled ticks an hour (app.py): notify_partners 60, send_due_messages 12, settle_past_appointments 12,
 # mark_overdue_cases 4, enforce_retention 1.
 SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
-# The intake's own request sends case.routed and clears the case's outbox marker: that write is in
-# the intake's measured figures. notify_partners only sends what SQS refused (none in this model).
-NOTICE_WRU_PER_CASE = 0.0
+# announce_routed_cases (the cases table's stream) sends case.routed and clears the case's outbox
+# marker: section 2 measures that write ("per intake, stream"); this is its fallback. Reading the
+# stream is free for Lambda triggers; the function runs about once per intake at this traffic.
+# notify_partners only sends what SQS refused (none in this model).
+NOTICE_WRU_PER_CASE = 2.0
+STREAM_INVOCATIONS_PER_CASE = 1.0
 # send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
 # and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).
 CONFIRM_WRU_PER_SMS_CASE = 3.0
@@ -83,6 +86,10 @@ class Measured:
     intake: dict[str, Any]
     staff: dict[str, dict[str, Any]] | None = None  # per STAFF_STEPS name: {"wru", "rru", ...}
     reminder: dict[str, Any] | None = None  # a sweep row: wru_per_reminder, rru_per_reminder
+    stream: dict[str, Any] | None = None  # announce_routed_cases' work per intake: {"wru", ...}
+
+    def notice_wru(self) -> float:
+        return self.stream["wru"] if self.stream else NOTICE_WRU_PER_CASE
 
     def staff_units(self) -> tuple[float, float, str]:
         """(WRU, RRU, where from) of one case's staff work."""
@@ -109,10 +116,11 @@ def monthly(applicants: int, intake_seconds: float, measured: Measured, segments
     sms_messages = applicants * SMS_CONSENT_SHARE * (1 + BOOKED_SHARE * (1 + REMINDERS_PER_APPOINTMENT))
     api = applicants * (API_REQUESTS_PER_APPLICANT + STAFF_REQUESTS_PER_CASE + INBOUND_SMS_PER_APPLICANT)
     api += sms_messages * STATUS_CALLBACKS_PER_SMS
-    invocations = api + SWEEPS_PER_MONTH
-    gb_seconds = (api * intake_seconds + SWEEPS_PER_MONTH * SWEEP_SECONDS) * LAMBDA_MEMORY_GB
+    invocations = api + SWEEPS_PER_MONTH + applicants * STREAM_INVOCATIONS_PER_CASE
+    gb_seconds = (api + applicants * STREAM_INVOCATIONS_PER_CASE) * intake_seconds * LAMBDA_MEMORY_GB
+    gb_seconds += SWEEPS_PER_MONTH * SWEEP_SECONDS * LAMBDA_MEMORY_GB
     confirmed = applicants * SMS_CONSENT_SHARE
-    wru = applicants * (intake["wru"] + staff_wru + NOTICE_WRU_PER_CASE) + sms_messages * sms_wru
+    wru = applicants * (intake["wru"] + staff_wru + measured.notice_wru()) + sms_messages * sms_wru
     wru += confirmed * CONFIRM_WRU_PER_SMS_CASE
     rru = applicants * (intake["rru"] + staff_rru) + sms_messages * sms_rru + SWEEPS_PER_MONTH * 2
     rru += confirmed * CONFIRM_RRU_PER_SMS_CASE
@@ -137,8 +145,9 @@ def report(latency: dict[str, float], measured: Measured) -> list[str]:
     lines = [
         f"prices: AWS eu-central-1 on-demand list prices as of {prices.PRICES_AS_OF}; Twilio SMS to Germany"
         f" ${prices.TWILIO_SMS_GERMANY_PER_SEGMENT}/segment as of {prices.TWILIO_PRICE_AS_OF}; free tiers ignored",
-        f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake; {latency['median_ms']:.0f} ms Lambda time"
-        " per API request (the intake median against moto, applied to every request: an upper bound)",
+        f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake, {measured.notice_wru():g} WRU for its"
+        f" notice (the stream's function); {latency['median_ms']:.0f} ms Lambda time per API request and per"
+        " stream batch (the intake median against moto, applied to every invocation: an upper bound)",
         f"staff work per case ({staff_source}): {staff_wru:.1f} WRU + {staff_rru:.1f} RRU (opened twice, claimed,"
         f" {BOOKED_SHARE:.0%} booked, closed; {QUEUE_PAGE_VIEWS_PER_CASE} queue page views of {QUEUE_PAGE_RRU:g} RRU);"
         f" per SMS sent ({sms_source}): {sms_wru:.1f} WRU + {sms_rru:.1f} RRU",

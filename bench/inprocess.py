@@ -206,7 +206,7 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
             headers = {"Content-Type": "application/json", "Idempotency-Key": uuid.uuid4().hex}
             return client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers).status_code
 
-        results["intake"] = summary(_timed(intake, count, warmup=20, between=_partners_consume()))
+        results["intake"] = summary(_timed(intake, count, warmup=20, between=_partners_consume(stream_pump(client))))
     with Client(baseline_app()) as client:
 
         def put(index: int) -> int:
@@ -220,11 +220,12 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def _partners_consume(every: int = 20) -> Callable[[], None]:
-    """The partners' systems take their case.routed notices off their queues, as they do in
-    production. Untimed: moto's SendMessage scans the queue's messages (~0.02 ms more per message
-    waiting), so a queue nobody empties would make each intake slower than the one before; SQS's
-    cost does not depend on the queue's length."""
+def _partners_consume(stream: Any, every: int = 20) -> Callable[[], None]:
+    """The cases table's stream hands the intakes to announce_routed_cases, and the partners' systems
+    take their case.routed notices off their queues, as both do in production beside the requests.
+    Untimed: moto's SendMessage scans the queue's messages (~0.02 ms more per message waiting), so
+    a queue nobody empties would make each intake slower than the one before; SQS's cost does not
+    depend on the queue's length."""
     import boto3
 
     from chalicelib.config import settings
@@ -242,6 +243,7 @@ def _partners_consume(every: int = 20) -> Callable[[], None]:
     def consume() -> None:
         calls[0] += 1
         if calls[0] % every == 0:
+            stream.deliver()  # off the request path in production too (and moto keeps no backlog)
             for url in urls:  # as a consumer does: receive, then delete (PurgeQueue allows one a minute)
                 while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
                     entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
@@ -274,9 +276,12 @@ def items_per_intake(count: int) -> dict[str, Any]:
             response = client.http.post("/intake", body=json.dumps(intake_body(index)), headers=headers)
             assert response.status_code == 201, response.body
 
+        stream = stream_pump(client)
         bootstrap.reset()
         with counting() as cold:
             post(0)
+        bootstrap.reset()  # not counted as the first intake's: the stream's function has clients of its own
+        stream.deliver()
         with counting() as warm:
             bootstrap.reset()  # new clients inside the counter; the first call warms the directory
             post(1)
@@ -284,7 +289,23 @@ def items_per_intake(count: int) -> dict[str, Any]:
             warm.reset()  # forget the warm-up, keep the hooks
             for index in range(count):
                 post(2 + index)
-    return {"first": _per(cold, 1), "warm": _per(warm, count), "warmup_calls": first_calls}
+        with counting() as announced:
+            bootstrap.reset()  # its own clients: the request's clients still count into `warm`
+            stream.deliver()  # announce_routed_cases: each case's notice sent and its marker cleared
+    return {
+        "first": _per(cold, 1),
+        "warm": _per(warm, count),
+        "warmup_calls": first_calls,
+        "stream": _per(announced, count + 1),
+    }
+
+
+def stream_pump(client: Any) -> Any:
+    """Lambda's poller for the cases table's stream, handing batches to the app through the test client."""
+    from chalicelib.config import settings
+    from chalicelib.local.streams import StreamPump
+
+    return StreamPump(client._app, settings(), lambda name, event: client.lambda_.invoke(name, event).payload)
 
 
 STAFF_STEPS = ("queue page", "open case", "claim", "book appointment", "close")

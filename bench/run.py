@@ -107,6 +107,13 @@ def bench_items(results: Results, args: argparse.Namespace) -> None:
             f" ~{row['wru']:g} WRU, ~{row['rru']:g} RRU"
         )
     print("  target: <= 2 items written per intake plus the idempotency record (3 with an Idempotency-Key)")
+    stream = figures["stream"]
+    calls = ", ".join(f"{name} {n:g}" for name, n in stream["calls"].items())
+    print(
+        f"  {'per intake, stream':20} items written {stream['items_written']:g}, read {stream['items_read']:g};"
+        f" ~{stream['wru']:g} WRU, ~{stream['rru']:g} RRU   ({calls}: announce_routed_cases clears the notice"
+        " marker once SQS took the notice; not part of the request)"
+    )
     journey = inprocess.items_per_staff_journey(max(1, args.requests // 10))
     claim = journey["claim"]
     calls = ", ".join(f"{name} {n:g}" for name, n in claim["calls"].items())
@@ -380,7 +387,8 @@ def bench_cost(results: Results, args: argparse.Namespace) -> None:
         print("  needs sections 1 and 2 in the same run")
         return
     reminder = results["sweep"][0] if "sweep" in results else None
-    measured = cost_model.Measured(results["items"]["warm"], results.get("staff"), reminder)
+    items = results["items"]
+    measured = cost_model.Measured(items["warm"], results.get("staff"), reminder, items.get("stream"))
     for line in cost_model.report(results["latency"]["intake"], measured):
         print(f"  {line}")
 

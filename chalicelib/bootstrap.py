@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib import keys
 from chalicelib.config import settings
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
-    from chalicelib.domain.cases import Case
     from chalicelib.services.applicant import ApplicantService
     from chalicelib.services.appointments import AppointmentService
     from chalicelib.services.coordinator import CoordinatorService
@@ -90,16 +89,11 @@ def notice_service() -> PartnerNoticeService:
     )
 
 
-def send_partner_notice(case: Case) -> None:
-    """The `case.routed` notice for the partner whose queue the case has just entered."""
-    from chalicelib.domain.cases import PartnerNotice
+def announce_routed_cases(records: list[dict[str, Any]]) -> dict[str, int]:
+    """The `case.routed` notices a batch of the cases table's stream asks for (intakes, transfers)."""
+    from chalicelib.adapters.dynamodb.case_stream import routed_notices
 
-    notice_service().send_now(PartnerNotice(case.case_id, case.partner, case.reference, case.queued_at))
-
-
-def _after_transfer(case: Case, previous_partner: str) -> None:
-    send_partner_notice(case)  # the new partner's systems first, then the applicant's SMS
-    appointment_service().after_transfer(case, previous_partner)
+    return notice_service().announce(routed_notices(records))
 
 
 @cache
@@ -115,7 +109,6 @@ def intake_service() -> IntakeService:
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
         case_id_secret=phone_hash_key,
-        on_routed=send_partner_notice,
     )
 
 
@@ -131,7 +124,7 @@ def staff_service() -> StaffService:
         directory=directory(),
         clock=clock(),
         # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
-        on_transferred=_after_transfer,
+        on_transferred=lambda case, previous: appointment_service().after_transfer(case, previous),
         closing=lambda who, before, after, now: appointment_service().cancellations_for_close(who, before, after, now),
         on_closed=lambda case: appointment_service().after_close(case),
     )

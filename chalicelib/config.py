@@ -14,6 +14,10 @@ from typing import Any
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent
+# The event source of announce_routed_cases. A stream's ARN ends in a label DynamoDB picks when it
+# creates the stream, so the deployed template replaces this with the cases table's StreamArn
+# (infrastructure/generate.py); the local stack finds the stream itself (chalicelib/local/streams.py).
+CASES_STREAM_ARN = "arn:aws:dynamodb:eu-central-1:000000000000:table/cases/stream/set-by-the-template"
 
 
 @dataclass(frozen=True)

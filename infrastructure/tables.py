@@ -64,6 +64,9 @@ def table_resource(logical: str, model: type[Model], names: StageNames) -> dict[
         properties["GlobalSecondaryIndexes"] = [_index(i) for i in schema["global_secondary_indexes"]]
     if schema["local_secondary_indexes"]:
         properties["LocalSecondaryIndexes"] = [_index(i) for i in schema["local_secondary_indexes"]]
+    stream = getattr(model.Meta, "stream_view_type", None)
+    if stream:
+        properties["StreamSpecification"] = {"StreamViewType": stream}
     ttl = ttl_attribute(model)
     if ttl:
         properties["TimeToLiveSpecification"] = {"AttributeName": ttl, "Enabled": True}

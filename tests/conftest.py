@@ -113,8 +113,18 @@ def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | No
     )
 
 
+def deliver_stream(client: Client) -> int:
+    """What Lambda's stream poller does within about a second in production: every change stored
+    so far reaches the app's `@app.on_dynamodb_record` functions (announce_routed_cases)."""
+    from chalicelib.local.streams import StreamPump
+
+    pump = StreamPump(client._app, settings(), lambda name, event: client.lambda_.invoke(name, event).payload)
+    return pump.deliver()
+
+
 def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An intake whose case.routed notice SQS refuses: it stays in the outbox for notify_partners."""
+    """An intake whose case.routed notice SQS refuses when the stream hands it on: it stays in the
+    outbox for notify_partners."""
     from chalicelib.adapters.sqs import SqsPublisher
 
     def refuse(self: Any, notice: Any) -> None:
@@ -122,11 +132,13 @@ def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch
 
     with monkeypatch.context() as patch:
         patch.setattr(SqsPublisher, "publish", refuse)
-        return post_json(client, "/intake", intake).json_body
+        created = post_json(client, "/intake", intake).json_body
+        deliver_stream(client)
+        return created
 
 
 def sqs_messages(partner_id: str) -> list[dict[str, Any]]:
-    """What the partner's queue holds (routing sends the notice itself; no scheduled function runs here)."""
+    """What the partner's queue holds (deliver_stream first: no stream or scheduled function runs here)."""
     sqs = boto3.client("sqs", region_name=os.environ["AWS_REGION"])
     url = sqs.get_queue_url(QueueName=settings().queue_name(partner_id))["QueueUrl"]
     received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0)

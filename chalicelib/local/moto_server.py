@@ -19,10 +19,10 @@ from werkzeug.serving import make_server
 class OneRequestAtATime:
     def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
         self._app = app
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
-        with self._lock:
+        with self.lock:
             return list(self._app(environ, start_response))
 
 
@@ -31,6 +31,7 @@ class SerialMotoServer(ThreadedMotoServer):
 
     def _server_entry(self) -> None:
         app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+        self.request_lock = app.lock  # for code of this process that touches moto's state directly
         self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -74,6 +74,7 @@ class LocalStack:
         self._moto: Any = None
         self._dynamodb: Any = None
         self._scheduler: Any = None
+        self._streams: Any = None
         self._chalice: subprocess.Popen[bytes] | None = None
 
     def start(self, stop: threading.Event) -> None:
@@ -92,6 +93,7 @@ class LocalStack:
         self._start_moto()
         self._provision_and_restore()
         self._start_scheduler()
+        self._start_streams()
         self._start_chalice(stop)
         stack.write_stack_file(
             self.data_dir,
@@ -131,6 +133,15 @@ class LocalStack:
         self._scheduler = Scheduler(load_app(), stack.STAGE, stack.REGION)
         self.schedules = [f"{f.function_name} ({f.expression})" for f in self._scheduler.functions]
         self._scheduler.start()
+
+    def _start_streams(self) -> None:
+        from chalicelib.config import settings
+        from chalicelib.local.scheduler import load_app
+        from chalicelib.local.streams import StreamPump, local_invoke
+
+        app = load_app()
+        self._streams = StreamPump(app, settings(), local_invoke(app, stack.STAGE), self._moto.request_lock)
+        self._streams.start()
 
     def _start_chalice(self, stop: threading.Event) -> None:
         command = [sys.executable, "-m", "chalicelib.local.chalice_child", str(os.getpid())]
@@ -183,6 +194,8 @@ class LocalStack:
                 self._chalice.wait()
         if self._scheduler:
             self._scheduler.stop(timeout=10)
+        if self._streams:
+            self._streams.stop()
         if self._moto:
             counts = self.snapshot()
             if counts is not None:

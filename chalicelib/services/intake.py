@@ -1,8 +1,9 @@
 """Intake use case: validate, route, store the case in one conditional write.
 
 That write also holds the case's queue entry, its idempotency record and two outbox markers:
-the partner's `case.routed` notice (sent right after the write, see services/notices.py) and,
-with SMS consent, the applicant's intake_received SMS (planned and sent by send_due_messages).
+the partner's `case.routed` notice (sent from the table's stream once the write is stored, see
+services/notices.py) and, with SMS consent, the applicant's intake_received SMS (planned and
+sent by send_due_messages). The write is the request's only DynamoDB call.
 """
 
 from __future__ import annotations
@@ -50,8 +51,6 @@ class IntakeService:
     case_id_secret: Callable[[], str]
     idempotency_hours: int = 24
     public_base_url: str = ""
-    # Called once the case is stored: sends the partner's `case.routed` notice (services/notices.py).
-    on_routed: Callable[[Case], None] | None = None
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -95,8 +94,6 @@ class IntakeService:
                 # The write may have landed and only its answer was lost: then this request succeeded.
                 if not self._stored(case.case_id):
                     raise
-            if self.on_routed is not None:
-                self.on_routed(case)
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
             "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"

@@ -1,12 +1,13 @@
-"""The `case.routed` notice: sent by the request that routed the case, the outbox as the safety net.
+"""The `case.routed` notice: sent as the routing write is stored, the outbox as the safety net.
 
-The marker is written with the case (intake) or its transfer. The request then sends the
-notice at once and clears the marker (`send_now`), so the partner's queue has it as soon as
-the applicant has their answer. If that send fails, or the function dies before clearing,
-`notify_partners` (every minute) sends what is still marked once it is older than a grace
-period, so it never races a request that is still sending. At least once: a notice is cleared
-only after SQS accepted it (consumers key on case_id and `at`). notify_partners runs with
-reserved concurrency 1, so two runs never send the same notice side by side.
+The marker is written with the case (intake) or its transfer. The cases table's stream hands
+that write to `announce_routed_cases`, which sends the notice and clears the marker (`announce`,
+`send_now`) within about a second, while the request that routed the case has already answered:
+it makes one DynamoDB call and none for the notice. If that send fails, or the stream is behind,
+`notify_partners` (every minute) sends what is still marked once it is older than a grace period,
+so it rarely races the stream. At least once: a notice is cleared only after SQS accepted it
+(consumers key on case_id and `at`). notify_partners runs with reserved concurrency 1, so two
+runs never send the same notice side by side.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from chalicelib.ports import Clock, EventPublisher
 log = logging.getLogger(__name__)
 
 
-# Longer than any request takes between writing a marker and clearing it after its own send.
+# Far longer than the stream normally takes from the routing write to the notice's clear.
 SEND_NOW_GRACE = timedelta(seconds=60)
 # Pauses before the request tries again to clear a marker whose notice SQS already took: a clear
 # that fails for good means notify_partners sends the notice a second time.
@@ -49,8 +50,14 @@ class PartnerNoticeService:
     clock: Clock
     sleep: Callable[[float], None] = time.sleep
 
+    def announce(self, notices: list[PartnerNotice]) -> dict[str, int]:
+        """The notices a batch of the stream asked for. Never raises: a retried batch would send
+        its other notices twice, and what failed here stays marked for notify_partners."""
+        sent = sum(1 for notice in notices if self.send_now(notice))
+        return {"sent": sent, "failed": len(notices) - sent}
+
     def send_now(self, notice: PartnerNotice) -> bool:
-        """From the request that routed the case; a failure leaves the notice to notify_partners."""
+        """As the routing write is stored; a failure leaves the notice to notify_partners."""
         try:
             self.publisher.publish(notice)
         except Exception:

@@ -11,7 +11,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 from chalicelib import openapi
-from tests.conftest import auth, post_json, sqs_messages
+from tests.conftest import auth, deliver_stream, post_json, sqs_messages
 
 LMU, VIA, AKADEMIE = "lmu-klinikum", "via-bayern", "akademie-ingenieure"
 REASON = "Coordinator decision after case conference."
@@ -96,6 +96,7 @@ def test_reassign_moves_a_held_case_and_is_audited(client, submit_case, coordina
     created = submit_case("health")
     case_id = created["case_id"]
     call(client, "POST", f"/staff/cases/{case_id}/claim", anna)
+    deliver_stream(client)
     sqs_messages(VIA)
 
     status, case = call(
@@ -106,6 +107,7 @@ def test_reassign_moves_a_held_case_and_is_audited(client, submit_case, coordina
     assert case["history"][-1]["action"] == "reassigned"
     assert case["history"][-1]["detail"]["from"] == LMU
     assert_documented("/coordinator/cases/{case_id}/reassign", "post", 200, case)
+    deliver_stream(client)
     assert [m["case_id"] for m in sqs_messages(VIA)] == [case_id]
 
     via = auth(staff_token(VIA, name="Vera Weber"))

@@ -10,7 +10,7 @@ import pytest
 
 from chalicelib.adapters.dynamodb.models import CaseModel
 from chalicelib.domain.reference import ALPHABET
-from tests.conftest import post_json, sqs_messages
+from tests.conftest import deliver_stream, post_json, sqs_messages
 
 
 def count_items() -> tuple[int, int, int]:
@@ -56,6 +56,7 @@ def test_reference_is_readable_on_the_phone(client, valid_intake):
 def test_partner_queue_gets_a_case_routed_message_without_personal_data(client, valid_intake):
     valid_intake["qualification"]["profession_group"] = "health"
     body = post_json(client, "/intake", valid_intake).json_body
+    deliver_stream(client)
     messages = sqs_messages("lmu-klinikum")
     assert messages == [
         {
@@ -180,6 +181,7 @@ def test_same_key_same_body_returns_first_response_and_creates_nothing(client, v
     assert second.json_body == first.json_body
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert count_items() == (1, 1, 1)
+    deliver_stream(client)
     assert len(sqs_messages("akademie-ingenieure")) == 1
 
 
@@ -260,6 +262,7 @@ def test_routing_preview_decides_without_storing(client, valid_intake):
         "reason": "registered_with_employment_agency is true and goals contains job",
     }
     assert count_items() == (0, 0, 0)
+    deliver_stream(client)
     assert sqs_messages("arbeitsagentur-muenchen") == []
 
 

@@ -1,6 +1,7 @@
-"""The case.routed notice (issue 2): routing sends it to the partner's SQS queue at once, ids only,
-once; a transfer notifies the new partner; what SQS refused goes out with notify_partners after the
-grace period, exactly once; an erased case is not announced."""
+"""The case.routed notice (issue 2): the cases table's stream hands each routing write to
+announce_routed_cases, which sends it to the partner's SQS queue, ids only, once; the request
+itself makes no call for it. A transfer notifies the new partner; what SQS refused goes out with
+notify_partners after the grace period, exactly once; an erased case is not announced."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import boto3
 from chalice.test import Client
 
 from chalicelib.config import settings
-from tests.conftest import auth, intake_while_sqs_refuses, post_json
+from tests.conftest import auth, deliver_stream, intake_while_sqs_refuses, post_json
 
 
 def received(partner_id: str) -> list[dict[str, Any]]:
@@ -29,10 +30,12 @@ def tick(client: Client) -> dict[str, Any]:
     return client.lambda_.invoke("notify_partners", event).payload
 
 
-def test_an_intake_is_announced_at_once_and_only_once_and_without_personal_data(client, valid_intake) -> None:
+def test_an_intake_is_announced_from_the_stream_once_and_without_personal_data(client, valid_intake) -> None:
     created = post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"}).json_body
     partner = created["partner"]
-    [notice] = received(partner)  # no scheduled function has run
+    assert received(partner) == []  # the applicant's request did not wait for the partner's queue
+    assert deliver_stream(client) == 1  # no scheduled function has run
+    [notice] = received(partner)
     assert notice == {
         "type": "case.routed",
         "case_id": created["case_id"],
@@ -42,12 +45,30 @@ def test_an_intake_is_announced_at_once_and_only_once_and_without_personal_data(
     }
     assert "Layla" not in json.dumps(notice) and "+49" not in json.dumps(notice)
     post_json(client, "/intake", valid_intake, {"Idempotency-Key": "notice-1"})  # a replay announces nothing
+    deliver_stream(client)
     assert received(partner) == []
     assert tick(client)["sent"] == 0 and received(partner) == []  # the outbox marker was cleared
 
 
+def test_a_case_erased_before_the_stream_delivered_its_intake_is_not_announced(client, valid_intake) -> None:
+    created = post_json(client, "/intake", valid_intake).json_body
+    case_id, secret = created["status_link"].split("#", 1)[1].split(".", 1)
+    assert client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret}).status_code == 200
+    deliver_stream(client)  # the intake and the erasure in one batch
+    assert received(created["partner"]) == []
+
+
+def test_a_claim_before_the_stream_delivered_the_intake_announces_it_once(client, valid_intake, staff_token) -> None:
+    created = post_json(client, "/intake", valid_intake).json_body
+    staff = auth(staff_token(created["partner"], name="Bernd Vogel"))
+    assert client.http.post(f"/staff/cases/{created['case_id']}/claim", headers=staff).status_code == 200
+    deliver_stream(client)
+    assert [n["case_id"] for n in received(created["partner"])] == [created["case_id"]]
+
+
 def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, staff_token) -> None:
     created = post_json(client, "/intake", valid_intake).json_body
+    deliver_stream(client)
     received(created["partner"])
     staff = auth(staff_token(created["partner"], name="Bernd Vogel"))
     body = json.dumps({"partner": "via-bayern", "reason": "Needs intercultural counselling first."})
@@ -55,6 +76,7 @@ def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, 
         f"/staff/cases/{created['case_id']}/transfer", headers={**staff, "Content-Type": "application/json"}, body=body
     )
     assert moved.status_code == 200, moved.body
+    deliver_stream(client)
     assert [(n["case_id"], n["partner"]) for n in received("via-bayern")] == [(created["case_id"], "via-bayern")]
     assert received(created["partner"]) == []
     assert tick(client)["sent"] == 0
@@ -93,4 +115,5 @@ def test_with_the_stacks_queue_url_prefix_the_notice_reaches_the_same_queue(clie
     monkeypatch.setenv("QUEUE_URL_PREFIX", f"https://sqs.{settings().region}.amazonaws.com/123456789012/")
     bootstrap.reset()
     created = post_json(client, "/intake", valid_intake).json_body
+    deliver_stream(client)
     assert [n["case_id"] for n in received(created["partner"])] == [created["case_id"]]

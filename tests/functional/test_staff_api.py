@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import sqs_messages
+from tests.conftest import deliver_stream, sqs_messages
 from tests.functional.appointment_desk import LMU, VIA, Desk
 
 AKADEMIE = "akademie-ingenieure"
@@ -225,6 +225,7 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
     created = submit_case("health")
     case_id = created["case_id"]
     anna.post(f"/staff/cases/{case_id}/claim")
+    deliver_stream(anna.client)
     sqs_messages(VIA)  # drain
 
     status, case = anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": REASON})
@@ -240,6 +241,7 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
     # The routing decision still says who the rules chose, not who holds the case now.
     assert case["routing"] == {"rule": "health-professions", "partner": LMU, "reason": case["routing"]["reason"]}
 
+    deliver_stream(anna.client)
     messages = sqs_messages(VIA)
     assert [(m["type"], m["case_id"], m["reference"]) for m in messages] == [
         ("case.routed", case_id, created["reference"])

@@ -143,6 +143,22 @@ def test_packaged_sending_schedules_have_reserved_concurrency_one(packaged):
             assert "ReservedConcurrentExecutions" not in properties, handler
 
 
+def test_the_cases_stream_reaches_announce_routed_cases_which_may_read_that_stream_only(packaged):
+    resources = packaged.cloudformation["Resources"]
+    assert resources["CasesTable"]["Properties"]["StreamSpecification"] == {"StreamViewType": "NEW_AND_OLD_IMAGES"}
+    stream = {"Fn::GetAtt": ["CasesTable", "StreamArn"]}
+    (mapping,) = packaged.resources_of_type("AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["EventSourceArn"] == stream  # not the placeholder app.py names
+    assert mapping["Properties"]["FunctionName"] == {"Ref": "AnnounceRoutedCases"}
+    assert mapping["Properties"]["StartingPosition"] == "TRIM_HORIZON"  # nothing written before it is skipped
+    assert mapping["Properties"]["MaximumRetryAttempts"] == 2  # a failing batch cannot hold up the stream
+    policy = resources["AnnounceRoutedCasesStreamPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "AnnounceRoutedCasesRole"}]
+    [statement] = policy["PolicyDocument"]["Statement"]
+    assert statement["Resource"] == [stream] and "dynamodb:GetRecords" in statement["Action"]
+    assert "AnnounceRoutedCasesStreamPolicy" in resources["AnnounceRoutedCases"]["DependsOn"]
+
+
 def test_the_stage_is_throttled_and_intake_more_strictly(packaged):
     (stage,) = packaged.resources_of_type("AWS::ApiGateway::Stage").values()
     by_path = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["Properties"]["MethodSettings"]}

@@ -25,7 +25,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.config import settings
-from tests.conftest import post_json
+from tests.conftest import deliver_stream, post_json
 from tests.reliability.faults import (
     INTERNAL,
     RETRYABLE_FAULTS,
@@ -52,8 +52,11 @@ class Scenario:
 
 
 def _intake(client: Client, valid_intake: dict[str, Any], token: str) -> Attempt:
+    """The request, then the stream's delivery of its write (announce_routed_cases, which sends the
+    partner's notice and clears its marker): faults reach both."""
     body = {**valid_intake, "given_name": f"Fault {token[:8]}"}
     response = post_json(client, "/intake", body, {"Idempotency-Key": token})
+    deliver_stream(client)
     return Attempt(response.status_code, json.loads(response.body), dict(response.headers))
 
 

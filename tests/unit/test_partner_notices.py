@@ -1,5 +1,6 @@
-"""The case.routed notice with in-memory fakes: sent by the request, the outbox for what it could not
-send (after a grace period, so notify_partners never races a request), every notice once."""
+"""The case.routed notice with in-memory fakes: sent as the stream hands on the routing write, the
+outbox for what it could not send (after a grace period, so notify_partners rarely races the
+stream), every notice once."""
 
 from __future__ import annotations
 
@@ -134,3 +135,13 @@ def test_a_clear_throttled_for_good_leaves_the_notice_to_the_tick() -> None:
     service = PartnerNoticeService(outbox, publisher, later(), sleep=pauses.append)
     assert service.send_now(A) is True  # the case is stored and the partner told: the intake succeeds
     assert outbox.tries == len(CLEAR_RETRY_PAUSES) + 1 and outbox.due == {"c-1": A}
+
+
+def test_the_streams_notices_are_sent_and_cleared_and_a_refused_one_is_left_for_notify_partners() -> None:
+    outbox, publisher = FakeOutbox(A, B), FakePublisher()
+    service = PartnerNoticeService(outbox, publisher, later())
+    assert service.announce([A]) == {"sent": 1, "failed": 0}
+    assert publisher.published == [A] and outbox.due == {"c-2": B}
+    publisher.fail = True
+    assert service.announce([B]) == {"sent": 0, "failed": 1}  # no exception: Lambda would resend the batch
+    assert outbox.due == {"c-2": B}

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
 )
 from pynamodb.connection import Connection
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE as NEW_AND_OLD_IMAGES
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -161,6 +162,8 @@ class CaseModel(Model):
 
     class Meta(_Meta):
         table_name = "cases"
+        # Read by announce_routed_cases (case_stream.py): the notice marker's old and new value.
+        stream_view_type = NEW_AND_OLD_IMAGES
 
     case_id = UnicodeAttribute(hash_key=True)
     reference = UnicodeAttribute()

@@ -1,0 +1,170 @@
+"""The local stage's stand-in for Lambda's DynamoDB stream event source mappings.
+
+`chalice local` serves HTTP only, and moto hands stream records to no function. `StreamPump`
+reads each `@app.on_dynamodb_record` function's stream through the DynamoDB Streams API, as
+Lambda's poller does, and invokes the function with Lambda's event shape, in batches of its
+batch size. `make run` runs it on a thread (`start`); tests and benchmarks call `deliver()` to
+let the stream catch up at a moment of their choosing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from chalice import Chalice
+from chalice.app import DynamoDBEventConfig
+
+from chalicelib.config import Settings
+
+log = logging.getLogger(__name__)
+
+Invoke = Callable[[str, dict[str, Any]], Any]
+
+
+@dataclass
+class _Source:
+    name: str
+    table_name: str
+    batch_size: int
+    last_sequence: str | None = None
+
+
+def _logical_table(stream_arn: str) -> str:
+    """`…:table/<name>/stream/…` → name; the app's ARN names the table by its model's logical name."""
+    return stream_arn.split(":table/", 1)[1].split("/", 1)[0]
+
+
+def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
+    """A record from GetRecords as Lambda delivers it: the source ARN added, the time in epoch seconds."""
+    change = dict(record["dynamodb"])
+    created = change.get("ApproximateCreationDateTime")
+    if isinstance(created, datetime):
+        change["ApproximateCreationDateTime"] = created.timestamp()
+    return {**record, "dynamodb": change, "eventSourceARN": stream_arn}
+
+
+def local_invoke(app: Chalice, stage: str) -> Invoke:
+    """Call the function in this process with the stage's (and function's) environment, as Lambda would;
+    a failure is logged by type and place only (an exception message may carry personal data)."""
+    from chalice.local import LambdaContext
+
+    from chalicelib.local.stack import patched_environ, stage_environment
+
+    def invoke(name: str, event: dict[str, Any]) -> Any:
+        try:
+            with patched_environ(stage_environment(stage, name)):
+                return app.handler_map[name](event, LambdaContext(name, memory_size=128, max_runtime_ms=60_000))
+        except Exception as error:  # noqa: BLE001 - like Lambda's poller, log and go on with the stream
+            frame = traceback.extract_tb(error.__traceback__)[-1]
+            where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
+            log.error("%s failed: %s at %s", name, type(error).__name__, where)
+            return None
+
+    return invoke
+
+
+class StreamPump:
+    def __init__(
+        self,
+        app: Chalice,
+        settings: Settings,
+        invoke: Invoke,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        import boto3
+        from botocore.config import Config
+
+        # Given a stream ARN, botocore picks an account endpoint (<account>.streams-ddb…), which
+        # moto does not serve; the regional one is the same API.
+        self._streams = boto3.client(
+            "dynamodbstreams",
+            region_name=settings.region,
+            endpoint_url=settings.dynamodb_endpoint,
+            config=Config(account_id_endpoint_mode="disabled"),
+        )
+        self._invoke = invoke
+        self._region = settings.region
+        # moto's server in this process takes requests one at a time under this lock (moto_server.py).
+        self._lock: AbstractContextManager[Any] = lock or nullcontext()
+        self.sources = [
+            _Source(s.name, settings.table(_logical_table(s.stream_arn)), s.batch_size)
+            for s in app.event_sources
+            if isinstance(s, DynamoDBEventConfig)
+        ]
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def deliver(self) -> int:
+        """Hand every record written since the last call to its function; how many were handed."""
+        delivered = 0
+        for source in self.sources:
+            while handed := self._deliver(source):  # a page of at most 1,000 records at a time
+                delivered += handed
+        return delivered
+
+    def _deliver(self, source: _Source) -> int:
+        # The Streams API only, like Lambda's poller: no DynamoDB call of the app's is added or faulted.
+        [stream] = self._streams.list_streams(TableName=source.table_name)["Streams"]
+        stream_arn = stream["StreamArn"]
+        [shard] = self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        position: dict[str, str] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": source.last_sequence}
+            if source.last_sequence
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        iterator = self._streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], **position)
+        records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        for start in range(0, len(records), source.batch_size):
+            batch = [lambda_record(r, stream_arn) for r in records[start : start + source.batch_size]]
+            self._invoke(source.name, {"Records": batch})
+            # Lambda moves on after a batch whatever its function did (announce_routed_cases never
+            # raises; a failing batch is logged by the caller's invoke).
+            source.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
+        if records:
+            self._forget(source)
+        return len(records)
+
+    def _forget(self, source: _Source) -> None:
+        """moto keeps a stream's records for good (DynamoDB: 24 hours) and copies them into every
+        transaction's rollback copy of the table: drop the delivered ones, as a consumer that keeps
+        up leaves nothing behind. Only where moto runs in this process; a no-op elsewhere."""
+        try:
+            from moto.core import DEFAULT_ACCOUNT_ID
+            from moto.dynamodb.models import dynamodb_backends
+            from moto.dynamodbstreams.models import dynamodbstreams_backends
+        except ImportError:
+            return
+        with self._lock:
+            table = dynamodb_backends[DEFAULT_ACCOUNT_ID][self._region].tables.get(source.table_name)
+            shard = getattr(table, "stream_shard", None)
+            if shard is None or source.last_sequence is None:
+                return
+            done = min(int(source.last_sequence) - shard.starting_sequence_number + 1, len(shard.items))
+            if done > 0:
+                del shard.items[:done]
+                shard.starting_sequence_number += done
+            dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][self._region].shard_iterators.clear()
+
+    def start(self, poll_seconds: float = 0.25) -> None:
+        self._thread = threading.Thread(target=self._loop, args=(poll_seconds,), name="local-streams", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
+
+    def _loop(self, poll_seconds: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.deliver()
+            except Exception as error:  # noqa: BLE001 - the pump must outlive a failing poll
+                log.error("stream delivery failed: %s", type(error).__name__)
+            self._stop.wait(poll_seconds)
