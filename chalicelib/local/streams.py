@@ -34,6 +34,8 @@ class _Source:
     table_name: str
     batch_size: int
     last_sequence: str | None = None
+    stream_arn: str | None = None
+    shard_id: str | None = None
 
 
 def _logical_table(stream_arn: str) -> str:
@@ -110,31 +112,37 @@ class StreamPump:
         return delivered
 
     def _deliver(self, source: _Source) -> int:
-        # The Streams API only, like Lambda's poller: no DynamoDB call of the app's is added or faulted.
-        [stream] = self._streams.list_streams(TableName=source.table_name)["Streams"]
-        stream_arn = stream["StreamArn"]
-        [shard] = self._streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
+        if source.stream_arn is None or source.shard_id is None:
+            # The Streams API only, like Lambda's poller: no DynamoDB call of the app's is added or faulted.
+            [stream] = self._streams.list_streams(TableName=source.table_name)["Streams"]
+            [shard] = self._streams.describe_stream(StreamArn=stream["StreamArn"])["StreamDescription"]["Shards"]
+            source.stream_arn, source.shard_id = stream["StreamArn"], shard["ShardId"]
         position: dict[str, str] = (
             {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": source.last_sequence}
             if source.last_sequence
             else {"ShardIteratorType": "TRIM_HORIZON"}
         )
-        iterator = self._streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard["ShardId"], **position)
-        records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        try:
+            shard = {"StreamArn": source.stream_arn, "ShardId": source.shard_id}
+            iterator = self._streams.get_shard_iterator(**shard, **position)
+            records = self._streams.get_records(ShardIterator=iterator["ShardIterator"], Limit=1000)["Records"]
+        except Exception:
+            source.stream_arn = source.shard_id = None  # look the stream up again next time
+            raise
         for start in range(0, len(records), source.batch_size):
-            batch = [lambda_record(r, stream_arn) for r in records[start : start + source.batch_size]]
+            batch = [lambda_record(r, source.stream_arn) for r in records[start : start + source.batch_size]]
             self._invoke(source.name, {"Records": batch})
             # Lambda moves on after a batch whatever its function did (announce_routed_cases never
             # raises; a failing batch is logged by the caller's invoke).
             source.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
-        if records:
-            self._forget(source)
+        self._forget(source)
         return len(records)
 
     def _forget(self, source: _Source) -> None:
         """moto keeps a stream's records for good (DynamoDB: 24 hours) and copies them into every
-        transaction's rollback copy of the table: drop the delivered ones, as a consumer that keeps
-        up leaves nothing behind. Only where moto runs in this process; a no-op elsewhere."""
+        transaction's rollback copy of the table, and it keeps every shard iterator it handed out:
+        drop the delivered records and the spent iterators, as a consumer that keeps up leaves
+        nothing behind. Only where moto runs in this process; a no-op elsewhere."""
         try:
             from moto.core import DEFAULT_ACCOUNT_ID
             from moto.dynamodb.models import dynamodb_backends
@@ -142,6 +150,7 @@ class StreamPump:
         except ImportError:
             return
         with self._lock:
+            dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][self._region].shard_iterators.clear()
             table = dynamodb_backends[DEFAULT_ACCOUNT_ID][self._region].tables.get(source.table_name)
             shard = getattr(table, "stream_shard", None)
             if shard is None or source.last_sequence is None:
@@ -150,9 +159,8 @@ class StreamPump:
             if done > 0:
                 del shard.items[:done]
                 shard.starting_sequence_number += done
-            dynamodbstreams_backends[DEFAULT_ACCOUNT_ID][self._region].shard_iterators.clear()
 
-    def start(self, poll_seconds: float = 0.25) -> None:
+    def start(self, poll_seconds: float = 0.1) -> None:
         self._thread = threading.Thread(target=self._loop, args=(poll_seconds,), name="local-streams", daemon=True)
         self._thread.start()
 

@@ -77,21 +77,21 @@ def test_a_case_transferred_while_its_notice_was_sent_keeps_the_new_partners_not
     assert publisher.published == [A, moved] and outbox.due == {}
 
 
-def test_the_request_sends_its_notice_and_clears_it_so_no_tick_sends_it_again() -> None:
+def test_the_stream_sends_its_notice_and_clears_it_so_no_tick_sends_it_again() -> None:
     outbox, publisher = FakeOutbox(A), FakePublisher()
     assert PartnerNoticeService(outbox, publisher, later()).send_now(A) is True
     assert publisher.published == [A] and outbox.due == {}
     assert PartnerNoticeService(outbox, publisher, later()).deliver()["sent"] == 0
 
 
-def test_a_notice_the_request_could_not_send_goes_out_with_the_first_tick_after_the_grace_period() -> None:
+def test_a_notice_the_stream_could_not_send_goes_out_with_the_first_tick_after_the_grace_period() -> None:
     outbox, publisher = FakeOutbox(A), FakePublisher(fail=True)
     clock = FrozenClock(datetime.fromisoformat(A.at))
     service = PartnerNoticeService(outbox, publisher, clock)
-    assert service.send_now(A) is False and outbox.due == {"c-1": A}  # the intake still succeeds
+    assert service.send_now(A) is False and outbox.due == {"c-1": A}  # left marked, nothing raised
     publisher.fail = False
     clock.advance(seconds=SEND_NOW_GRACE.total_seconds() - 1)
-    assert service.deliver()["sent"] == 0  # a request may still be sending it: no race, no duplicate
+    assert service.deliver()["sent"] == 0  # the stream may still be sending it: no race, no duplicate
     clock.advance(seconds=2)
     assert service.deliver()["sent"] == 1 and publisher.published == [A] and outbox.due == {}
 
@@ -127,13 +127,13 @@ def test_a_throttled_clear_is_tried_again_so_the_tick_does_not_send_the_notice_t
     assert service.send_now(A) is True
     assert outbox.due == {} and pauses == list(CLEAR_RETRY_PAUSES)
     assert service.deliver()["sent"] == 0 and publisher.published == [A]
-    assert sum(CLEAR_RETRY_PAUSES) < 1  # what a throttled intake waits at most for it
+    assert sum(CLEAR_RETRY_PAUSES) < 1  # what a throttled stream batch waits at most for it
 
 
 def test_a_clear_throttled_for_good_leaves_the_notice_to_the_tick() -> None:
     outbox, publisher, pauses = ThrottledClears(10, A), FakePublisher(), []
     service = PartnerNoticeService(outbox, publisher, later(), sleep=pauses.append)
-    assert service.send_now(A) is True  # the case is stored and the partner told: the intake succeeds
+    assert service.send_now(A) is True  # the partner was told: the batch goes on
     assert outbox.tries == len(CLEAR_RETRY_PAUSES) + 1 and outbox.due == {"c-1": A}
 
 

@@ -197,7 +197,7 @@ class CaseModel(Model):
     idempotent_until = UTCDateTimeAttribute(null=True)
     replay_key = UnicodeAttribute(null=True)  # REPLAYABLE while the above are kept
     replay_index = CaseReplayIndex()
-    # The partner's `case.routed` notice, written with the case and sent by notify_partners.
+    # The partner's `case.routed` notice, written with the case; sent from the stream (announce_routed_cases).
     notice_key = UnicodeAttribute(null=True)
     notice_at = UnicodeAttribute(null=True)
     notice_index = CaseNoticeIndex()
