@@ -34,7 +34,7 @@ SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
 # marker: section 2 measures that write ("per intake, stream"); this is its fallback. Reading the
 # stream is free for Lambda triggers; the function runs about once per intake at this traffic.
 # notify_partners only sends what SQS refused (none in this model).
-NOTICE_WRU_PER_CASE = 2.0
+NOTICE_WRU_PER_CASE = 1.0  # as section 2 measured it on 2026-11-26 14:20 UTC
 STREAM_INVOCATIONS_PER_CASE = 1.0
 # send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
 # and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).

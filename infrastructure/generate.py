@@ -21,7 +21,7 @@ from infrastructure.messaging import DEAD_LETTER_QUEUE, queue_resources
 from infrastructure.monitoring import HAS_ALARM_EMAIL, monitoring_outputs, monitoring_resources
 from infrastructure.naming import CHALICE_CONFIG, TEMPLATE_PATH, StageNames, chalice_config, names
 from infrastructure.security import key_resources
-from infrastructure.streams import stream_resources
+from infrastructure.streams import stream_resources, stream_sources
 from infrastructure.tables import KEY_RESOURCE, table_resources
 
 DEPLOYED_STAGE = "prod"
@@ -126,7 +126,13 @@ def template(stage: str = DEPLOYED_STAGE) -> dict[str, Any]:
         **table_resources(stage_names),
         **queue_resources(stage_names),
         **identity_resources(stage_names),
-        **monitoring_resources(stage_names, app_functions(), config["app_name"], api_stage),
+        **monitoring_resources(
+            stage_names,
+            app_functions(),
+            config["app_name"],
+            api_stage,
+            tuple(name for name, _ in stream_sources()),
+        ),
         **api_overrides(),
         **stream_resources(),
     }

@@ -1,4 +1,4 @@
-"""Logs and alarms: API 5xx, Lambda errors per function, dead letters, failed SMS."""
+"""Logs and alarms: API 5xx, Lambda errors per function, a stream function falling behind, dead letters, failed SMS."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ SMS_FAILED_METRIC = "SmsFailed"
 # A quoted term matches the text wherever it appears, whatever the JSON spacing or log prefix.
 SMS_FAILED_PATTERN = '"sms.failed"'
 SMS_FAILED_PER_HOUR = 5
+# A stream function this far behind its stream: partners hear of new cases late (notify_partners
+# sends what is still marked after its grace period, so nothing is lost meanwhile).
+STREAM_BEHIND_MS = 60_000
 
 
 def _alarm(description: str, metric: dict[str, Any], threshold: float, period: int) -> dict[str, Any]:
@@ -47,7 +50,13 @@ def _metric(namespace: str, name: str, statistic: str, dimensions: dict[str, Any
     }
 
 
-def monitoring_resources(names: StageNames, functions: dict[str, str], api_name: str, api_stage: str) -> dict[str, Any]:
+def monitoring_resources(
+    names: StageNames,
+    functions: dict[str, str],
+    api_name: str,
+    api_stage: str,
+    stream_functions: tuple[str, ...] = (),
+) -> dict[str, Any]:
     resources: dict[str, Any] = {
         LOG_GROUP: {
             "Type": "AWS::Logs::LogGroup",
@@ -108,6 +117,14 @@ def monitoring_resources(names: StageNames, functions: dict[str, str], api_name:
             f"Lambda function {python_name} failed (exception, timeout or out of memory).",
             _metric("AWS/Lambda", "Errors", "Sum", {"FunctionName": {"Ref": logical_id}}),
             threshold=1,
+            period=300,
+        )
+    for python_name in stream_functions:
+        logical_id = functions[python_name]
+        resources[f"{logical_id}IteratorAgeAlarm"] = _alarm(
+            f"Lambda function {python_name} is a minute or more behind its DynamoDB stream.",
+            _metric("AWS/Lambda", "IteratorAge", "Maximum", {"FunctionName": {"Ref": logical_id}}),
+            threshold=STREAM_BEHIND_MS,
             period=300,
         )
     return resources

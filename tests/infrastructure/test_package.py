@@ -157,6 +157,9 @@ def test_the_cases_stream_reaches_announce_routed_cases_which_may_read_that_stre
     [statement] = policy["PolicyDocument"]["Statement"]
     assert statement["Resource"] == [stream] and "dynamodb:GetRecords" in statement["Action"]
     assert "AnnounceRoutedCasesStreamPolicy" in resources["AnnounceRoutedCases"]["DependsOn"]
+    behind = resources["AnnounceRoutedCasesIteratorAgeAlarm"]["Properties"]  # partners hear of new cases late
+    assert behind["MetricName"] == "IteratorAge" and behind["Threshold"] == 60_000
+    assert behind["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "AnnounceRoutedCases"}}]
 
 
 def test_the_stage_is_throttled_and_intake_more_strictly(packaged):
