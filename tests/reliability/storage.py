@@ -40,7 +40,7 @@ def plan_confirmations() -> None:
 
 class _AfterTheGrace:
     """The app's clock as notify_partners' next run sees it: past the grace period of every notice
-    marked so far, so a notice the request sent but could not clear is sent again (and counted)."""
+    marked so far, so a notice the stream's function sent but could not clear is sent again (and counted)."""
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock

@@ -1,8 +1,8 @@
 """The partner notice outbox in DynamoDB: a marker on the case item, found by a sparse index.
 
 The marker is written in the same write as the case (intake) or its transfer, so a notice can
-neither be lost nor sent for a case that was not stored; the request sends and clears it, and
-`notify_partners` whatever a request could not (services/notices.py).
+neither be lost nor sent for a case that was not stored; the stream's function sends and clears it
+(case_stream.py), and `notify_partners` whatever that could not (services/notices.py).
 """
 
 from __future__ import annotations
