@@ -63,7 +63,7 @@ def local_invoke(app: Chalice, stage: str) -> Invoke:
         try:
             with patched_environ(stage_environment(stage, name)):
                 return app.handler_map[name](event, LambdaContext(name, memory_size=128, max_runtime_ms=60_000))
-        except Exception as error:  # noqa: BLE001 - like Lambda's poller, log and go on with the stream
+        except Exception as error:  # noqa: BLE001 - as Lambda once its retries are spent: log, go on
             frame = traceback.extract_tb(error.__traceback__)[-1]
             where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
             log.error("%s failed: %s at %s", name, type(error).__name__, where)
@@ -132,8 +132,8 @@ class StreamPump:
         for start in range(0, len(records), source.batch_size):
             batch = [lambda_record(r, source.stream_arn) for r in records[start : start + source.batch_size]]
             self._invoke(source.name, {"Records": batch})
-            # Lambda moves on after a batch whatever its function did (announce_routed_cases never
-            # raises; a failing batch is logged by the caller's invoke).
+            # The deployed mapping retries a failing batch twice, then moves on; here the batch is
+            # logged by `invoke` and the stream moves on at once (announce_routed_cases never raises).
             source.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
         self._forget(source)
         return len(records)
