@@ -12,7 +12,6 @@ import re
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from chalice import Chalice
 from chalice.app import ScheduledEventConfig, ScheduleExpression
 
 from chalicelib.config import PROJECT_DIR
-from chalicelib.local.stack import patched_environ, stage_environment
+from chalicelib.local.stack import call_as_lambda, failure_place
 
 log = logging.getLogger(__name__)
 
@@ -174,12 +173,8 @@ def scheduled_event(function: ScheduledFunction, app_name: str, stage: str, regi
 
 def invoke(app: Chalice, function: ScheduledFunction, stage: str, region: str) -> Any:
     """One tick, with the stage's (and function's) environment as Lambda would have it."""
-    from chalice.local import LambdaContext
-
     event = scheduled_event(function, app.app_name, stage, region, datetime.now(UTC))
-    context = LambdaContext(function.name, memory_size=128, max_runtime_ms=60_000)
-    with patched_environ(stage_environment(stage, function.name)):
-        return function.handler(event, context)
+    return call_as_lambda(function.handler, function.name, event, stage)
 
 
 def load_app() -> Chalice:
@@ -270,11 +265,7 @@ class Scheduler:
         try:
             invoke(self.app, function, self.stage, self.region)
         except Exception as error:  # noqa: BLE001 - a failing tick must not stop the scheduler
-            # Type and code location only: an exception message may carry personal data.
-            where = "; ".join(
-                f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
-                for f in traceback.extract_tb(error.__traceback__)[-3:]
-            )
+            where = failure_place(error)
             log.error("scheduled function %s failed: %s at %s", function.name, type(error).__name__, where)
             self._record(function.name, False)
             return

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+import traceback
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -143,3 +144,20 @@ def patched_environ(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = old
+
+
+def call_as_lambda(handler: Callable[[Any, Any], Any], name: str, event: dict[str, Any], stage: str) -> Any:
+    """One invocation of the app's function `name`, with the stage's (and function's) environment, as
+    Lambda would make it (the scheduler's ticks, the stream pump's batches)."""
+    from chalice.local import LambdaContext
+
+    context = LambdaContext(name, memory_size=128, max_runtime_ms=60_000)
+    with patched_environ(stage_environment(stage, name)):
+        return handler(event, context)
+
+
+def failure_place(error: BaseException) -> str:
+    """Where a local invocation failed, by file, line and function only: an exception's message may
+    carry personal data, so logs get its type and this."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    return "; ".join(f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}" for f in frames)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -53,20 +52,14 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
 
 
 def local_invoke(app: Chalice, stage: str) -> Invoke:
-    """Call the function in this process with the stage's (and function's) environment, as Lambda would;
-    a failure is logged by type and place only (an exception message may carry personal data)."""
-    from chalice.local import LambdaContext
-
-    from chalicelib.local.stack import patched_environ, stage_environment
+    """Call the function in this process as Lambda would; a failure is logged by type and place."""
+    from chalicelib.local.stack import call_as_lambda, failure_place
 
     def invoke(name: str, event: dict[str, Any]) -> Any:
         try:
-            with patched_environ(stage_environment(stage, name)):
-                return app.handler_map[name](event, LambdaContext(name, memory_size=128, max_runtime_ms=60_000))
+            return call_as_lambda(app.handler_map[name], name, event, stage)
         except Exception as error:  # noqa: BLE001 - as Lambda once its retries are spent: log, go on
-            frame = traceback.extract_tb(error.__traceback__)[-1]
-            where = f"{frame.filename.rsplit('/', 1)[-1]}:{frame.lineno}"
-            log.error("%s failed: %s at %s", name, type(error).__name__, where)
+            log.error("%s failed: %s at %s", name, type(error).__name__, failure_place(error))
             return None
 
     return invoke

@@ -152,6 +152,8 @@ def test_the_cases_stream_reaches_announce_routed_cases_which_may_read_that_stre
     assert mapping["Properties"]["FunctionName"] == {"Ref": "AnnounceRoutedCases"}
     assert mapping["Properties"]["StartingPosition"] == "TRIM_HORIZON"  # nothing written before it is skipped
     assert mapping["Properties"]["MaximumRetryAttempts"] == 2  # a failing batch cannot hold up the stream
+    assert mapping["Properties"]["BisectBatchOnFunctionError"] is True
+    assert mapping["Properties"]["MaximumRecordAgeInSeconds"] == 3600  # notify_partners has sent it by then
     policy = resources["AnnounceRoutedCasesStreamPolicy"]["Properties"]
     assert policy["Roles"] == [{"Ref": "AnnounceRoutedCasesRole"}]
     [statement] = policy["PolicyDocument"]["Statement"]
