@@ -116,10 +116,9 @@ def post_json(client: Client, path: str, body: Any, headers: dict[str, str] | No
 def deliver_stream(client: Client) -> int:
     """What Lambda's stream poller does within about a second in production: every change stored
     so far reaches the app's `@app.on_dynamodb_record` functions (announce_routed_cases)."""
-    from chalicelib.local.streams import StreamPump
+    from chalicelib.local.streams import through_test_client
 
-    pump = StreamPump(client._app, settings(), lambda name, event: client.lambda_.invoke(name, event).payload)
-    return pump.deliver()
+    return through_test_client(client).deliver()
 
 
 def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:

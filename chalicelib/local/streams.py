@@ -169,3 +169,10 @@ class StreamPump:
             except Exception as error:  # noqa: BLE001 - the pump must outlive a failing poll
                 log.error("stream delivery failed: %s", type(error).__name__)
             self._stop.wait(poll_seconds)
+
+
+def through_test_client(client: Any) -> StreamPump:
+    """A pump handing batches to the app behind a `chalice.test.Client` (tests and benchmarks)."""
+    from chalicelib.config import settings
+
+    return StreamPump(client._app, settings(), lambda name, event: client.lambda_.invoke(name, event).payload)

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 # Far longer than the stream normally takes from the routing write to the notice's clear.
 SEND_NOW_GRACE = timedelta(seconds=60)
-# Pauses before the request tries again to clear a marker whose notice SQS already took: a clear
+# Pauses before send_now tries again to clear a marker whose notice SQS already took: a clear
 # that fails for good means notify_partners sends the notice a second time.
 CLEAR_RETRY_PAUSES = (0.05, 0.2)
 
