@@ -212,6 +212,8 @@ class LocalStack:
             f"restored {sum(restored.values())} items from the last run" if restored else "fresh (no snapshot yet)"
         )
         schedules = ", ".join(self.schedules) or "none yet"
+        sources = self._streams.sources if self._streams else []
+        streams = ", ".join(f"{source.name} (table {source.table_name})" for source in sources) or "none"
         lines = [
             "",
             "MigraNet Intake: the local stage is running",
@@ -223,6 +225,7 @@ class LocalStack:
             f"  Staff token  {python} -m chalicelib.cli staff-token --partner lmu-klinikum",
             f"  Schedules    {schedules}",
             f"               one tick now: {python} -m chalicelib.cli run-schedule NAME",
+            f"  Streams      {streams}: each write handed on within 0.1 s, as Lambda's poller does",
             "  The local stage is for trying and developing. Production runs on AWS (eu-central-1).",
             "  Press Ctrl-C to stop; your data is kept.",
             "",
