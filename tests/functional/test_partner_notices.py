@@ -76,6 +76,7 @@ def test_a_transfer_announces_the_case_to_the_new_partner(client, valid_intake, 
         f"/staff/cases/{created['case_id']}/transfer", headers={**staff, "Content-Type": "application/json"}, body=body
     )
     assert moved.status_code == 200, moved.body
+    assert received("via-bayern") == []  # the staff member's request did not wait for the queue either
     deliver_stream(client)
     assert [(n["case_id"], n["partner"]) for n in received("via-bayern")] == [(created["case_id"], "via-bayern")]
     assert received(created["partner"]) == []
