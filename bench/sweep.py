@@ -114,14 +114,18 @@ def _store(items: list[Any]) -> None:
                     batch.save(item)
 
 
-def reminder_sweep(sizes: list[int], due: int = 100, repeats: int = 3) -> list[dict[str, Any]]:
-    """Per size: median time of one sweep sending `due` reminders, items read, calls and items per reminder."""
+def reminder_sweep(
+    sizes: list[int], due: int = 100, repeats: int = 3, dynamodb_endpoint: str | None = None
+) -> list[dict[str, Any]]:
+    """Per size: median time of one sweep sending `due` reminders, items read, calls and items per reminder.
+
+    On moto in-process, or with the tables on the DynamoDB endpoint given (DynamoDB Local)."""
     import os
 
     from chalicelib import bootstrap
 
     results = []
-    with moto_world():
+    with moto_world(dynamodb_endpoint):
         os.environ["SMS_BACKEND"] = "fake"  # never the local outbox; moto_world restores the environment
         bootstrap.dynamodb_connection()
         _open_case().save()

@@ -517,5 +517,10 @@ def create_tables(settings: Settings) -> None:
 def _enable_ttl() -> None:
     for model in MODELS.values():
         ttl_name = next((n for n, a in model.get_attributes().items() if isinstance(a, TTLAttribute)), None)
-        if ttl_name:
+        if not ttl_name:
+            continue
+        # DynamoDB (and DynamoDB Local) refuse to enable TTL twice; moto does not mind.
+        client = model._get_connection().connection.client
+        status = client.describe_time_to_live(TableName=model.Meta.table_name)["TimeToLiveDescription"]
+        if status.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
             model._get_connection().connection.update_time_to_live(model.Meta.table_name, ttl_name)
