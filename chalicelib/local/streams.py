@@ -107,9 +107,7 @@ class StreamPump:
     def _deliver(self, source: _Source) -> int:
         if source.stream_arn is None or source.shard_id is None:
             # The Streams API only, like Lambda's poller: no DynamoDB call of the app's is added or faulted.
-            [stream] = self._streams.list_streams(TableName=source.table_name)["Streams"]
-            [shard] = self._streams.describe_stream(StreamArn=stream["StreamArn"])["StreamDescription"]["Shards"]
-            source.stream_arn, source.shard_id = stream["StreamArn"], shard["ShardId"]
+            source.stream_arn, source.shard_id = self._open_shard(source.table_name)
         position: dict[str, str] = (
             {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": source.last_sequence}
             if source.last_sequence
@@ -130,6 +128,22 @@ class StreamPump:
             source.last_sequence = batch[-1]["dynamodb"]["SequenceNumber"]
         self._forget(source)
         return len(records)
+
+    def _open_shard(self, table_name: str) -> tuple[str, str]:
+        """The table's live stream and its open shard. DynamoDB (and DynamoDB Local) also list the
+        streams of earlier tables of that name for a day after they were dropped; Lambda's mapping
+        names its stream by ARN, so take the one still ENABLED, as the mapping's ARN would be."""
+        page: dict[str, str] = {}
+        while True:
+            listed = self._streams.list_streams(TableName=table_name, **page)
+            for entry in reversed(listed["Streams"]):  # the newest is usually listed last
+                stream = self._streams.describe_stream(StreamArn=entry["StreamArn"])["StreamDescription"]
+                if stream["StreamStatus"] == "ENABLED":
+                    shard = next(s for s in stream["Shards"] if "EndingSequenceNumber" not in s["SequenceNumberRange"])
+                    return stream["StreamArn"], shard["ShardId"]
+            if "LastEvaluatedStreamArn" not in listed:
+                raise LookupError(f"no enabled stream on {table_name}")
+            page = {"ExclusiveStartStreamArn": listed["LastEvaluatedStreamArn"]}
 
     def _forget(self, source: _Source) -> None:
         """moto keeps a stream's records for good (DynamoDB: 24 hours) and copies them into every

@@ -12,7 +12,7 @@ import pytest
 from botocore.client import BaseClient
 from chalice.test import Client
 
-from tests.conftest import FrozenClock, post_json
+from tests.conftest import EMPTY_STRINGS, TEN_ITEM_TRANSACTIONS, FrozenClock, post_json
 from tests.functional.appointment_desk import BERLIN, LMU, VIA, Desk, by_kind, case_status, settle, sms, sweep
 
 # --- booking ---------------------------------------------------------------------------------
@@ -136,6 +136,7 @@ def test_closing_frees_the_holders_time_for_another_case(anna: Desk, case_id: st
     assert status == 201, body
 
 
+@TEN_ITEM_TRANSACTIONS
 def test_a_case_with_more_upcoming_appointments_than_one_write_can_cancel_is_not_closed(
     anna: Desk, case_id: str
 ) -> None:
@@ -418,6 +419,7 @@ def test_a_note_only_change_sends_no_sms_and_is_audited_without_the_note(
 # --- cancelling ----------------------------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
     anna: Desk, case_id: str, client: Client, fake_sender: Any
 ) -> None:
@@ -440,6 +442,7 @@ def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
     assert status == 201
 
 
+@EMPTY_STRINGS
 def test_cancelling_right_after_booking_tells_the_applicant_and_never_sends_the_booking(
     anna: Desk, case_id: str, client: Client, fake_sender: Any
 ) -> None:

@@ -19,7 +19,7 @@ from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
 from chalicelib.errors import RetryableError
 from chalicelib.services.sms_dispatch import NO_LONGER_BOOKED
-from tests.conftest import FrozenClock, post_json
+from tests.conftest import EMPTY_STRINGS, FrozenClock, post_json
 from tests.functional.appointment_desk import (
     BERLIN,
     LMU,
@@ -222,6 +222,7 @@ def test_release_and_transfer_wait_for_the_appointment_to_be_cancelled(anna: Des
 # --- what the applicant answers ----------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_a_2_reply_shows_on_the_case_until_the_appointment_is_moved(
     anna: Desk, case_id: str, client: Client, reminded: dict[str, Any], frozen_clock: FrozenClock
 ) -> None:
@@ -250,6 +251,7 @@ def test_a_2_reply_shows_on_the_case_until_the_appointment_is_moved(
     assert anna.get(f"/staff/cases/{case_id}")[1]["attention"] == []
 
 
+@EMPTY_STRINGS
 def test_cancel_opts_out_and_flags_the_case_for_a_call(
     anna: Desk, case_id: str, client: Client, reminded: dict[str, Any]
 ) -> None:
@@ -267,6 +269,7 @@ def test_cancel_opts_out_and_flags_the_case_for_a_call(
     assert anna.get(f"/staff/cases/{case_id}")[1]["attention"] == []
 
 
+@EMPTY_STRINGS
 def test_an_applicant_who_said_stop_before_any_sms_gets_no_change_or_cancellation(
     anna: Desk, case_id: str, client: Client, fake_sender: Any
 ) -> None:

@@ -18,7 +18,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.dynamodb.models import CaseModel
-from tests.conftest import FrozenClock
+from tests.conftest import EMPTY_STRINGS, MOTO_ITEM_SIZE, FrozenClock
 from tests.functional.appointment_desk import (
     BERLIN,
     LMU,
@@ -57,6 +57,7 @@ def state(desk: Desk, case_id: str) -> tuple[Any, ...]:
     return case["status"], case["partner"], case["claimed_by"], len(case["history"]), changes
 
 
+@MOTO_ITEM_SIZE
 def test_a_full_case_refuses_a_transfer_or_a_booking_with_409_and_stays_as_it_was(
     anna: Desk, desk: Callable[..., Desk], case_id: str
 ) -> None:
@@ -77,6 +78,7 @@ def test_a_full_case_refuses_a_transfer_or_a_booking_with_409_and_stays_as_it_wa
     assert listed["appointments"] == []  # the appointment and Anna's calendar were not written either
 
 
+@EMPTY_STRINGS
 def test_a_stop_from_a_full_case_still_opts_the_number_out(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock
 ) -> None:
@@ -91,6 +93,7 @@ def test_a_stop_from_a_full_case_still_opts_the_number_out(
     assert log["opted_out"] is True
 
 
+@MOTO_ITEM_SIZE
 def test_a_full_case_does_not_stop_the_overdue_sweep_for_the_others(
     client: Client, frozen_clock: FrozenClock, submit_case: Callable[..., dict[str, Any]], desk: Callable[..., Desk]
 ) -> None:

@@ -18,7 +18,7 @@ import pytest
 from chalice.test import Client
 
 from app import app
-from tests.conftest import FrozenClock, auth, post_json, twilio_signature
+from tests.conftest import EMPTY_STRINGS, FrozenClock, auth, post_json, twilio_signature
 from tests.functional.gdpr_helpers import PUBLIC_BASE, TWILIO_TOKEN, submit, twilio_env
 
 GIVEN, FAMILY = "Zaynab", "Qasemi"
@@ -88,6 +88,7 @@ def logged_text(records: list[logging.LogRecord], stdout: str) -> str:
     return "\n".join(parts)
 
 
+@EMPTY_STRINGS
 def test_no_personal_data_reaches_the_logs_from_any_route(
     frozen_clock: FrozenClock,
     fake_sender: Any,

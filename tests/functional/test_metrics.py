@@ -19,7 +19,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import openapi
-from tests.conftest import FrozenClock, auth
+from tests.conftest import EMPTY_STRINGS, FrozenClock, auth
 from tests.functional.gdpr_helpers import inbound_sms, staff_post, status_callback, submit, twilio_env
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -283,6 +283,7 @@ def get_metrics(client: Client, token: str, query: str) -> Any:
     return client.http.get(f"/coordinator/metrics{query}", headers=auth(token))
 
 
+@EMPTY_STRINGS
 def test_a_generated_month_matches_figures_computed_independently(
     client: Client, month: tuple[list[Planned], dict[int, dict[str, int]]], staff_token: Callable[..., str]
 ) -> None:

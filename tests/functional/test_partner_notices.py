@@ -12,7 +12,7 @@ import boto3
 from chalice.test import Client
 
 from chalicelib.config import settings
-from tests.conftest import auth, deliver_stream, intake_while_sqs_refuses, post_json
+from tests.conftest import MOTO_INTERNALS, auth, deliver_stream, intake_while_sqs_refuses, post_json
 
 
 def received(partner_id: str) -> list[dict[str, Any]]:
@@ -120,6 +120,7 @@ def test_with_the_stacks_queue_url_prefix_the_notice_reaches_the_same_queue(clie
     assert [n["case_id"] for n in received(created["partner"])] == [created["case_id"]]
 
 
+@MOTO_INTERNALS
 def test_the_stream_hands_on_each_write_once_and_moto_keeps_no_delivered_record(client, valid_intake) -> None:
     """The local pump (make run, and deliver_stream here) drops what it delivered from moto, which
     otherwise keeps every record and copies them into each transaction: delivery must go on after that."""

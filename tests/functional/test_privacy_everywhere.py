@@ -15,7 +15,7 @@ from chalice.test import Client
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb.models import AuditModel, CaseModel
 from chalicelib.domain.messages import phone_hash
-from tests.conftest import FrozenClock, auth, post_json
+from tests.conftest import EMPTY_STRINGS, FrozenClock, auth, post_json
 from tests.functional.gdpr_helpers import (
     applicant,
     inbound_sms,
@@ -102,6 +102,7 @@ def world(
     }
 
 
+@EMPTY_STRINGS
 def test_export_holds_everything_about_the_applicant_and_nothing_of_anyone_else(
     client: Client, world: dict[str, Any]
 ) -> None:
@@ -129,6 +130,7 @@ def test_export_holds_everything_about_the_applicant_and_nothing_of_anyone_else(
     assert "status_secret_hash" not in text and world["secret"] not in text
 
 
+@EMPTY_STRINGS
 def test_erasure_leaves_no_personal_data_in_any_table_and_cancels_pending_sms(
     client: Client, world: dict[str, Any], fake_sender: Any, frozen_clock: FrozenClock
 ) -> None:
@@ -165,6 +167,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_cancels_pending_sms(
     assert [(e.staff_id, e.detail) for e in erase] == [("applicant", {"reason": "applicant_request"})]
 
 
+@EMPTY_STRINGS
 def test_an_erased_applicant_who_said_stop_is_never_texted_again(
     client: Client, world: dict[str, Any], fake_sender: Any, valid_intake: dict[str, Any]
 ) -> None:
@@ -180,6 +183,7 @@ def test_an_erased_applicant_who_said_stop_is_never_texted_again(
 # --- coordinators, on an applicant's request ------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_coordinator_exports_and_erases_on_request_audited_and_staff_may_not(
     client: Client, world: dict[str, Any], staff_token: Callable[..., str]
 ) -> None:
@@ -224,6 +228,7 @@ def test_coordinator_exports_and_erases_on_request_audited_and_staff_may_not(
 # --- SMS consent withdrawal ---------------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_stop_is_recorded_in_the_consent_of_every_case_of_that_number_and_start_renews_it(
     client: Client, world: dict[str, Any], valid_intake: dict[str, Any], frozen_clock: FrozenClock
 ) -> None:
@@ -253,6 +258,7 @@ def test_stop_is_recorded_in_the_consent_of_every_case_of_that_number_and_start_
         assert CaseModel.get(case_id).opted_out_at is not None  # the statistic keeps that she opted out once
 
 
+@EMPTY_STRINGS
 def test_stop_does_not_touch_an_erased_case(client: Client, world: dict[str, Any]) -> None:
     case_id = world["layla"]["case_id"]
     assert client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": world["secret"]}).status_code == 200
@@ -265,6 +271,7 @@ def test_stop_does_not_touch_an_erased_case(client: Client, world: dict[str, Any
 # --- the status link and its page --------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_guessing_secrets_finds_nothing_and_tells_nothing(client: Client, world: dict[str, Any]) -> None:
     import secrets
 

@@ -22,7 +22,7 @@ from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.errors import RetryableError
 from chalicelib.services.messaging import MessagingPolicy, MessagingService
 from chalicelib.services.sms_dispatch import DeliveryPolicy
-from tests.conftest import FrozenClock
+from tests.conftest import EMPTY_STRINGS, FrozenClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
 KEY = "test-phone-key"
@@ -398,6 +398,7 @@ def test_reschedule_cancels_old_reminders_and_sends_appointment_changed(
     assert not any(b.startswith("Erinnerung") and "25. März" in b for b in bodies)
 
 
+@EMPTY_STRINGS
 def test_cancellation_tells_the_applicant_and_stops_reminders(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
@@ -417,6 +418,7 @@ def test_cancellation_tells_the_applicant_and_stops_reminders(
     assert sorted(kinds) == ["appointment_booked", "appointment_cancelled"]
 
 
+@EMPTY_STRINGS
 def test_cancelling_before_anything_went_out_sends_only_the_cancellation(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:

@@ -34,7 +34,7 @@ from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.services.messaging import MessagingPolicy, MessagingService
 from chalicelib.services.messaging_ports import FormParams, WebhookRequest
 from chalicelib.services.sms_dispatch import DeliveryPolicy
-from tests.conftest import FrozenClock
+from tests.conftest import EMPTY_STRINGS, FrozenClock
 from tests.fakes.memory_messages import MemoryMessageStore
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -279,6 +279,7 @@ def test_a_week_of_1000_appointments_through_the_service_layer() -> None:
 
 
 @pytest.mark.usefixtures("atomic_dynamodb")
+@EMPTY_STRINGS
 def test_a_dst_weekend_slice_through_dynamodb_and_the_real_twilio_client(aws: None, fake_twilio: Any) -> None:
     begin = datetime(2027, 3, 27, 8, 0, tzinfo=BERLIN).astimezone(UTC)
     end = datetime(2027, 3, 29, 19, 0, tzinfo=BERLIN).astimezone(UTC)

@@ -14,7 +14,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.domain.messages import render
-from tests.conftest import post_json, twilio_signature
+from tests.conftest import EMPTY_STRINGS, post_json, twilio_signature
 
 TOKEN = "twilio-test-auth-token"
 BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"  # API Gateway stage "api" in the path
@@ -160,12 +160,14 @@ def test_unsigned_status_callbacks_are_rejected(client: Client, fake_sender: Any
 # --- opt-out, opt-in, help ----------------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_stop_opts_out_confirms_once_in_the_applicants_language(client: Client, applicant: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("Stop.", "SMstop1")))
     assert reply == render("reply_opted_out", "ar", no_values()).body
     assert message_text(post_form(client, "/sms/inbound", inbound("STOP", "SMstop2"))) is None  # only once
 
 
+@EMPTY_STRINGS
 def test_twilio_retries_of_one_message_are_answered_once(client: Client, applicant: Any) -> None:
     first = post_form(client, "/sms/inbound", inbound("ABMELDEN", "SMretry"))
     again = post_form(client, "/sms/inbound", inbound("ABMELDEN", "SMretry"))
@@ -204,6 +206,7 @@ def test_a_new_intake_from_a_stopped_number_gets_no_sms(
     assert (planned["status"], planned["reason"]) == ("suppressed", "opted_out")
 
 
+@EMPTY_STRINGS
 def test_start_opts_back_in(client: Client, applicant: Any) -> None:
     post_form(client, "/sms/inbound", inbound("STOP", "SMa"))
     reply = message_text(post_form(client, "/sms/inbound", inbound("START", "SMb")))
@@ -212,6 +215,7 @@ def test_start_opts_back_in(client: Client, applicant: Any) -> None:
 
 
 @pytest.mark.parametrize("word", ["HELP", "hilfe"])
+@EMPTY_STRINGS
 def test_help_is_answered_in_the_applicants_language(client: Client, applicant: Any, word: str) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound(word, "SMh" + word)))
     assert reply == render("reply_help", "ar", no_values()).body
@@ -225,6 +229,7 @@ def test_an_unknown_number_gets_german_help(client: Client, fake_sender: Any) ->
 # --- answers to reminders ---------------------------------------------------------------------
 
 
+@EMPTY_STRINGS
 def test_a_2_is_recorded_on_the_reminder_and_shown_to_staff(client: Client, applicant: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMr2")))
     assert reply == render("reply_not_coming", "ar", no_values()).body
@@ -242,12 +247,14 @@ def test_digits_and_ja_nein_no_are_answers(client: Client, applicant: Any, body:
     assert reminder["reply"] == answer
 
 
+@EMPTY_STRINGS
 def test_a_1_is_not_flagged(client: Client, applicant: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("1", "SMr1")))
     assert reply == render("reply_coming", "ar", no_values()).body
     assert [m["attention"] for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"] == [None]
 
 
+@EMPTY_STRINGS
 def test_cancel_opts_out_and_flags_the_case_for_a_call(client: Client, applicant: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("CANCEL", "SMc")))
     assert reply == render("reply_opted_out_cancel", "ar", no_values()).body
