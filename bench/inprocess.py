@@ -450,6 +450,8 @@ def queue_page(sizes: list[int], repeats: int = 10, dynamodb_endpoint: str | Non
                     )
             stored = size
             samples = []
+            bind(settings())
+            list(CaseModel.queue_index.query("via-bayern#routed", limit=50))  # untimed: the endpoint's warm-up
             with counting() as usage:
                 bind(settings())  # new model connections, created inside the counter
                 for _ in range(repeats):

@@ -136,7 +136,7 @@ class StreamPump:
         page: dict[str, str] = {}
         while True:
             listed = self._streams.list_streams(TableName=table_name, **page)
-            for entry in reversed(listed["Streams"]):  # the newest is usually listed last
+            for entry in listed["Streams"]:
                 stream = self._streams.describe_stream(StreamArn=entry["StreamArn"])["StreamDescription"]
                 if stream["StreamStatus"] == "ENABLED":
                     shard = next(s for s in stream["Shards"] if "EndingSequenceNumber" not in s["SequenceNumberRange"])
