@@ -92,8 +92,16 @@ class IntakeService:
                 return replay
             except RetryableError:
                 # The write may have landed and only its answer was lost: then this request succeeded.
-                if not self._stored(case.case_id):
+                # A keyed id may also hold an earlier request's case, which refused this write: only
+                # this attempt's own reference shows that the stored case is this one.
+                stored = self._stored_reference(case.case_id)
+                if stored is None:
                     raise
+                if stored != case.reference:
+                    replay = self._replay(case_id, body_hash)
+                    if replay is None:
+                        continue
+                    return replay
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
             "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"
@@ -141,11 +149,13 @@ class IntakeService:
             record = IdempotencyRecord(idempotency_key, body_hash, 201, stored, now, expires, case.case_id)
         return case, response, record
 
-    def _stored(self, case_id: str) -> bool:
+    def _stored_reference(self, case_id: str) -> str | None:
+        """The reference of the case stored under `case_id`; None if there is none or no answer."""
         try:
-            return self.store.get_case(case_id) is not None
+            stored = self.store.get_case(case_id)
         except RetryableError:
-            return False
+            return None
+        return stored.reference if stored else None
 
     def _replay(self, case_id: str, body_hash: str) -> IntakeResult | None:
         """The first answer for this key, or None when the case `case_id` holds no live record."""

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.adapters.dynamodb.models import CaseModel
 from chalicelib.domain.reference import ALPHABET
 from tests.conftest import deliver_stream, post_json, sqs_messages
+from tests.reliability.faults import THROTTLING, TIMEOUT, dynamodb_faults
 
 
 def count_items() -> tuple[int, int, int]:
@@ -183,6 +184,25 @@ def test_same_key_same_body_returns_first_response_and_creates_nothing(client, v
     assert count_items() == (1, 1, 1)
     deliver_stream(client)
     assert len(sqs_messages("akademie-ingenieure")) == 1
+
+
+@pytest.mark.parametrize("fault", [TIMEOUT, THROTTLING])
+def test_a_repeat_whose_write_gets_no_clear_answer_is_answered_as_the_first(client, valid_intake, fault):
+    """The repeat's conditional PutItem is refused (the key's case exists), but the answer is lost
+    or throttled: the app finds a case under that id. It is the first request's, so the repeat
+    gets the first answer, not a reference and status link of a case that was never stored."""
+    headers = {"Idempotency-Key": "form-fill-lost-" + fault}
+    first = post_json(client, "/intake", valid_intake, headers)
+    assert first.status_code == 201
+    with dynamodb_faults() as faults:
+        faults.inject("PutItem", fault)
+        second = post_json(client, "/intake", valid_intake, headers)
+    assert faults.injected == [f"PutItem:{fault}"]
+    assert second.status_code == 201
+    assert second.json_body == first.json_body
+    assert second.headers.get("Idempotent-Replayed") == "true"
+    assert CaseModel.get(first.json_body["case_id"]).reference == first.json_body["reference"]
+    assert count_items() == (1, 1, 1)
 
 
 def test_same_key_different_body_gets_409(client, valid_intake):
