@@ -21,10 +21,12 @@ run: venv ## local stack: moto server + tables + seed + chalice local on :8000
 demo: venv ## ~50 sample applicants in the RUNNING local stack (start `make run` first); safe to repeat
 	$(PY) -m chalicelib.cli demo
 
-# The second pass runs the in-process API and reliability tests again with the tables on AWS's
-# DynamoDB Local, which holds DynamoDB's rules where moto is lenient (tests/conftest.py).
+# The second pass runs the API tests, the in-process reliability tests and the concurrency test
+# over HTTP again with the tables on AWS's DynamoDB Local, which holds DynamoDB's rules where moto
+# is lenient (tests/conftest.py).
 DYNAMODB_LOCAL_TESTS := tests/functional tests/reliability/test_faults.py \
-	tests/reliability/test_intake_properties.py tests/reliability/test_sweeper_faults.py
+	tests/reliability/test_intake_properties.py tests/reliability/test_sweeper_faults.py \
+	tests/reliability/test_concurrency.py
 
 test: venv dynamodb-local ## lint + the whole test suite (moto), then the API tests again on DynamoDB Local; no AWS account
 	$(VENV)/bin/ruff check .

@@ -72,13 +72,14 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def server() -> Iterator[str]:
-    """A fresh, empty DynamoDB Local in memory; yields its endpoint URL."""
+    """A fresh, empty DynamoDB Local in memory; yields its endpoint URL. One database for every
+    caller (-sharedDb): without it, DynamoDB Local keeps one per access key and region."""
     if not installed():
         raise SystemExit("DynamoDB Local is not installed: `make bench` or `python -m bench.dynamodb_local install`")
     port = _free_port()
     native = f"-Djava.library.path={HOME / 'DynamoDBLocal_lib'}"  # SQLite's JNI library
     process = subprocess.Popen(
-        ["java", native, "-jar", str(JAR), "-inMemory", "-port", str(port)],
+        ["java", native, "-jar", str(JAR), "-inMemory", "-sharedDb", "-port", str(port)],
         cwd=HOME,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -46,7 +46,7 @@ class LiveApp:
         return boto3.client(
             "dynamodb",
             region_name=REGION,
-            endpoint_url=self.moto_url,
+            endpoint_url=self.env["DYNAMODB_ENDPOINT"],  # moto's server, or DynamoDB Local
             aws_access_key_id="local",
             aws_secret_access_key="local",
         )
@@ -90,9 +90,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _environment(moto_url: str, data: Path) -> dict[str, str]:
-    """What `make run` gives the API (SMS to the local outbox, the staff signing key in `data`)."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_", "SQS_"))}
+def _environment(moto_url: str, data: Path, dynamodb_endpoint: str | None = None) -> dict[str, str]:
+    """What `make run` gives the API (SMS to the local outbox, the staff signing key in `data`);
+    with `dynamodb_endpoint` (DynamoDB Local) the tables are there, the rest stays on moto."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DYNAMODB_", "SQS_", "LIVE_"))}
+    tables = {"DYNAMODB_ENDPOINT": dynamodb_endpoint, "LIVE_DYNAMODB_ENDPOINT": dynamodb_endpoint}
     return {
         **keep,
         "DYNAMODB_ENDPOINT": moto_url,
@@ -107,6 +109,7 @@ def _environment(moto_url: str, data: Path) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         **local_environment(moto_url, data),
         "LOCAL_DATA_DIR": str(data),
+        **(tables if dynamodb_endpoint else {}),
     }
 
 
@@ -140,13 +143,14 @@ def api_environment(moto_url: str, data: Path) -> dict[str, str]:
 
 
 @contextmanager
-def moto_server(log: IO[bytes] | None = None) -> Iterator[str]:
-    """moto's server in a child process, tables and queues provisioned; yields its URL."""
+def moto_server(log: IO[bytes] | None = None, dynamodb_endpoint: str | None = None) -> Iterator[str]:
+    """moto's server in a child process, tables (there or on `dynamodb_endpoint`) and queues
+    provisioned; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="migranet-moto-") as tmp:
         moto = subprocess.Popen(
             [sys.executable, "-m", "tests.live_children", "moto"],
             cwd=PROJECT_DIR,
-            env=_environment("", Path(tmp)),
+            env=_environment("", Path(tmp), dynamodb_endpoint),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
@@ -162,12 +166,12 @@ def moto_server(log: IO[bytes] | None = None) -> Iterator[str]:
 
 
 @contextmanager
-def live_app() -> Iterator[LiveApp]:
+def live_app(dynamodb_endpoint: str | None = None) -> Iterator[LiveApp]:
     python = sys.executable
     with tempfile.TemporaryDirectory(prefix="migranet-live-") as tmp:
         log_path = Path(tmp) / "server.log"
-        with log_path.open("wb") as log, moto_server(log) as moto_url:
-            env = _environment(moto_url, Path(tmp))
+        with log_path.open("wb") as log, moto_server(log, dynamodb_endpoint) as moto_url:
+            env = _environment(moto_url, Path(tmp), dynamodb_endpoint)
             for _attempt in range(3):  # a probed port can be taken before chalice binds it
                 port = free_port()
                 command = [python, "-m", "tests.live_children", "chalice", "--project-dir", str(PROJECT_DIR)]

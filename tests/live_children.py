@@ -28,7 +28,9 @@ def moto() -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server = SerialMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    os.environ.update({"DYNAMODB_ENDPOINT": server.url, "SQS_ENDPOINT": server.url})
+    # The tables go to DynamoDB Local instead when the test run asks for it (tests/live.py).
+    tables = os.environ.get("LIVE_DYNAMODB_ENDPOINT") or server.url
+    os.environ.update({"DYNAMODB_ENDPOINT": tables, "SQS_ENDPOINT": server.url})
 
     from chalicelib.config import settings
     from chalicelib.local.provision import provision
