@@ -1,9 +1,9 @@
 """DynamoDB throttling, transaction conflicts and lost answers, injected into every call an operation makes.
 
-Whatever fails, the caller gets either success or a retryable 503 with Retry-After, and the
-data stays whole: every case in its partner's queue, every idempotency record complete, the
-intake_received SMS planned for every case once a retry has succeeded, and exactly one
-`case.routed` message per stored case.
+Whatever fails, the caller gets either success or a retryable 503 with Retry-After (a repeat
+of a request that succeeded: its first answer, or a 503), and the data stays whole: every case
+in its partner's queue, every idempotency record complete, the intake_received SMS planned for
+every case once a retry has succeeded, and exactly one `case.routed` message per stored case.
 
 To cover another operation (claim, the reminder sweep), add a `Scenario` to SCENARIOS: how to
 run it once, and the statuses that mean success. The invariants below are checked after each.
@@ -135,6 +135,13 @@ def test_a_transient_fault_in_any_call_gives_success_or_503_and_a_retry_succeeds
             assert_success_or_retryable(first, scenario, label)
             retry = scenario.run(client, valid_intake, token)  # what the caller does after a 503
             assert retry.status in scenario.success, f"{label}: retry got {retry.status} {retry.body}"
+            # The same request once more (a double tap), with the same fault: the first answer or a 503.
+            with dynamodb_faults() as faults:
+                faults.inject(operation, code, times=1)
+                repeat = scenario.run(client, valid_intake, token)
+            assert_success_or_retryable(repeat, scenario, f"{label}, repeated")
+            if repeat.status in scenario.success:
+                assert repeat.body == retry.body, f"{label}: the repeat was answered {repeat.body}"
             drain_messages(messages)
             assert_data_is_whole(messages)
 
