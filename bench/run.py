@@ -345,12 +345,22 @@ def bench_sweep(results: Results, args: argparse.Namespace) -> None:
     print("  grows with the table (its GSI queries scan it); DynamoDB reads only the due items and what they")
     print("  name (the items-read figure), which is what stays flat.")
     results["sweep"] = rows
-    if _dynamodb_local_ready():
-        print("  DynamoDB Local (the same sweep, the tables on AWS's local DynamoDB, which reads an index by its key):")
-        with dynamodb_local.server() as endpoint:
-            local = reminder_sweep(sizes, due=100, repeats=repeats, dynamodb_endpoint=endpoint)
-        _print_sweep(local)
-        results["sweep_dynamodb_local"] = local
+    results["sweep_dynamodb_local"] = _on_dynamodb_local(
+        "sweep",
+        lambda endpoint: reminder_sweep(sizes, due=100, repeats=repeats, dynamodb_endpoint=endpoint),
+        _print_sweep,
+    )
+
+
+def _on_dynamodb_local(what: str, measure: Callable[[str], Any], show: Callable[[Any], None]) -> Any:
+    """The same measurement with the tables on a fresh DynamoDB Local; None when it is not installed."""
+    if not _dynamodb_local_ready():
+        return None
+    print(f"  DynamoDB Local (the same {what}, the tables on AWS's local DynamoDB, which reads an index by its key):")
+    with dynamodb_local.server() as endpoint:
+        rows = measure(endpoint)
+    show(rows)
+    return rows
 
 
 def _print_sweep(rows: list[dict[str, Any]]) -> None:
@@ -375,12 +385,9 @@ def bench_queue(results: Results, args: argparse.Namespace) -> None:
     print("  note: moto answers a GSI query by scanning the whole table, so its time grows with the table;")
     print("  DynamoDB bills and reads only the page (the items-read figure), which is what stays flat.")
     results["queue"] = rows
-    if _dynamodb_local_ready():
-        print("  DynamoDB Local (the same query, the tables on AWS's local DynamoDB, which reads an index by its key):")
-        with dynamodb_local.server() as endpoint:
-            local = inprocess.queue_page(sizes, repeats=3, dynamodb_endpoint=endpoint)
-        _print_queue(local)
-        results["queue_dynamodb_local"] = local
+    results["queue_dynamodb_local"] = _on_dynamodb_local(
+        "query", lambda endpoint: inprocess.queue_page(sizes, repeats=3, dynamodb_endpoint=endpoint), _print_queue
+    )
 
 
 def _print_queue(rows: list[dict[str, Any]]) -> None:
