@@ -450,7 +450,6 @@ def queue_page(sizes: list[int], repeats: int = 10, dynamodb_endpoint: str | Non
                     )
             stored = size
             samples = []
-            bind(settings())
             # Untimed: the endpoint's warm-up (DynamoDB Local's JVM compiles as it goes; the first
             # size needs the most, or it flatters the ratio).
             for _ in range(20 if size == sizes[0] else 1):
