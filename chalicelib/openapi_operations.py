@@ -11,8 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalicelib.domain.staff import REPEAT_WINDOW
+
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
+
+# Release, transfer, reassign and close (claim is a no-op for its holder anyway).
+REPEAT = (
+    f"The same request from the same person within {REPEAT_WINDOW.seconds // 60} minutes of the change it "
+    "made (a retry after a lost answer, such as a 503 whose write had landed) is answered 200 with the case "
+    "as it is, even when the caller's own transfer moved it out of their sight; nothing is written or sent twice."
+)
 
 
 @dataclass(frozen=True)
@@ -221,6 +230,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "/staff/cases/{case_id}/release",
         "Put a claimed case back into the queue (its holder or a coordinator).",
         "staff",
+        description=REPEAT,
         responses={200: Body("The case, routed again.", "Case")},
         errors=(404, 409, 503),
     ),
@@ -230,6 +240,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Move the case to another partner's queue, with a reason.",
         "staff",
         body="transfer",
+        description=REPEAT,
         responses={200: Body("The case, routed to the new partner.", "Case")},
         errors=(404, 409, 503),
     ),
@@ -241,7 +252,8 @@ OPERATIONS: tuple[Operation, ...] = (
         body="close",
         description="Its upcoming appointments are cancelled in the same write (reason `case_closed`, the "
         "holder's time freed) and their unsent SMS right after; the applicant gets no cancellation SMS. "
-        "409 `invalid_transition` if the case is not claimed, is closed, or has more than 30 upcoming appointments.",
+        "409 `invalid_transition` if the case is not claimed, is closed, or has more than 30 upcoming appointments. "
+        + REPEAT,
         responses={200: Body("The closed case.", "Case")},
         errors=(404, 409, 503),
     ),
@@ -260,6 +272,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Move any case to another partner, whoever holds it; coordinators only.",
         "coordinator",
         body="transfer",
+        description=REPEAT,
         responses={200: Body("The case, routed to the new partner.", "Case")},
         errors=(404, 409, 503),
     ),

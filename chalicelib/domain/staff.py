@@ -9,7 +9,7 @@ decided by DynamoDB, not by the read: after a lost race the service re-reads and
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, iso
@@ -29,6 +29,11 @@ CLOSE_OUTCOMES = ("counselled", "referred_elsewhere", "no_response", "withdrawn"
 
 # Audit actions; appointment actions (a later issue) add their own names.
 VIEW, CLAIM, RELEASE, TRANSFER, REASSIGN, CLOSE = "view", "claim", "release", "transfer", "reassign", "close"
+
+# A request that arrives this soon after its own change was stored is that request again: its
+# first answer was lost (a timeout, a 503 after the write landed) and the client retried. Later,
+# the same request is a new one and meets the rules (closing a closed case is a 409).
+REPEAT_WINDOW = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,18 @@ def check_transfer(case: Case, who: StaffIdentity, target: str, known_partners: 
     if case.status == SCHEDULED:
         raise InvalidTransitionError("This case has an appointment; cancel the appointment before moving it.")
     _require_holder(case, who, "transfer")
+
+
+def repeats_last_step(case: Case, who: StaffIdentity, now: datetime, action: str, **detail: Any) -> bool:
+    """True when the case's last step is `action` by this caller, with these details, within REPEAT_WINDOW."""
+    if not case.history:
+        return False
+    last = case.history[-1]
+    if last.action != action or last.by != who.staff_id:
+        return False
+    if any(last.detail.get(name) != value for name, value in detail.items()):
+        return False
+    return now - datetime.fromisoformat(last.at) <= REPEAT_WINDOW
 
 
 def _step(case: Case, who: StaffIdentity, now: datetime, action: str, **changes: Any) -> Case:

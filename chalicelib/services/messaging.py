@@ -143,15 +143,19 @@ class MessagingService:
         """Name the new partner; an unsent intake or transfer notice naming the old one is dropped, and
         so is any unsent SMS of an appointment with the old partner (one read of the case's messages)."""
         now = (now or self._now()).astimezone(UTC)
+        # Keyed by the move (the case's last step), not by the clock: planning for the same transfer
+        # again (the retry of a transfer whose answer was lost) finds this SMS, it does not add one.
+        moved_at = case.history[-1].at if case.history else iso(now)
+        key = (case.case_id, CASE_TRANSFERRED, new_partner.id, moved_at)
+        planned_id = message_id(*key)
         for message in self.store.for_case(case.case_id):
-            if message.status != PENDING:
+            if message.status != PENDING or message.message_id == planned_id:
                 continue
             if message.kind in (INTAKE_RECEIVED, CASE_TRANSFERRED):
                 self.store.cancel_pending(message.message_id, now, "superseded by a transfer")
             elif message.appointment_id:
                 self.store.cancel_pending(message.message_id, now, "case transferred")
         values = Values(reference=case.reference, partner=new_partner.short_name)
-        key = (case.case_id, CASE_TRANSFERRED, new_partner.id, iso(now))
         planned = self._plan(case, CASE_TRANSFERRED, key, values, now, now, new_partner.id)
         return [planned] if planned else []
 

@@ -4,6 +4,11 @@ Visibility first: a case of another institution answers exactly like a missing o
 every action. Then the domain rule; then one conditional transaction. A lost race re-reads the
 case only to explain the outcome (409 with who holds it) or, if the new state still allows
 the action, to try once more.
+
+A retry of an action whose answer was lost (a 503 after the write had landed) finds the case
+already changed by the caller's own request: a repeat within REPEAT_WINDOW is answered as done,
+with the after-effects run again (they are idempotent), not with a 409 for a closed case or a 404
+for a case the caller's own transfer moved out of sight.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from chalicelib.domain.staff import (
     claimed,
     closed,
     released,
+    repeats_last_step,
     transferred,
 )
 from chalicelib.errors import (
@@ -57,6 +63,7 @@ MAX_ATTEMPTS = 3
 MIN_REASON_CHARS = 10
 
 Decision = Callable[[Case, datetime], Case | None]
+Repeat = Callable[[Case, datetime], bool]  # is the case already as this very request left it?
 
 
 def not_found() -> NotFoundError:
@@ -187,8 +194,12 @@ class StaffService:
             row["due_at"] = due.isoformat(timespec="seconds")
         return row
 
-    def visible_case(self, who: StaffIdentity, case_id: str) -> Case:
+    def visible_case(self, who: StaffIdentity, case_id: str, repeat: Repeat | None = None) -> Case:
+        """`repeat`: a case out of the caller's sight is still theirs to hear about when it is their own
+        transfer, a moment ago, that moved it (the retry of a transfer whose answer was lost)."""
         case = self.store.get_case(case_id) if case_id else None
+        if case is not None and repeat is not None and not who.can_see(case) and repeat(case, self.clock.now()):
+            return case
         if case is None or not who.can_see(case):
             if case is not None:
                 log.warning("cross-partner case access refused", extra={"staff_id": who.staff_id, "case_id": case_id})
@@ -225,7 +236,12 @@ class StaffService:
             check_release(case, who)
             return released(case, who, now)
 
-        return self._act(who, case_id, RELEASE, decide, lambda case: {"previous_holder": case.claimed_by})
+        def repeat(case: Case, now: datetime) -> bool:
+            return case.status == ROUTED and repeats_last_step(case, who, now, "released")
+
+        return self._act(
+            who, case_id, RELEASE, decide, lambda case: {"previous_holder": case.claimed_by}, repeat=repeat
+        )
 
     def close(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
         data = checked_body("close", body)
@@ -235,6 +251,9 @@ class StaffService:
             check_close(case, who)
             return closed(case, who, now, outcome, note)
 
+        def repeat(case: Case, now: datetime) -> bool:
+            return case.status == CLOSED and repeats_last_step(case, who, now, "closed", outcome=outcome, note=note)
+
         # The note is free text that may name the applicant: it lives in the case, not the audit log.
         after = self._act(
             who,
@@ -243,6 +262,7 @@ class StaffService:
             decide,
             lambda case: {"outcome": outcome, "has_note": note is not None},
             also=None if self.closing is None else functools.partial(self.closing, who),
+            repeat=repeat,
         )
         if self.on_closed is not None:
             self.on_closed(after)
@@ -265,9 +285,18 @@ class StaffService:
             check_transfer(case, who, target, partners)
             return transferred(case, who, now, target, reason, history_action)
 
+        def repeat(case: Case, now: datetime) -> bool:
+            moved = case.partner == target
+            return moved and repeats_last_step(case, who, now, history_action, to=target, reason=reason)
+
         # Reason text stays in the case history; the audit log keeps ids and codes only.
         after = self._act(
-            who, case_id, action, decide, lambda case: {"from": case.partner, "to": target, "reason_chars": len(reason)}
+            who,
+            case_id,
+            action,
+            decide,
+            lambda case: {"from": case.partner, "to": target, "reason_chars": len(reason)},
+            repeat=repeat,
         )
         previous = after.history[-1].detail.get("from", "")
         if self.on_transferred is not None:
@@ -282,11 +311,16 @@ class StaffService:
         decide: Decision,
         detail: Callable[[Case], dict[str, Any]],
         also: Callable[[Case, Case, datetime], tuple[Case, Cancellations]] | None = None,
+        repeat: Repeat | None = None,
     ) -> Case:
-        """`also`: what else the same write does (a close's cancellations), decided again on every attempt."""
-        case = self.visible_case(who, case_id)
+        """`also`: what else the same write does (a close's cancellations), decided again on every attempt.
+        `repeat`: whether the case already is as this request leaves it (its answer was lost): then
+        it is returned as it is, with nothing written and nothing audited twice."""
+        case = self.visible_case(who, case_id, repeat)
         for _attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
+            if repeat is not None and repeat(case, now):
+                return case
             after = decide(case, now)  # raises the rule's own error (409/403/400), case unchanged
             if after is None:
                 return case
@@ -299,5 +333,5 @@ class StaffService:
                 return after
             except StateChangedError:
                 # Someone else acted first. Read again only to explain (or, rarely, to act on the new state).
-                case = self.visible_case(who, case_id)
+                case = self.visible_case(who, case_id, repeat)
         raise ConflictError("The case changed while you were working on it; reload it and try again.")

@@ -123,3 +123,87 @@ def test_a_colliding_close_of_a_scheduled_case_changes_neither_the_case_nor_its_
     assert client.http.post(f"/staff/cases/{case_id}/close", body=close, headers=json_anna).status_code == 200
     listed = json.loads(client.http.get(f"/staff/cases/{case_id}/appointments", headers=anna).body)
     assert (listed["case_status"], [a["status"] for a in listed["appointments"]]) == ("closed", ["cancelled"])
+
+
+# --- a retry after a lost answer: the change landed, the caller did not hear it -----------------
+
+
+def _post(client, path: str, headers: dict[str, str], body: dict | None = None):
+    if body is None:
+        return client.http.post(path, headers=headers)
+    return client.http.post(path, body=json.dumps(body), headers={**headers, "Content-Type": "application/json"})
+
+
+def _lost_answer(client, path: str, headers: dict[str, str], body: dict | None = None) -> None:
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)
+        assert_busy(_post(client, path, headers, body))
+
+
+def _actions(client, case_id: str, headers: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The case's history, and its audit trail's actions sorted (the frozen clock gives them one time);
+    as a coordinator, who sees every case."""
+    history = json.loads(client.http.get(f"/staff/cases/{case_id}", headers=headers).body)["history"]
+    trail = json.loads(client.http.get(f"/staff/cases/{case_id}/audit", headers=headers).body)["entries"]
+    return [h["action"] for h in history], sorted(e["action"] for e in trail if e["action"] != "view")
+
+
+@pytest.fixture
+def clara(staff_token) -> dict[str, str]:
+    return auth(staff_token("lmu-klinikum", role="coordinator", name="Clara Coordinator"))
+
+
+def test_the_retry_of_a_close_whose_answer_was_lost_is_200_and_closes_once(
+    frozen_clock, client, submit_case, anna, clara
+) -> None:
+    case_id = submit_case("health")["case_id"]
+    assert _post(client, f"/staff/cases/{case_id}/claim", anna).status_code == 200
+    close = {"outcome": "counselled", "note": "Recognition filed."}
+    _lost_answer(client, f"/staff/cases/{case_id}/close", anna, close)
+    frozen_clock.advance(minutes=2)
+    retry = _post(client, f"/staff/cases/{case_id}/close", anna, close)
+    assert retry.status_code == 200, retry.body
+    assert json.loads(retry.body)["status"] == "closed"
+    assert _actions(client, case_id, clara) == (["routed", "claimed", "closed"], ["claim", "close"])
+    # Not the same request: another outcome, another person, or the same one much later.
+    assert _post(client, f"/staff/cases/{case_id}/close", anna, {"outcome": "duplicate"}).status_code == 409
+    assert _post(client, f"/staff/cases/{case_id}/close", clara, close).status_code == 409
+    frozen_clock.advance(minutes=20)
+    assert _post(client, f"/staff/cases/{case_id}/close", anna, close).status_code == 409
+
+
+def test_the_retry_of_a_release_whose_answer_was_lost_is_200(frozen_clock, client, submit_case, anna, clara) -> None:
+    case_id = submit_case("health")["case_id"]
+    assert _post(client, f"/staff/cases/{case_id}/claim", anna).status_code == 200
+    _lost_answer(client, f"/staff/cases/{case_id}/release", anna)
+    retry = _post(client, f"/staff/cases/{case_id}/release", anna)
+    assert retry.status_code == 200, retry.body
+    assert (json.loads(retry.body)["status"], json.loads(retry.body)["claimed_by"]) == ("routed", None)
+    assert _actions(client, case_id, clara) == (["routed", "claimed", "released"], ["claim", "release"])
+    frozen_clock.advance(minutes=20)
+    assert _post(client, f"/staff/cases/{case_id}/release", anna).status_code == 409
+
+
+def test_the_retry_of_a_transfer_whose_answer_was_lost_is_200_and_the_applicant_gets_one_sms(
+    frozen_clock, fake_sender, client, submit_case, anna, clara
+) -> None:
+    from chalicelib import bootstrap
+
+    case_id = submit_case("health")["case_id"]
+    move = {"partner": "via-bayern", "reason": "Needs job counselling first"}
+    _lost_answer(client, f"/staff/cases/{case_id}/transfer", anna, move)
+    # The case left Anna's queue with her own transfer; her retry is answered, not refused as unknown.
+    retry = _post(client, f"/staff/cases/{case_id}/transfer", anna, move)
+    assert retry.status_code == 200, retry.body
+    assert json.loads(retry.body)["partner"] == "via-bayern"
+    assert _post(client, f"/staff/cases/{case_id}/transfer", anna, move).status_code == 200  # a third try too
+    assert _actions(client, case_id, clara) == (["routed", "transferred"], ["transfer"])
+    transferred = [
+        m for m in bootstrap.messaging_service().messages_for_case(case_id) if m["kind"] == "case_transferred"
+    ]
+    assert [m["status"] for m in transferred] == ["pending"]  # the lost answer had skipped it; the retry planned it
+    # Anything else from Anna about this case is what it always was for another partner's case: unknown.
+    other = {"partner": "via-bayern", "reason": "Another reason entirely"}
+    assert _post(client, f"/staff/cases/{case_id}/transfer", anna, other).status_code == 404
+    frozen_clock.advance(minutes=20)
+    assert _post(client, f"/staff/cases/{case_id}/transfer", anna, move).status_code == 404

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +19,9 @@ from chalicelib.domain.staff import (
     check_release,
     check_transfer,
     claimed,
+    closed,
     released,
+    repeats_last_step,
     transferred,
 )
 from chalicelib.errors import (
@@ -233,3 +235,61 @@ def test_reassign_is_for_coordinators_only() -> None:
         service(store).reassign(ANNA, "c-1", {"partner": "via-bayern", "reason": "Coordinator decision."})
     case = service(store).reassign(CLARA, "c-1", {"partner": "via-bayern", "reason": "Coordinator decision."})
     assert case.history[-1].action == "reassigned" and store.applied[-1].action == "reassign"
+
+
+def test_a_repeat_is_the_same_step_by_the_same_person_with_the_same_details_soon_after() -> None:
+    done = closed(a_case(CLAIMED, ANNA), ANNA, NOW, "counselled", None)
+    soon, late = NOW + timedelta(minutes=14), NOW + timedelta(minutes=16)
+    assert repeats_last_step(done, ANNA, soon, "closed", outcome="counselled", note=None)
+    assert not repeats_last_step(done, ANNA, soon, "closed", outcome="duplicate", note=None)
+    assert not repeats_last_step(done, ANNA, soon, "closed", outcome="counselled", note="Sent on.")
+    assert not repeats_last_step(done, BEN, soon, "closed", outcome="counselled", note=None)
+    assert not repeats_last_step(done, ANNA, late, "closed", outcome="counselled", note=None)
+    assert not repeats_last_step(a_case(), ANNA, soon, "released")  # its last step is the routing
+
+
+class MovingClock:
+    def __init__(self) -> None:
+        self.moment = NOW
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+def test_a_repeated_transfer_writes_nothing_and_runs_the_transfer_hook_again() -> None:
+    """The hook plans the applicant's SMS idempotently; after a lost answer only the retry runs it."""
+    calls: list[tuple[str, str]] = []
+    clock, store = MovingClock(), FakeStore(a_case(CLAIMED, ANNA))
+    staff = StaffService(
+        store,
+        FakeAudit(),
+        FakeDirectory(),
+        clock,
+        on_transferred=lambda c, previous: calls.append((c.partner, previous)),
+    )
+    move = {"partner": "via-bayern", "reason": "Needs a language course."}
+    staff.transfer(ANNA, "c-1", move)
+    clock.moment += timedelta(minutes=3)
+    again = staff.transfer(ANNA, "c-1", move)  # out of Anna's sight now, yet hers to hear about
+    assert again.partner == "via-bayern" and [a.action for a in store.applied] == ["transfer"]
+    assert calls == [("via-bayern", "lmu-klinikum")] * 2
+    with pytest.raises(NotFoundError):
+        staff.transfer(ANNA, "c-1", {**move, "reason": "Something else entirely."})
+    with pytest.raises(NotFoundError):
+        staff.transfer(BEN, "c-1", move)
+
+
+def test_a_repeated_close_cancels_nothing_more() -> None:
+    closings: list[str] = []
+
+    def closing(who: StaffIdentity, before: Case, after: Case, now: datetime) -> tuple[Case, Cancellations]:
+        closings.append(who.staff_id)
+        return after, Cancellations()
+
+    store = FakeStore(a_case(CLAIMED, ANNA))
+    staff = service(store, closing=closing)
+    staff.close(ANNA, "c-1", {"outcome": "counselled"})
+    assert staff.close(ANNA, "c-1", {"outcome": "counselled"}).status == CLOSED
+    assert closings == ["anna"] and [a.action for a in store.applied] == ["close"]
+    with pytest.raises(InvalidTransitionError, match="already closed"):
+        staff.close(ANNA, "c-1", {"outcome": "withdrawn"})
