@@ -26,7 +26,7 @@ demo: venv ## ~50 sample applicants in the RUNNING local stack (start `make run`
 # is lenient (tests/conftest.py).
 DYNAMODB_LOCAL_TESTS := tests/functional tests/reliability/test_faults.py \
 	tests/reliability/test_intake_properties.py tests/reliability/test_sweeper_faults.py \
-	tests/reliability/test_concurrency.py
+	tests/reliability/test_concurrency.py tests/reliability/test_staff_action_faults.py
 
 test: venv dynamodb-local ## lint + the whole test suite (moto), then the API tests again on DynamoDB Local; no AWS account
 	$(VENV)/bin/ruff check .

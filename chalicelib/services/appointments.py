@@ -57,6 +57,7 @@ from chalicelib.errors import (
     IdempotencyConflictError,
     InvalidTransitionError,
     NotFoundError,
+    RetryableError,
     StateChangedError,
     ValidationError,
 )
@@ -368,6 +369,10 @@ class AppointmentService:
             return
         try:
             self.messaging.case_transferred(case, self.directory.partners()[case.partner], self.clock.now())
+        except RetryableError:
+            # The transfer is stored; the caller's retry of it (a repeat, answered 200) plans the SMS
+            # again, and planning is idempotent. Swallowed, the applicant would never hear of the move.
+            raise
         except Exception:
             log.exception("case_transferred SMS could not be planned", extra={"case_id": case.case_id})
 

@@ -5,8 +5,9 @@ of a request that succeeded: its first answer, or a 503), and the data stays who
 in its partner's queue, every idempotency record complete, the intake_received SMS planned for
 every case once a retry has succeeded, and exactly one `case.routed` message per stored case.
 
-To cover another operation (claim, the reminder sweep), add a `Scenario` to SCENARIOS: how to
-run it once, and the statuses that mean success. The invariants below are checked after each.
+To cover another intake-like operation, add a `Scenario` to SCENARIOS: how to run it once, and
+the statuses that mean success. The invariants below are checked after each. Staff actions have
+their own invariants (test_staff_action_faults.py), the reminder sweep too (test_sweeper_faults.py).
 """
 
 from __future__ import annotations
