@@ -16,12 +16,13 @@ from chalicelib.domain.staff import REPEAT_WINDOW
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
-# Release, transfer, reassign and close (claim is a no-op for its holder anyway).
+# Release, transfer, reassign, close and an appointment's cancel (claim is a no-op for its holder anyway).
 REPEAT = (
     f"The same request from the same person within {REPEAT_WINDOW.seconds // 60} minutes of the change it "
-    "made (a retry after a lost answer, such as a 503 whose write had landed) is answered 200 with the case "
-    "as it is, even when the caller's own transfer moved it out of their sight; nothing is written or sent twice."
+    "made (a retry after a lost answer, such as a 503 whose write had landed) is answered 200 with the record "
+    "as it is, not 409; nothing is written or sent twice."
 )
+MOVED_REPEAT = REPEAT + " This holds after the caller's own transfer too, which moved the case out of their sight."
 
 
 @dataclass(frozen=True)
@@ -240,7 +241,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Move the case to another partner's queue, with a reason.",
         "staff",
         body="transfer",
-        description=REPEAT,
+        description=MOVED_REPEAT,
         responses={200: Body("The case, routed to the new partner.", "Case")},
         errors=(404, 409, 503),
     ),
@@ -370,7 +371,7 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(404, 409, 503),
         description="The appointment's unsent SMS (an unsent `appointment_booked` too) are cancelled and "
         "`appointment_cancelled` is planned (with SMS consent). 409 `appointment_started` once it has begun, "
-        "`invalid_transition` if it is already cancelled, its attendance is recorded or the case is closed.",
+        "`invalid_transition` if it is already cancelled, its attendance is recorded or the case is closed. " + REPEAT,
     ),
     Operation(
         "POST",

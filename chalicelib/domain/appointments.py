@@ -340,16 +340,17 @@ def check_can_book(case: Case, who: StaffIdentity) -> None:
 
 def check_can_change(case: Case, who: StaffIdentity, appointment: Appointment, now: datetime, verb: str) -> None:
     """Rescheduling and cancelling: the holder (or a coordinator), a booked appointment not yet begun."""
+    done = {"cancel": "cancelled", "reschedule": "rescheduled"}.get(verb, f"{verb}d")
     if case.status == CLOSED:
-        raise InvalidTransitionError(f"This case is closed; its appointments cannot be {verb}d.")
+        raise InvalidTransitionError(f"This case is closed; its appointments cannot be {done}.")
     _require_holder(case, who, verb)
     if appointment.status == CANCELLED:
-        raise InvalidTransitionError(f"This appointment is cancelled; it cannot be {verb}d. Book a new one.")
+        raise InvalidTransitionError(f"This appointment is cancelled; it cannot be {done}. Book a new one.")
     if appointment.status != BOOKED:
-        raise InvalidTransitionError(f"Attendance is recorded for this appointment; it cannot be {verb}d.")
+        raise InvalidTransitionError(f"Attendance is recorded for this appointment; it cannot be {done}.")
     if appointment.start <= now:
         raise AppointmentStartedError(
-            f"This appointment began at {berlin_text(appointment.start)}; it cannot be {verb}d. "
+            f"This appointment began at {berlin_text(appointment.start)}; it cannot be {done}. "
             "Record attendance instead, and book a new appointment if needed."
         )
 

@@ -51,7 +51,7 @@ from chalicelib.domain.appointments import (
 from chalicelib.domain.cases import CLOSED, SCHEDULED, Case, iso
 from chalicelib.domain.idempotency import key_error, keyed_appointment_id, request_hash
 from chalicelib.domain.partners import Partner
-from chalicelib.domain.staff import AuditEntry, StaffIdentity
+from chalicelib.domain.staff import AuditEntry, StaffIdentity, repeats_last_step
 from chalicelib.errors import (
     ConflictError,
     IdempotencyConflictError,
@@ -290,6 +290,12 @@ class AppointmentService:
 
         def decide(case: Case, now: datetime) -> Change:
             before = self._appointment(case, appointment_id)
+            if before.status == CANCELLED and repeats_last_step(
+                case, who, now, APPOINTMENT_CANCELLED, appointment_id=appointment_id, reason="staff"
+            ):
+                # The retry of this very cancel, whose answer was lost: nothing to write; the SMS step
+                # below runs again (idempotent), in case it was what the lost answer skipped.
+                return Change(case, case, before, before)
             check_can_change(case, who, before, now, "cancel")
             return self._cancelled(case, who, before, now, "staff")
 

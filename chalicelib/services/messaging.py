@@ -187,7 +187,9 @@ class MessagingService:
         the booking message went out (the status page may have shown it). Only with SMS consent; to an
         opted-out number it is recorded as suppressed, never sent."""
         now = (now or self._now()).astimezone(UTC)
-        self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "appointment cancelled")
+        # Not the cancellation SMS itself: planning it again (a repeated cancel) must find it pending.
+        unsent = self.store.for_appointment(case.case_id, appointment.appointment_id)
+        self._cancel_pending([m for m in unsent if m.kind != APPOINTMENT_CANCELLED], now, "appointment cancelled")
         start = _aware(appointment.start)
         if start <= now:
             return []

@@ -421,7 +421,7 @@ def test_a_note_only_change_sends_no_sms_and_is_audited_without_the_note(
 
 @EMPTY_STRINGS
 def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
-    anna: Desk, case_id: str, client: Client, fake_sender: Any
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, frozen_clock: FrozenClock
 ) -> None:
     _, booked = anna.book(case_id, "2025-03-12T10:00")
     appointment_id = booked["appointment"]["appointment_id"]
@@ -436,6 +436,14 @@ def test_cancelling_tells_the_applicant_cancels_reminders_and_frees_the_slot(
     assert ("appointment_cancelled", "pending") in kinds
     sweep(client)
     assert "12" in fake_sender.accepted[-1].body  # the date of the cancelled appointment
+    sent = len(fake_sender.accepted)
+    status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")  # a retry: same answer
+    assert status == 200 and [(m["kind"], m["status"]) for m in body["messages"]] == [
+        ("appointment_cancelled", "queued")
+    ]
+    sweep(client)
+    assert len(fake_sender.accepted) == sent  # the applicant is not told twice
+    frozen_clock.advance(minutes=20)  # no longer a retry
     status, body = anna.delete(f"/staff/cases/{case_id}/appointments/{appointment_id}")
     assert status == 409 and body["code"] == "invalid_transition"
     status, _ = anna.book(case_id, "2025-03-12T10:00")  # the time is free again

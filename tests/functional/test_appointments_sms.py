@@ -162,6 +162,38 @@ def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_can
     assert reminder["reason"] == NO_LONGER_BOOKED
 
 
+def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is_told_once(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    from tests.reliability.faults import TIMEOUT, dynamodb_faults
+
+    booked = _booked_and_confirmed(anna, case_id, client)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # cancelled; the answer lost
+        assert anna.delete(path)[0] == 503
+    frozen_clock.advance(minutes=1)
+    for _ in range(2):  # the retry, and a double tap on it
+        status, body = anna.delete(path)
+        assert status == 200 and body["appointment"]["status"] == "cancelled" and body["sms_planned"], body
+    assert by_kind(sms(case_id)) == [
+        ("appointment_booked", "queued"),
+        ("appointment_cancelled", "pending"),
+        ("intake_received", "queued"),
+        ("reminder", "cancelled"),
+        ("reminder", "cancelled"),
+    ]
+    history = [h["action"] for h in anna.case(case_id)["history"]]
+    assert history.count("appointment_cancelled") == 1, history
+    frozen_clock.advance(minutes=20)  # no longer a retry: the appointment is simply cancelled already
+    status, body = anna.delete(path)
+    assert status == 409 and body["error"] == "This appointment is cancelled; it cannot be cancelled. Book a new one."
+    sent_before = len(fake_sender.accepted)
+    sweep(client)
+    assert len(fake_sender.accepted) == sent_before + 1  # the cancellation, once
+    assert ("appointment_cancelled", "queued") in by_kind(sms(case_id))
+
+
 @pytest.mark.parametrize(
     "change", [{"start": "2025-03-14T10:00"}, {"location": "Raum 4.02"}], ids=["another time", "another room"]
 )
