@@ -16,7 +16,7 @@ from chalicelib.domain.staff import REPEAT_WINDOW
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 
-# Release, transfer, reassign, close and an appointment's cancel (claim is a no-op for its holder anyway).
+# Release, transfer, reassign, close, an appointment's change and cancel (claim: a no-op for its holder anyway).
 REPEAT = (
     f"The same request from the same person within {REPEAT_WINDOW.seconds // 60} minutes of the change it "
     "made (a retry after a lost answer, such as a 503 whose write had landed) is answered 200 with the record "
@@ -360,7 +360,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "too) and plans `appointment_changed` and new reminders; a new duration or note alone plans none. "
         "409 `in_the_past` for a new start that is not in the future (its `errors` name `start`), "
         "`appointment_overlap`, `appointment_started` once it has begun, `invalid_transition` if it is "
-        "cancelled, its attendance is recorded or the case is closed.",
+        "cancelled, its attendance is recorded or the case is closed. " + REPEAT,
     ),
     Operation(
         "DELETE",

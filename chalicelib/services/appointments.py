@@ -275,7 +275,12 @@ class AppointmentService:
 
         change, now = _required(self._commit(who, first, decide))
         before, after = change.appointment_before, change.appointment_after
-        if before is None or not _applicant_should_know(before, after):
+        # Nothing left to change, right after this person moved it there: the retry of a reschedule
+        # whose answer was lost, which skipped the SMS below. Planning them again is idempotent.
+        repeated = after == before and repeats_last_step(
+            change.case_before, who, now, APPOINTMENT_RESCHEDULED, appointment_id=appointment_id, start=iso(after.start)
+        )
+        if before is None or not (repeated or _applicant_should_know(before, after)):
             return self._result(change, [], True)
         # The unsent booking message and reminders are cancelled; `appointment_changed` names the new
         # time and place (the applicant may have seen the old one on the status page already).

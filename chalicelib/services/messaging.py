@@ -172,11 +172,14 @@ class MessagingService:
         cancelled, then `appointment_changed` and new reminders are planned for the new time and place,
         whether or not the booking message went out (the status page may have shown the old time)."""
         now = (now or self._now()).astimezone(UTC)
-        self.cancel_pending_for_appointment(case.case_id, appointment.appointment_id, now, "rescheduled")
         # Each change gets its own records: moving back to an earlier time (or changing only the
         # place) must not find that time's cancelled reminders and take them for already planned.
         revision = getattr(appointment, "version", None)
         change = f"v{revision}" if revision is not None else iso(now)
+        # Not this change's own messages: planning it again (a repeated reschedule) must find them pending.
+        own = {message_id(*key) for _, key, _ in self._schedule(appointment, partner, now, APPOINTMENT_CHANGED, change)}
+        unsent = self.store.for_appointment(case.case_id, appointment.appointment_id)
+        self._cancel_pending([m for m in unsent if m.message_id not in own], now, "rescheduled")
         return self._appointment(case, appointment, partner, now, APPOINTMENT_CHANGED, change)
 
     def cancel_appointment_messages(
@@ -219,19 +222,27 @@ class MessagingService:
         """The first message (booking or change) now and reminders; `change` tells one change's records
         from another's (empty for the booking: planning it twice writes once)."""
         start = _aware(appointment.start)
-        if start <= now:
-            return []
         place = appointment.online_url or appointment.location or partner.address
         values = Values(reference=case.reference, partner=partner.short_name, place=place, at=start)
-        quiet = self.policy.delivery.quiet
         opted_out = functools.cache(self.store.is_opted_out)  # one number: one lookup for its messages
         planned: list[Message] = []
+        for message_kind, key, due in self._schedule(appointment, partner, now, kind, change):
+            message = self._plan(case, message_kind, key, values, due, now, partner.id, appointment, start, opted_out)
+            if message is not None:
+                planned.append(message)
+        return planned
+
+    def _schedule(
+        self, appointment: Appointment, partner: Partner, now: datetime, kind: str, change: str = ""
+    ) -> list[tuple[str, tuple[str, ...], datetime]]:
+        """What `_appointment` plans, as (kind, key, due): the first message now, then the reminders."""
+        start = _aware(appointment.start)
+        if start <= now:
+            return []
+        quiet = self.policy.delivery.quiet
         first_due = quiet.next_allowed(now)
         revision = (change,) if change else ()
-        key = (appointment.appointment_id, kind, iso(start), *revision)
-        message = self._plan(case, kind, key, values, first_due, now, partner.id, appointment, start, opted_out)
-        if message is not None:
-            planned.append(message)
+        schedule = [(kind, (appointment.appointment_id, kind, iso(start), *revision), first_due)]
         seen: set[datetime] = set()
         for minutes in sorted(set(partner.reminder_offsets_minutes), reverse=True):
             due = reminder_due(start, timedelta(minutes=minutes), quiet)
@@ -239,10 +250,8 @@ class MessagingService:
                 continue  # past, right after the booking message, or a duplicate after the quiet-hours move
             seen.add(due)
             key = (appointment.appointment_id, REMINDER, str(minutes), iso(start), *revision)
-            message = self._plan(case, REMINDER, key, values, due, now, partner.id, appointment, start, opted_out)
-            if message is not None:
-                planned.append(message)
-        return planned
+            schedule.append((REMINDER, key, due))
+        return schedule
 
     def _plan(
         self,

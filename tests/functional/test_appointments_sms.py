@@ -194,6 +194,31 @@ def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is
     assert ("appointment_cancelled", "queued") in by_kind(sms(case_id))
 
 
+def test_the_retry_of_a_reschedule_whose_answer_was_lost_tells_the_applicant_the_new_time_once(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    from tests.reliability.faults import TIMEOUT, dynamodb_faults
+
+    booked = _booked_and_confirmed(anna, case_id, client)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # moved; the answer lost
+        assert anna.patch(path, {"start": "2025-03-14T10:00"})[0] == 503
+    frozen_clock.advance(minutes=1)
+    for _ in range(2):  # the retry, and a double tap on it
+        status, body = anna.patch(path, {"start": "2025-03-14T10:00"})
+        assert status == 200 and body["appointment"]["start"].startswith("2025-03-14T09:00"), body  # UTC
+        assert [m["kind"] for m in body["messages"]] == ["appointment_changed", "reminder", "reminder"], body
+    pending = [(m["kind"], m["body"]) for m in sms(case_id) if m["status"] == "pending"]
+    assert [kind for kind, _ in pending].count("appointment_changed") == 1, pending
+    assert len(pending) == 3 and all("14" in text for _, text in pending), pending  # all name the new day
+    history = [h["action"] for h in anna.case(case_id)["history"]]
+    assert history.count("appointment_rescheduled") == 1, history
+    sent_before = len(fake_sender.accepted)
+    sweep(client)
+    assert len(fake_sender.accepted) == sent_before + 1  # appointment_changed; the reminders wait
+
+
 @pytest.mark.parametrize(
     "change", [{"start": "2025-03-14T10:00"}, {"location": "Raum 4.02"}], ids=["another time", "another room"]
 )
