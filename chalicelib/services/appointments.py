@@ -239,15 +239,23 @@ class AppointmentService:
                 "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
             )
         current = self.cases.get_case(case.case_id) or case
-        messages = []
-        if self.messaging is not None:
-            earlier = self.messaging.store.for_appointment(case.case_id, appointment_id)
-            messages = [_message_summary(m) for m in earlier]
+        now = self.clock.now()
+        if existing.version == 1 and existing.is_upcoming(now):
+            # Booked as it was first written: the first answer may have been lost before its SMS were
+            # planned (a 503 after the write landed). Planning them again finds those already there.
+            messages, ok = self._sms(
+                current, lambda sms, partner: sms.plan_appointment_messages(current, existing, partner, now)
+            )
+        else:
+            messages, ok = [], self.messaging is not None
+            if self.messaging is not None:
+                earlier = self.messaging.store.for_appointment(case.case_id, appointment_id)
+                messages = [_message_summary(m) for m in earlier]
         return {
             "appointment": existing.as_dict(),
             "case_status": current.status,
             "messages": messages,
-            "sms_planned": self.messaging is not None,
+            "sms_planned": ok,
         }
 
     def reschedule(self, who: StaffIdentity, case_id: str, appointment_id: str, body: Any) -> dict[str, Any]:

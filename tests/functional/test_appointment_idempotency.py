@@ -36,6 +36,23 @@ def test_a_repeat_with_the_same_key_gets_the_same_booking_once(anna: Desk, case_
     assert [m["kind"] for m in sms(case_id)].count("appointment_booked") == 1
 
 
+def test_the_retry_of_a_booking_whose_answer_was_lost_plans_the_sms_the_lost_answer_skipped(
+    anna: Desk, case_id: str, client: Client
+) -> None:
+    from tests.reliability.faults import TIMEOUT, dynamodb_faults
+
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # booked; the answer lost
+        assert book(client, anna, case_id, "book-lost")[0] == 503
+    assert sms(case_id) == []  # the booking is stored; its SMS were never planned
+    for _ in range(2):  # the retry, and a double tap on it
+        status, again, headers = book(client, anna, case_id, "book-lost")
+        assert status == 201 and headers["Idempotent-Replayed"] == "true" and again["sms_planned"], again
+        assert sorted(m["kind"] for m in again["messages"]) == ["appointment_booked", "reminder", "reminder"]
+    kinds = [m["kind"] for m in sms(case_id)]
+    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
+
+
 def test_the_same_key_with_another_body_is_409_and_books_nothing(anna: Desk, case_id: str, client: Client) -> None:
     assert book(client, anna, case_id, "book-2")[0] == 201
     status, body, _ = book(client, anna, case_id, "book-2", {**BODY, "start": "2025-03-12T14:00"})
