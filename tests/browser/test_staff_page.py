@@ -222,6 +222,40 @@ def test_no_case_action_is_offered_before_the_case_has_loaded(live: LiveApp, des
     assert page.evaluate("document.activeElement.id") == "case-title"
 
 
+def test_a_booking_sent_again_after_its_answer_was_lost_books_once(live: LiveApp, desktop_page: Any) -> None:
+    """The page sends one Idempotency-Key per booking: its resend gets the booking the lost answer
+    carried, not a clash with its own slot."""
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    posts: list[str | None] = []
+
+    def lose_first_answer(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        posts.append(route.request.headers.get("idempotency-key"))
+        if len(posts) == 1:
+            route.fetch()  # the booking reaches the server and is stored...
+            route.abort("connectionreset")  # ...and its answer never reaches the page
+        else:
+            route.continue_()
+
+    page.route(f"**/staff/cases/{case['case_id']}/appointments", lose_first_answer)
+    sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
+    page.locator("#appointment-form:visible").wait_for()
+    page.fill("#appointment-date", working_day(4).isoformat())
+    page.fill("#appointment-time", "09:30")
+    page.fill("#appointment-location", "Raum 2.14")
+    page.click("#appointment-submit")
+    page.locator("#case-problem:visible").wait_for()  # the page says the request failed
+    page.click("#appointment-submit")  # the person tries again
+    page.locator("#appointments li.appointment", has_text="09:30").wait_for()
+    assert page.locator("#case-problem").is_hidden(), page.locator("#case-problem").inner_text()  # no clash
+    assert len(posts) == 2 and posts[0] and posts[0] == posts[1], posts
+    _, listed = call(live, "GET", f"/staff/cases/{case['case_id']}/appointments", token)
+    assert len(listed["appointments"]) == 1
+
+
 def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

@@ -350,6 +350,16 @@
     });
   }
 
+  /* One Idempotency-Key per booking: a resend after a lost answer (a 503, a timeout) gets the
+   * booking it made, not a clash with its own slot. Changing the form makes it another booking. */
+  var booking = { key: null, body: null };
+
+  function bookingKey(body) {
+    var text = JSON.stringify(body);
+    if (booking.body !== text) booking = { key: S.newKey(), body: text };
+    return booking.key;
+  }
+
   function submitAppointment(event) {
     event.preventDefault();
     S.clearFieldErrors(appointmentForm);
@@ -363,10 +373,11 @@
     var button = S.byId("appointment-submit");
     var request = editing
       ? S.api("PATCH", path("/appointments/" + encodeURIComponent(appointmentId(editing))), input.body)
-      : S.api("POST", path("/appointments"), input.body);
+      : S.api("POST", path("/appointments"), input.body, { idempotencyKey: bookingKey(input.body) });
     var when = S.formatTime(S.berlinInstant(input.body.start.slice(0, 10), input.body.start.slice(11)), "weekday");
     var done = editing ? "rescheduled_ok" : "booked_ok";
     S.busy(button, request).then(function () {
+      booking = { key: null, body: null };
       resetAppointmentForm();
       S.announce(t(done, { when: when }));
       refresh();

@@ -248,6 +248,7 @@
   function api(method, path, body, options) {
     var headers = { Accept: (options && options.accept) || "application/json" };
     if (session.token) headers.Authorization = "Bearer " + session.token;
+    if (options && options.idempotencyKey) headers["Idempotency-Key"] = options.idempotencyKey;
     if (body !== undefined) headers["Content-Type"] = "application/json";
     var controller = global.AbortController ? new AbortController() : null;
     var timer = controller ? global.setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
@@ -337,6 +338,13 @@
     });
   }
 
+  /* A random Idempotency-Key (32 hex characters). */
+  function newKey() {
+    var raw = new Uint8Array(16);
+    global.crypto.getRandomValues(raw);
+    return Array.prototype.map.call(raw, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+  }
+
   global.Staff = {
     data: data,
     t: t,
@@ -360,6 +368,7 @@
     readClaims: readClaims,
     session: session,
     api: api,
+    newKey: newKey,
     ApiError: ApiError,
     explain: explain,
     onUnauthorized: function (handler) { unauthorizedHandler = handler; },
