@@ -365,7 +365,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "items": {"$ref": "#/components/schemas/PlannedMessage"},
                 "description": "The SMS this change planned (none without SMS consent).",
             },
-            "sms_planned": {"type": "boolean", "description": "false: the SMS could not be planned (logged)."},
+            "sms_planned": {
+                "type": "boolean",
+                "description": "false: the SMS could not be planned (logged). Busy storage in that step is a 503 "
+                "instead, whose retry plans them, wherever a retry is safe: a booking with an Idempotency-Key, "
+                "a change, a cancel.",
+            },
         },
     },
     "AppointmentList": {

@@ -226,6 +226,7 @@ class AppointmentService:
             lambda sms, partner: sms.plan_appointment_messages(
                 change.case_after, change.appointment_after, partner, now
             ),
+            retry_safe=idempotency_key is not None,  # without a key, a retry would clash with this booking
         )
         return self._result(change, planned, ok), False
 
@@ -536,14 +537,19 @@ class AppointmentService:
         self.messaging.cancel_pending_for_appointments(case_id, now, reason)
 
     def _sms(
-        self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]]
+        self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]], retry_safe: bool = True
     ) -> tuple[list[dict[str, Any]], bool]:
+        """The SMS step after a stored change. Storage busy: a 503 when the caller's retry of the same
+        request comes back here (a repeat is answered as done, and planning is idempotent), so the
+        applicant is not left untold; else (a booking without Idempotency-Key) `sms_planned` false."""
         if self.messaging is None:
             return [], False
         try:
             partner = self.directory.partners()[case.partner]
             return [_message_summary(m) for m in plan(self.messaging, partner)], True
-        except Exception:
+        except Exception as error:
+            if retry_safe and isinstance(error, RetryableError):
+                raise
             log.exception("appointment SMS could not be planned", extra={"case_id": case.case_id})
             return [], False
 

@@ -53,6 +53,32 @@ def test_the_retry_of_a_booking_whose_answer_was_lost_plans_the_sms_the_lost_ans
     assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
 
 
+def test_a_booking_whose_sms_step_finds_storage_busy_is_503_with_a_key_and_the_retry_plans_them(
+    anna: Desk, case_id: str, client: Client
+) -> None:
+    from tests.reliability.faults import THROTTLING, dynamodb_faults
+
+    with dynamodb_faults() as faults:
+        faults.inject("PutItem", THROTTLING)  # the first SMS record's conditional put
+        assert book(client, anna, case_id, "book-busy")[0] == 503
+    status, again, _ = book(client, anna, case_id, "book-busy")
+    assert status == 201 and again["sms_planned"], again
+    kinds = [m["kind"] for m in sms(case_id)]
+    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
+
+
+def test_without_a_key_a_booking_whose_sms_step_finds_storage_busy_is_201_saying_so(
+    anna: Desk, case_id: str, client: Client
+) -> None:
+    """Its retry would clash with the booking itself, so the answer is the booking, with sms_planned false."""
+    from tests.reliability.faults import THROTTLING, dynamodb_faults
+
+    with dynamodb_faults() as faults:
+        faults.inject("PutItem", THROTTLING)
+        status, booked = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
+    assert status == 201 and booked["sms_planned"] is False, booked
+
+
 def test_the_same_key_with_another_body_is_409_and_books_nothing(anna: Desk, case_id: str, client: Client) -> None:
     assert book(client, anna, case_id, "book-2")[0] == 201
     status, body, _ = book(client, anna, case_id, "book-2", {**BODY, "start": "2025-03-12T14:00"})
