@@ -1,10 +1,11 @@
 """DynamoDB throttling, transaction conflicts and lost answers, injected into every call a staff action
-(claim, release, transfer, close) makes.
+makes: claim, release, transfer, close, and booking (with an Idempotency-Key, as the staff page
+sends it), moving and cancelling an appointment.
 
-Whatever fails, the caller gets either the 200 or a retryable 503 with Retry-After, and the retry
-(the same request, as the staff page sends it again) gets the 200. Afterwards the action is in the
+Whatever fails, the caller gets either success or a retryable 503 with Retry-After, and the retry
+(the same request again, as the staff page sends it) succeeds. Afterwards the action is in the
 case exactly once: one history entry, one audit entry, the case in the queue its state says, and
-after a transfer exactly one SMS telling the applicant the new partner.
+the SMS the action owes the applicant planned exactly once (none lost, none twice).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import itertools
 import json
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import boto3
@@ -22,7 +25,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.config import settings
-from tests.conftest import auth, post_json
+from tests.conftest import EMPTY_STRINGS, auth, post_json
 from tests.reliability.faults import (
     INTERNAL,
     RETRYABLE_FAULTS,
@@ -32,68 +35,150 @@ from tests.reliability.faults import (
 )
 
 LMU, VIA = "lmu-klinikum", "via-bayern"
+START = f"{date.today() + timedelta(days=5)}T10:00"  # Berlin time; every case has a holder of its own
 
 
 @dataclass(frozen=True)
 class Action:
-    name: str  # the path's last part
+    name: str
+    method: str
+    path: str  # under /staff/cases/{case_id}; {appointment_id} for an appointment's actions
     body: dict[str, Any] | None
-    claimed_first: bool  # release and close need a held case
+    claimed_first: bool
+    booked_first: bool
+    success: int
     status: str  # the case's status after it
     partner: str
-    history: str  # its history entry's action
-    audit: str  # its audit entry's action
+    history: str  # its history entry's action (the audit entry says the same)
+    audit: str
+    sms: dict[str, int] = field(default_factory=dict)  # SMS kinds the action owes, and how many
 
 
 ACTIONS = (
-    Action("claim", None, False, "claimed", LMU, "claimed", "claim"),
-    Action("release", None, True, "routed", LMU, "released", "release"),
+    Action("claim", "POST", "/claim", None, False, False, 200, "claimed", LMU, "claimed", "claim"),
+    Action("release", "POST", "/release", None, True, False, 200, "routed", LMU, "released", "release"),
     Action(
         "transfer",
+        "POST",
+        "/transfer",
         {"partner": VIA, "reason": "Needs job counselling first"},
         False,
+        False,
+        200,
         "routed",
         VIA,
         "transferred",
         "transfer",
+        {"case_transferred": 1},
     ),
-    Action("close", {"outcome": "counselled", "note": "Recognition filed."}, True, "closed", LMU, "closed", "close"),
+    Action(
+        "close",
+        "POST",
+        "/close",
+        {"outcome": "counselled", "note": "Filed."},
+        True,
+        False,
+        200,
+        "closed",
+        LMU,
+        "closed",
+        "close",
+    ),
+    Action(
+        "book",
+        "POST",
+        "/appointments",
+        {"start": START, "duration_minutes": 45, "location": "Raum 2.14"},
+        True,
+        False,
+        201,
+        "scheduled",
+        LMU,
+        "appointment_booked",
+        "appointment_booked",
+        {"appointment_booked": 1},
+    ),
+    Action(
+        "reschedule",
+        "PATCH",
+        "/appointments/{appointment_id}",
+        {"start": START.replace("T10:00", "T14:00")},
+        True,
+        True,
+        200,
+        "scheduled",
+        LMU,
+        "appointment_rescheduled",
+        "appointment_rescheduled",
+        {"appointment_changed": 1},
+    ),
+    Action(
+        "cancel",
+        "DELETE",
+        "/appointments/{appointment_id}",
+        None,
+        True,
+        True,
+        200,
+        "claimed",
+        LMU,
+        "appointment_cancelled",
+        "appointment_cancelled",
+        {"appointment_cancelled": 1},
+    ),
 )
 
 
-@dataclass(frozen=True)
-class Desk:
+@dataclass
+class Trial:
+    """One case, held (if the action needs it) by a staff member of its own: bookings never clash."""
+
     client: Client
-    anna: dict[str, str]
-    clara: dict[str, str]  # a coordinator, who sees the case wherever it went
+    holder: dict[str, str]
+    coordinator: dict[str, str]
+    case_id: str = ""
+    appointment_id: str = ""
+    key: str = field(default_factory=lambda: uuid.uuid4().hex)  # the booking's Idempotency-Key, kept for the retry
 
-    def new_case(self, valid_intake: dict[str, Any], action: Action) -> str:
-        body = {**valid_intake, "qualification": {**valid_intake["qualification"], "profession_group": "health"}}
-        response = post_json(self.client, "/intake", body, {"Idempotency-Key": str(uuid.uuid4())})
-        assert response.status_code == 201, response.body
-        case_id = json.loads(response.body)["case_id"]
-        if action.claimed_first:
-            assert self.client.http.post(f"/staff/cases/{case_id}/claim", headers=self.anna).status_code == 200
-        return case_id
-
-    def act(self, action: Action, case_id: str) -> Any:
-        path = f"/staff/cases/{case_id}/{action.name}"
+    def send(self, action: Action) -> Any:
+        path = f"/staff/cases/{self.case_id}" + action.path.format(appointment_id=self.appointment_id)
+        headers = {**self.holder, "Idempotency-Key": self.key} if action.name == "book" else self.holder
         if action.body is None:
-            return self.client.http.post(path, headers=self.anna)
-        return post_json(self.client, path, action.body, self.anna)
+            return self.client.http.request(action.method, path, headers=headers)
+        if action.method == "POST":
+            return post_json(self.client, path, action.body, headers)
+        headers = {**headers, "Content-Type": "application/json"}
+        return self.client.http.request(action.method, path, body=json.dumps(action.body).encode(), headers=headers)
 
-    def case(self, case_id: str) -> dict[str, Any]:
-        return json.loads(self.client.http.get(f"/staff/cases/{case_id}", headers=self.clara).body)
-
-    def audit(self, case_id: str) -> list[str]:
-        trail = json.loads(self.client.http.get(f"/staff/cases/{case_id}/audit", headers=self.clara).body)
-        return [e["action"] for e in trail["entries"] if e["action"] != "view"]
+    def get(self, path: str) -> dict[str, Any]:
+        response = self.client.http.get(f"/staff/cases/{self.case_id}{path}", headers=self.coordinator)
+        assert response.status_code == 200, response.body
+        return json.loads(response.body)
 
 
 @pytest.fixture
-def desk(client: Client, staff_token: Callable[..., str]) -> Desk:
-    anna = auth(staff_token(LMU, name="Anna Berger"))
-    return Desk(client, anna, auth(staff_token(LMU, role="coordinator", name="Clara Coordinator")))
+def new_trial(
+    client: Client, staff_token: Callable[..., str], valid_intake: dict[str, Any]
+) -> Callable[[Action], Trial]:
+    coordinator = auth(staff_token(LMU, role="coordinator", name="Clara Coordinator"))
+
+    def make(action: Action) -> Trial:
+        holder = auth(staff_token(LMU, name=f"Anna {uuid.uuid4().hex[:8]}"))
+        trial = Trial(client, holder, coordinator)
+        body = {**valid_intake, "qualification": {**valid_intake["qualification"], "profession_group": "health"}}
+        response = post_json(client, "/intake", body, {"Idempotency-Key": str(uuid.uuid4())})
+        assert response.status_code == 201, response.body
+        trial.case_id = json.loads(response.body)["case_id"]
+        if action.claimed_first:
+            assert client.http.post(f"/staff/cases/{trial.case_id}/claim", headers=holder).status_code == 200
+        if action.booked_first:
+            booking = {"start": START, "duration_minutes": 45, "location": "Raum 2.14"}
+            response = post_json(client, f"/staff/cases/{trial.case_id}/appointments", booking, holder)
+            assert response.status_code == 201, response.body
+            trial.appointment_id = json.loads(response.body)["appointment"]["appointment_id"]
+        return trial
+
+    return make
 
 
 def _queue_key(case_id: str) -> str | None:
@@ -104,17 +189,21 @@ def _queue_key(case_id: str) -> str | None:
     return item.get("partner_status", {}).get("S")
 
 
-def assert_done_once(desk: Desk, action: Action, case_id: str, label: str) -> None:
-    case = desk.case(case_id)
+def assert_done_once(trial: Trial, action: Action, label: str) -> None:
+    case = trial.get("")
     assert (case["status"], case["partner"]) == (action.status, action.partner), f"{label}: {case['status']}"
     steps = [h["action"] for h in case["history"]]
     assert steps.count(action.history) == 1 and steps[-1] == action.history, f"{label}: history {steps}"
-    audit = desk.audit(case_id)
+    audit = [e["action"] for e in trial.get("/audit")["entries"]]
     assert audit.count(action.audit) == 1, f"{label}: audit {audit}"
-    assert _queue_key(case_id) == f"{action.partner}#{action.status}", f"{label}: queued as {_queue_key(case_id)}"
-    if action.name == "transfer":
-        sms = [m for m in bootstrap.messaging_service().messages_for_case(case_id) if m["kind"] == "case_transferred"]
-        assert [m["status"] for m in sms] == ["pending"], f"{label}: transfer SMS {sms}"
+    queue = "claimed" if action.status == "scheduled" else action.status  # held either way
+    assert _queue_key(trial.case_id) == f"{action.partner}#{queue}", f"{label}: queued as {_queue_key(trial.case_id)}"
+    owed = Counter(
+        m["kind"]
+        for m in bootstrap.messaging_service().messages_for_case(trial.case_id)
+        if m["kind"] in action.sms and m["status"] in ("pending", "queued")
+    )
+    assert owed == Counter(action.sms), f"{label}: SMS {dict(owed)}"
 
 
 def _codes(operation: str) -> tuple[str, ...]:
@@ -122,28 +211,33 @@ def _codes(operation: str) -> tuple[str, ...]:
     return (*codes, TRANSACTION_CANCELED_BY_CONFLICT) if operation.startswith("Transact") else codes
 
 
-@pytest.mark.parametrize("action", ACTIONS, ids=lambda a: a.name)
-def test_a_fault_in_any_call_of_a_staff_action_gives_200_or_503_and_the_retry_lands_it_once(
-    desk: Desk, valid_intake: dict[str, Any], action: Action
+# The appointment_cancelled SMS has no place: an empty string, which DynamoDB Local's old release refuses.
+CASES = [pytest.param(a, id=a.name, marks=[EMPTY_STRINGS] if a.name == "cancel" else []) for a in ACTIONS]
+
+
+@pytest.mark.parametrize("action", CASES)
+def test_a_fault_in_any_call_of_a_staff_action_gives_success_or_503_and_the_retry_lands_it_once(
+    new_trial: Callable[[Action], Trial], action: Action
 ) -> None:
-    case_id = desk.new_case(valid_intake, action)
+    trial = new_trial(action)
     with dynamodb_faults() as clean:
-        assert desk.act(action, case_id).status_code == 200
+        assert trial.send(action).status_code == action.success
     operations = list(dict.fromkeys(clean.calls))
     assert "TransactWriteItems" in operations, operations  # the change is one transaction
+    assert_done_once(trial, action, "without a fault")
     for operation in operations:
         for code, after_applying in itertools.product(_codes(operation), (False, True)):
             if after_applying and not operation.startswith(("Put", "Update", "Delete", "TransactWrite")):
                 continue  # a lost answer after the write landed only means something for writes
             label = f"{action.name}: {operation} {code}{' after applying' if after_applying else ''}"
-            case_id = desk.new_case(valid_intake, action)
+            trial = new_trial(action)
             with dynamodb_faults() as faults:
                 faults.inject(operation, code, after_applying=after_applying)
-                first = desk.act(action, case_id)
+                first = trial.send(action)
             assert faults.injected, f"{label}: the fault was not reached"
-            if first.status_code != 200:
+            if first.status_code != action.success:
                 assert first.status_code == 503, f"{label}: {first.status_code} {first.body}"
                 assert first.headers.get("Retry-After", "").isdigit(), f"{label}: 503 without Retry-After"
-                retry = desk.act(action, case_id)
-                assert retry.status_code == 200, f"{label}: the retry got {retry.status_code} {retry.body}"
-            assert_done_once(desk, action, case_id, label)
+                retry = trial.send(action)
+                assert retry.status_code == action.success, f"{label}: the retry got {retry.status_code} {retry.body}"
+            assert_done_once(trial, action, label)
