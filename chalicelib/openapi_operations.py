@@ -383,7 +383,8 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(404, 409, 503),
         description="Any appointment not cancelled, at any time. Recorded before its start, the appointment "
         "no longer counts as upcoming (the case leaves `scheduled` unless another one is) and its unsent "
-        "SMS are cancelled. 409 `invalid_transition` for a cancelled appointment.",
+        "SMS are cancelled. 409 `invalid_transition` for a cancelled appointment. Recording the value already "
+        "recorded (a retry after a lost answer) answers 200 and writes nothing.",
     ),
     Operation(
         "GET",

@@ -333,6 +333,10 @@ class AppointmentService:
         def decide(case: Case, now: datetime) -> Change:
             before = self._appointment(case, appointment_id)
             check_attendance(case, who, before)
+            if before.attended is attended:
+                # Recorded so already (often the retry of this very request after a lost answer):
+                # nothing to write, no second history entry; the SMS step below runs again.
+                return Change(case, case, before, before)
             after = replace(
                 before,
                 status=ATTENDED if attended else NO_SHOW,

@@ -518,6 +518,11 @@ def test_a_no_show_is_recorded_after_the_start_and_can_be_corrected(
     _, audit = anna.get(f"/staff/cases/{case_id}/audit")
     recorded = [e["detail"] for e in audit["entries"] if e["action"] == "attendance_recorded"]
     assert recorded[0]["attended"] is True and recorded[0]["corrected_from"] is False
+    frozen_clock.advance(minutes=1)
+    status, body = anna.post(f"{path}/attendance", {"attended": True})  # the same again: a retry, changing nothing
+    assert status == 200 and body["appointment"]["status"] == "attended"
+    _, audit = anna.get(f"/staff/cases/{case_id}/audit")
+    assert [e["action"] for e in audit["entries"]].count("attendance_recorded") == 2
     status, body = anna.patch(path, {"start": "2025-03-20T10:00"})
     assert status == 409  # attendance recorded: no longer movable
     status, body = anna.delete(path)

@@ -1,6 +1,6 @@
 """DynamoDB throttling, transaction conflicts and lost answers, injected into every call a staff action
 makes: claim, release, transfer, close, and booking (with an Idempotency-Key, as the staff page
-sends it), moving and cancelling an appointment.
+sends it), moving and cancelling an appointment and recording attendance.
 
 Whatever fails, the caller gets either success or a retryable 503 with Retry-After, and the retry
 (the same request again, as the staff page sends it) succeeds. Afterwards the action is in the
@@ -125,6 +125,19 @@ ACTIONS = (
         "appointment_cancelled",
         "appointment_cancelled",
         {"appointment_cancelled": 1},
+    ),
+    Action(
+        "attendance",
+        "POST",
+        "/appointments/{appointment_id}/attendance",
+        {"attended": True},
+        True,
+        True,
+        200,
+        "claimed",  # recorded before the start: the appointment is over, the case no longer scheduled
+        LMU,
+        "attendance_recorded",
+        "attendance_recorded",
     ),
 )
 
