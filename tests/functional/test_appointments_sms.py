@@ -165,6 +165,7 @@ def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_can
     assert reminder["reason"] == NO_LONGER_BOOKED
 
 
+@EMPTY_STRINGS
 def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is_told_once(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
