@@ -338,7 +338,9 @@ OPERATIONS: tuple[Operation, ...] = (
         description="409 `in_the_past` for a start that is not in the future (its `errors` name `start`), "
         "`appointment_overlap` (with `conflicting_appointment`) if the holder has another appointment then, "
         "`invalid_transition` if the case is not claimed or is closed. A start that is not a date and time "
-        "is 400. The SMS planned: `appointment_booked` now, reminders before the start (with SMS consent).",
+        "is 400. The SMS planned: `appointment_booked` now, reminders before the start (with SMS consent). "
+        "Send an Idempotency-Key: with one, a 503 (also one after the booking was stored) can be retried and the "
+        "retry plans what the lost answer skipped; without one, a retry would clash with the booking itself.",
         responses={
             201: Body(
                 "The appointment and the SMS planned for it (a repeat with the same Idempotency-Key: as it is now).",
