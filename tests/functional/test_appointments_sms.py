@@ -165,17 +165,24 @@ def test_a_cancelled_appointment_sends_no_reminder_when_its_sms_could_not_be_can
     assert reminder["reason"] == NO_LONGER_BOOKED
 
 
-@EMPTY_STRINGS
-def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is_told_once(
-    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
-) -> None:
+def _changed_and_answer_lost(anna: Desk, case_id: str, client: Client, change: Callable[[str], tuple[int, Any]]) -> str:
+    """12 March 10:00 booked (its booking message out), then `change`d at its path: the change is
+    stored and its answer lost (a timeout), so the SMS step never ran. The appointment's path."""
     from tests.reliability.faults import TIMEOUT, dynamodb_faults
 
     booked = _booked_and_confirmed(anna, case_id, client)
     path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
     with dynamodb_faults() as faults:
-        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # cancelled; the answer lost
-        assert anna.delete(path)[0] == 503
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)
+        assert change(path)[0] == 503
+    return path
+
+
+@EMPTY_STRINGS
+def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is_told_once(
+    anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
+) -> None:
+    path = _changed_and_answer_lost(anna, case_id, client, anna.delete)
     frozen_clock.advance(minutes=1)
     for _ in range(2):  # the retry, and a double tap on it
         status, body = anna.delete(path)
@@ -201,13 +208,7 @@ def test_the_retry_of_a_cancel_whose_answer_was_lost_is_200_and_the_applicant_is
 def test_the_retry_of_a_reschedule_whose_answer_was_lost_tells_the_applicant_the_new_time_once(
     anna: Desk, case_id: str, client: Client, frozen_clock: FrozenClock, fake_sender: Any
 ) -> None:
-    from tests.reliability.faults import TIMEOUT, dynamodb_faults
-
-    booked = _booked_and_confirmed(anna, case_id, client)
-    path = f"/staff/cases/{case_id}/appointments/{booked['appointment']['appointment_id']}"
-    with dynamodb_faults() as faults:
-        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # moved; the answer lost
-        assert anna.patch(path, {"start": "2025-03-14T10:00"})[0] == 503
+    path = _changed_and_answer_lost(anna, case_id, client, lambda p: anna.patch(p, {"start": "2025-03-14T10:00"}))
     frozen_clock.advance(minutes=1)
     for _ in range(2):  # the retry, and a double tap on it
         status, body = anna.patch(path, {"start": "2025-03-14T10:00"})
