@@ -163,7 +163,9 @@ class MessagingService:
         self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
     ) -> list[Message]:
         """A booked appointment: the booking message now, reminders at the partner's offsets."""
-        return self._appointment(case, appointment, partner, (now or self._now()).astimezone(UTC), APPOINTMENT_BOOKED)
+        now = (now or self._now()).astimezone(UTC)
+        schedule = self._schedule(appointment, partner, now, APPOINTMENT_BOOKED)
+        return self._appointment(case, appointment, partner, now, schedule)
 
     def replan_appointment_messages(
         self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
@@ -176,11 +178,12 @@ class MessagingService:
         # place) must not find that time's cancelled reminders and take them for already planned.
         revision = getattr(appointment, "version", None)
         change = f"v{revision}" if revision is not None else iso(now)
+        schedule = self._schedule(appointment, partner, now, APPOINTMENT_CHANGED, change)
         # Not this change's own messages: planning it again (a repeated reschedule) must find them pending.
-        own = {message_id(*key) for _, key, _ in self._schedule(appointment, partner, now, APPOINTMENT_CHANGED, change)}
+        own = {message_id(*key) for _, key, _ in schedule}
         unsent = self.store.for_appointment(case.case_id, appointment.appointment_id)
         self._cancel_pending([m for m in unsent if m.message_id not in own], now, "rescheduled")
-        return self._appointment(case, appointment, partner, now, APPOINTMENT_CHANGED, change)
+        return self._appointment(case, appointment, partner, now, schedule)
 
     def cancel_appointment_messages(
         self, case: Case, appointment: Appointment, partner: Partner, now: datetime | None = None
@@ -217,16 +220,20 @@ class MessagingService:
         return cancelled
 
     def _appointment(
-        self, case: Case, appointment: Appointment, partner: Partner, now: datetime, kind: str, change: str = ""
+        self,
+        case: Case,
+        appointment: Appointment,
+        partner: Partner,
+        now: datetime,
+        schedule: list[tuple[str, tuple[str, ...], datetime]],
     ) -> list[Message]:
-        """The first message (booking or change) now and reminders; `change` tells one change's records
-        from another's (empty for the booking: planning it twice writes once)."""
+        """The messages of `schedule` (from `_schedule`), each naming the appointment's time and place."""
         start = _aware(appointment.start)
         place = appointment.online_url or appointment.location or partner.address
         values = Values(reference=case.reference, partner=partner.short_name, place=place, at=start)
         opted_out = functools.cache(self.store.is_opted_out)  # one number: one lookup for its messages
         planned: list[Message] = []
-        for message_kind, key, due in self._schedule(appointment, partner, now, kind, change):
+        for message_kind, key, due in schedule:
             message = self._plan(case, message_kind, key, values, due, now, partner.id, appointment, start, opted_out)
             if message is not None:
                 planned.append(message)
@@ -235,7 +242,8 @@ class MessagingService:
     def _schedule(
         self, appointment: Appointment, partner: Partner, now: datetime, kind: str, change: str = ""
     ) -> list[tuple[str, tuple[str, ...], datetime]]:
-        """What `_appointment` plans, as (kind, key, due): the first message now, then the reminders."""
+        """The first message (booking or change) now and the reminders, as (kind, key, due); `change`
+        tells one change's records from another's (empty for the booking: planning it twice writes once)."""
         start = _aware(appointment.start)
         if start <= now:
             return []

@@ -236,8 +236,9 @@ class StaffService:
             check_release(case, who)
             return released(case, who, now)
 
+        # A case's last step says its state: released → routed, closed → closed, moved → at `target`.
         def repeat(case: Case, now: datetime) -> bool:
-            return case.status == ROUTED and repeats_last_step(case, who, now, "released")
+            return repeats_last_step(case, who, now, "released")
 
         return self._act(
             who, case_id, RELEASE, decide, lambda case: {"previous_holder": case.claimed_by}, repeat=repeat
@@ -252,7 +253,7 @@ class StaffService:
             return closed(case, who, now, outcome, note)
 
         def repeat(case: Case, now: datetime) -> bool:
-            return case.status == CLOSED and repeats_last_step(case, who, now, "closed", outcome=outcome, note=note)
+            return repeats_last_step(case, who, now, "closed", outcome=outcome, note=note)
 
         # The note is free text that may name the applicant: it lives in the case, not the audit log.
         after = self._act(
@@ -286,8 +287,7 @@ class StaffService:
             return transferred(case, who, now, target, reason, history_action)
 
         def repeat(case: Case, now: datetime) -> bool:
-            moved = case.partner == target
-            return moved and repeats_last_step(case, who, now, history_action, to=target, reason=reason)
+            return repeats_last_step(case, who, now, history_action, to=target, reason=reason)
 
         # Reason text stays in the case history; the audit log keeps ids and codes only.
         after = self._act(
