@@ -339,8 +339,11 @@ OPERATIONS: tuple[Operation, ...] = (
         "`appointment_overlap` (with `conflicting_appointment`) if the holder has another appointment then, "
         "`invalid_transition` if the case is not claimed or is closed. A start that is not a date and time "
         "is 400. The SMS planned: `appointment_booked` now, reminders before the start (with SMS consent). "
-        "Send an Idempotency-Key: with one, a 503 (also one after the booking was stored) can be retried and the "
-        "retry plans what the lost answer skipped; without one, a retry would clash with the booking itself.",
+        "A 503 (also one after the booking was stored) can be retried: the retry gets the booking (201, "
+        "`Idempotent-Replayed: true`) and plans the SMS the lost answer skipped. With an Idempotency-Key that "
+        "holds for every repeat; without one, only for the same body from the same caller while the booking is "
+        f"the case's last step, within {REPEAT_WINDOW.seconds // 60} minutes (later, the same body is a new "
+        "booking and clashes with the first). Send a key.",
         responses={
             201: Body(
                 "The appointment and the SMS planned for it (a repeat with the same Idempotency-Key: as it is now).",

@@ -368,8 +368,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "sms_planned": {
                 "type": "boolean",
                 "description": "false: the SMS could not be planned (logged). Busy storage in that step is a 503 "
-                "instead, whose retry plans them, wherever a retry is safe: a booking with an Idempotency-Key, "
-                "a change, a cancel.",
+                "instead, whose retry (the same request) is answered as done and plans them.",
             },
         },
     },

@@ -173,14 +173,15 @@ class AppointmentService:
         request = AppointmentRequest.from_body(checked("appointment", body, place_required=True))
         start, duration = request.start, int(request.duration_minutes or 0)
         assert start is not None  # required by the schema
-        body_hash = request_hash(body) if idempotency_key is not None else None
+        body_hash = request_hash(body)
         if idempotency_key is None:
             appointment_id = uuid.uuid4().hex
+            replay = self._booked_just_now(first, who, body_hash)
         else:
             appointment_id = keyed_appointment_id(case_id, idempotency_key)
             replay = self._booked_already(first, appointment_id, body_hash)
-            if replay is not None:
-                return replay, True
+        if replay is not None:
+            return replay, True
 
         def decide(case: Case, now: datetime) -> Change:
             check_can_book(case, who)
@@ -216,8 +217,12 @@ class AppointmentService:
         try:
             change, now = _required(self._commit(who, first, decide))
         except ConflictError:
-            # A twin request with this key may have booked it meanwhile (its slot now clashes): answer as it did.
-            replay = None if body_hash is None else self._booked_already(first, appointment_id, body_hash)
+            # A twin request may have booked it meanwhile (its slot now clashes): answer as it did.
+            if idempotency_key is not None:
+                replay = self._booked_already(first, appointment_id, body_hash)
+            else:
+                current = self.cases.get_case(case_id)
+                replay = None if current is None else self._booked_just_now(current, who, body_hash)
             if replay is None:
                 raise
             return replay, True
@@ -226,11 +231,10 @@ class AppointmentService:
             lambda sms, partner: sms.plan_appointment_messages(
                 change.case_after, change.appointment_after, partner, now
             ),
-            retry_safe=idempotency_key is not None,  # without a key, a retry would clash with this booking
         )
         return self._result(change, planned, ok), False
 
-    def _booked_already(self, case: Case, appointment_id: str, body_hash: str | None) -> dict[str, Any] | None:
+    def _booked_already(self, case: Case, appointment_id: str, body_hash: str) -> dict[str, Any] | None:
         """The answer for the booking an Idempotency-Key already made on this case, as it stands now."""
         existing = self.store.get(case.case_id, appointment_id)
         if existing is None:
@@ -239,6 +243,20 @@ class AppointmentService:
             raise IdempotencyConflictError(
                 "This Idempotency-Key was already used with a different request body.", field="Idempotency-Key"
             )
+        return self._replayed(case, existing)
+
+    def _booked_just_now(self, case: Case, who: StaffIdentity, body_hash: str) -> dict[str, Any] | None:
+        """The answer for a booking sent without an Idempotency-Key when the case's last step is this
+        caller booking this very request, within REPEAT_WINDOW: the retry after a lost answer, which
+        would otherwise clash with the booking it made. Anything else is booked (or refused) anew."""
+        if not repeats_last_step(case, who, self.clock.now(), APPOINTMENT_BOOKED):
+            return None
+        existing = self.store.get(case.case_id, str(case.history[-1].detail.get("appointment_id")))
+        if existing is None or existing.booking_request_hash != body_hash:
+            return None
+        return self._replayed(case, existing)
+
+    def _replayed(self, case: Case, existing: Appointment) -> dict[str, Any]:
         current = self.cases.get_case(case.case_id) or case
         now = self.clock.now()
         if existing.version == 1 and existing.is_upcoming(now):
@@ -250,7 +268,7 @@ class AppointmentService:
         else:
             messages, ok = [], self.messaging is not None
             if self.messaging is not None:
-                earlier = self.messaging.store.for_appointment(case.case_id, appointment_id)
+                earlier = self.messaging.store.for_appointment(case.case_id, existing.appointment_id)
                 messages = [_message_summary(m) for m in earlier]
         return {
             "appointment": existing.as_dict(),
@@ -541,18 +559,18 @@ class AppointmentService:
         self.messaging.cancel_pending_for_appointments(case_id, now, reason)
 
     def _sms(
-        self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]], retry_safe: bool = True
+        self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]]
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The SMS step after a stored change. Storage busy: a 503 when the caller's retry of the same
-        request comes back here (a repeat is answered as done, and planning is idempotent), so the
-        applicant is not left untold; else (a booking without Idempotency-Key) `sms_planned` false."""
+        """The SMS step after a stored change. Storage busy: a 503, because the caller's retry of the
+        same request comes back here (a repeat is answered as done, and planning is idempotent), so the
+        applicant is not left untold. Any other failure: `sms_planned` false (logged)."""
         if self.messaging is None:
             return [], False
         try:
             partner = self.directory.partners()[case.partner]
             return [_message_summary(m) for m in plan(self.messaging, partner)], True
         except Exception as error:
-            if retry_safe and isinstance(error, RetryableError):
+            if isinstance(error, RetryableError):
                 raise
             log.exception("appointment SMS could not be planned", extra={"case_id": case.case_id})
             return [], False

@@ -6,20 +6,23 @@ import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from tests.conftest import post_json
+from tests.conftest import FrozenClock, post_json
 from tests.functional.appointment_desk import Desk, sms
 
 BODY = {"start": "2025-03-12T10:00", "duration_minutes": 60, "location": "Raum 2.14"}
 
 
-def book(client: Client, desk: Desk, case_id: str, key: str, body: dict[str, Any] = BODY) -> tuple[int, Any, Any]:
-    headers = {**desk.headers, "Idempotency-Key": key}
+def book(
+    client: Client, desk: Desk, case_id: str, key: str | None, body: dict[str, Any] = BODY
+) -> tuple[int, Any, Any]:
+    headers = {**desk.headers, "Idempotency-Key": key} if key is not None else desk.headers
     response = post_json(client, f"/staff/cases/{case_id}/appointments", body, headers)
     return response.status_code, json.loads(response.body), response.headers
 
@@ -67,16 +70,56 @@ def test_a_booking_whose_sms_step_finds_storage_busy_is_503_with_a_key_and_the_r
     assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
 
 
-def test_without_a_key_a_booking_whose_sms_step_finds_storage_busy_is_201_saying_so(
+def test_without_a_key_a_booking_whose_sms_step_finds_storage_busy_is_503_and_the_retry_plans_them(
     anna: Desk, case_id: str, client: Client
 ) -> None:
-    """Its retry would clash with the booking itself, so the answer is the booking, with sms_planned false."""
+    """The retry of the same request right after is answered with the booking it made, not a clash with it."""
     from tests.reliability.faults import THROTTLING, dynamodb_faults
 
     with dynamodb_faults() as faults:
         faults.inject("PutItem", THROTTLING)
-        status, booked = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
-    assert status == 201 and booked["sms_planned"] is False, booked
+        assert anna.post(f"/staff/cases/{case_id}/appointments", BODY)[0] == 503
+    response = post_json(client, f"/staff/cases/{case_id}/appointments", BODY, anna.headers)
+    again = json.loads(response.body)
+    assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "true", again
+    assert again["sms_planned"], again
+    kinds = [m["kind"] for m in sms(case_id)]
+    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert len(listed["appointments"]) == 1
+
+
+def test_without_a_key_the_retry_of_a_booking_whose_answer_was_lost_gets_it_once(
+    anna: Desk, case_id: str, client: Client
+) -> None:
+    from tests.reliability.faults import TIMEOUT, dynamodb_faults
+
+    with dynamodb_faults() as faults:
+        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # booked; the answer lost
+        assert anna.post(f"/staff/cases/{case_id}/appointments", BODY)[0] == 503
+    for _ in range(2):  # the retry, and a double tap on it
+        status, again = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
+        assert status == 201 and again["sms_planned"], again
+        assert sorted(m["kind"] for m in again["messages"]) == ["appointment_booked", "reminder", "reminder"]
+    kinds = [m["kind"] for m in sms(case_id)]
+    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
+
+
+def test_without_a_key_only_the_same_request_right_after_is_answered_as_the_booking(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    """Another note for the same slot, or the same request after the repeat window, is a new booking: it clashes."""
+    from chalicelib.domain.staff import REPEAT_WINDOW
+
+    status, first = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
+    assert status == 201
+    status, other = anna.post(f"/staff/cases/{case_id}/appointments", {**BODY, "note": "bring certificates"})
+    assert status == 409 and other["code"] == "appointment_overlap", other
+    frozen_clock.advance(seconds=(REPEAT_WINDOW + timedelta(minutes=1)).total_seconds())
+    status, late = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
+    assert status == 409 and late["code"] == "appointment_overlap", late
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [a["appointment_id"] for a in listed["appointments"]] == [first["appointment"]["appointment_id"]]
 
 
 def test_the_same_key_with_another_body_is_409_and_books_nothing(anna: Desk, case_id: str, client: Client) -> None:
@@ -114,13 +157,14 @@ def test_the_key_belongs_to_its_case(
     assert second["appointment"]["appointment_id"] != first["appointment"]["appointment_id"]
 
 
+@pytest.mark.parametrize("key", ["book-5", None], ids=["with a key", "without one (a double tap)"])
 def test_twins_sent_at_once_make_one_booking_and_both_get_it(
-    monkeypatch: pytest.MonkeyPatch, anna: Desk, case_id: str, client: Client, atomic_dynamodb: None
+    monkeypatch: pytest.MonkeyPatch, anna: Desk, case_id: str, client: Client, atomic_dynamodb: None, key: str | None
 ) -> None:
     # The test client swaps os.environ per call; from many threads the swaps interleave.
     monkeypatch.setattr(os, "environ", os.environ)
     with ThreadPoolExecutor(6) as pool:
-        answers = list(pool.map(lambda _: book(client, anna, case_id, "book-5"), range(6)))
+        answers = list(pool.map(lambda _: book(client, anna, case_id, key), range(6)))
     assert {status for status, _, _ in answers} == {201}
     assert len({body["appointment"]["appointment_id"] for _, body, _ in answers}) == 1
     assert sum(1 for _, _, headers in answers if "Idempotent-Replayed" not in headers) == 1

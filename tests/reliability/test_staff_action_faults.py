@@ -1,6 +1,6 @@
 """DynamoDB throttling, transaction conflicts and lost answers, injected into every call a staff action
-makes: claim, release, transfer, close, and booking (with an Idempotency-Key, as the staff page
-sends it), moving and cancelling an appointment and recording attendance.
+makes: claim, release, transfer, close, booking (with an Idempotency-Key, as the staff page sends
+it, and without one), moving and cancelling an appointment and recording attendance.
 
 Throttling, a transaction conflict (also a transaction cancelled by one), a 500 and a timeout, each
 replacing the call and each after the write landed. Whatever fails, the caller gets either success
@@ -17,7 +17,7 @@ import json
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -57,6 +57,22 @@ class Action:
     sms: dict[str, int] = field(default_factory=dict)  # SMS kinds the action owes, and how many
 
 
+BOOK = Action(
+    "book",
+    "POST",
+    "/appointments",
+    {"start": START, "duration_minutes": 45, "location": "Raum 2.14"},
+    True,
+    False,
+    201,
+    "scheduled",
+    LMU,
+    "appointment_booked",
+    "appointment_booked",
+    {"appointment_booked": 1},
+)
+
+
 ACTIONS = (
     Action("claim", "POST", "/claim", None, False, False, 200, "claimed", LMU, "claimed", "claim"),
     Action("release", "POST", "/release", None, True, False, 200, "routed", LMU, "released", "release"),
@@ -87,20 +103,8 @@ ACTIONS = (
         "closed",
         "close",
     ),
-    Action(
-        "book",
-        "POST",
-        "/appointments",
-        {"start": START, "duration_minutes": 45, "location": "Raum 2.14"},
-        True,
-        False,
-        201,
-        "scheduled",
-        LMU,
-        "appointment_booked",
-        "appointment_booked",
-        {"appointment_booked": 1},
-    ),
+    BOOK,
+    replace(BOOK, name="book-keyless"),  # a client that sends no key (the API allows it)
     Action(
         "reschedule",
         "PATCH",
