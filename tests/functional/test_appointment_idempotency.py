@@ -39,68 +39,41 @@ def test_a_repeat_with_the_same_key_gets_the_same_booking_once(anna: Desk, case_
     assert [m["kind"] for m in sms(case_id)].count("appointment_booked") == 1
 
 
+# Without a key, the same request from the same person right after its booking gets that booking too.
+KEYS = pytest.mark.parametrize("key", ["book-again", None], ids=["with a key", "without one"])
+
+
+@KEYS
 def test_the_retry_of_a_booking_whose_answer_was_lost_plans_the_sms_the_lost_answer_skipped(
-    anna: Desk, case_id: str, client: Client
+    anna: Desk, case_id: str, client: Client, key: str | None
 ) -> None:
     from tests.reliability.faults import TIMEOUT, dynamodb_faults
 
     with dynamodb_faults() as faults:
         faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # booked; the answer lost
-        assert book(client, anna, case_id, "book-lost")[0] == 503
+        assert book(client, anna, case_id, key)[0] == 503
     assert sms(case_id) == []  # the booking is stored; its SMS were never planned
     for _ in range(2):  # the retry, and a double tap on it
-        status, again, headers = book(client, anna, case_id, "book-lost")
+        status, again, headers = book(client, anna, case_id, key)
         assert status == 201 and headers["Idempotent-Replayed"] == "true" and again["sms_planned"], again
         assert sorted(m["kind"] for m in again["messages"]) == ["appointment_booked", "reminder", "reminder"]
-    kinds = [m["kind"] for m in sms(case_id)]
-    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
-
-
-def test_a_booking_whose_sms_step_finds_storage_busy_is_503_with_a_key_and_the_retry_plans_them(
-    anna: Desk, case_id: str, client: Client
-) -> None:
-    from tests.reliability.faults import THROTTLING, dynamodb_faults
-
-    with dynamodb_faults() as faults:
-        faults.inject("PutItem", THROTTLING)  # the first SMS record's conditional put
-        assert book(client, anna, case_id, "book-busy")[0] == 503
-    status, again, _ = book(client, anna, case_id, "book-busy")
-    assert status == 201 and again["sms_planned"], again
-    kinds = [m["kind"] for m in sms(case_id)]
-    assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
-
-
-def test_without_a_key_a_booking_whose_sms_step_finds_storage_busy_is_503_and_the_retry_plans_them(
-    anna: Desk, case_id: str, client: Client
-) -> None:
-    """The retry of the same request right after is answered with the booking it made, not a clash with it."""
-    from tests.reliability.faults import THROTTLING, dynamodb_faults
-
-    with dynamodb_faults() as faults:
-        faults.inject("PutItem", THROTTLING)
-        assert anna.post(f"/staff/cases/{case_id}/appointments", BODY)[0] == 503
-    response = post_json(client, f"/staff/cases/{case_id}/appointments", BODY, anna.headers)
-    again = json.loads(response.body)
-    assert response.status_code == 201 and response.headers["Idempotent-Replayed"] == "true", again
-    assert again["sms_planned"], again
     kinds = [m["kind"] for m in sms(case_id)]
     assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
     _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
     assert len(listed["appointments"]) == 1
 
 
-def test_without_a_key_the_retry_of_a_booking_whose_answer_was_lost_gets_it_once(
-    anna: Desk, case_id: str, client: Client
+@KEYS
+def test_a_booking_whose_sms_step_finds_storage_busy_is_503_and_the_retry_plans_them(
+    anna: Desk, case_id: str, client: Client, key: str | None
 ) -> None:
-    from tests.reliability.faults import TIMEOUT, dynamodb_faults
+    from tests.reliability.faults import THROTTLING, dynamodb_faults
 
     with dynamodb_faults() as faults:
-        faults.inject("TransactWriteItems", TIMEOUT, after_applying=True)  # booked; the answer lost
-        assert anna.post(f"/staff/cases/{case_id}/appointments", BODY)[0] == 503
-    for _ in range(2):  # the retry, and a double tap on it
-        status, again = anna.post(f"/staff/cases/{case_id}/appointments", BODY)
-        assert status == 201 and again["sms_planned"], again
-        assert sorted(m["kind"] for m in again["messages"]) == ["appointment_booked", "reminder", "reminder"]
+        faults.inject("PutItem", THROTTLING)  # the first SMS record's conditional put
+        assert book(client, anna, case_id, key)[0] == 503
+    status, again, headers = book(client, anna, case_id, key)
+    assert status == 201 and headers["Idempotent-Replayed"] == "true" and again["sms_planned"], again
     kinds = [m["kind"] for m in sms(case_id)]
     assert (kinds.count("appointment_booked"), kinds.count("reminder")) == (1, 2), kinds
 
@@ -157,7 +130,7 @@ def test_the_key_belongs_to_its_case(
     assert second["appointment"]["appointment_id"] != first["appointment"]["appointment_id"]
 
 
-@pytest.mark.parametrize("key", ["book-5", None], ids=["with a key", "without one (a double tap)"])
+@KEYS  # without a key: a double tap
 def test_twins_sent_at_once_make_one_booking_and_both_get_it(
     monkeypatch: pytest.MonkeyPatch, anna: Desk, case_id: str, client: Client, atomic_dynamodb: None, key: str | None
 ) -> None:
