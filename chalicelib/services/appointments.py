@@ -4,10 +4,13 @@ SMS that staff actions cause (booking, change, cancellation, reminders, a transf
 Visibility first (another institution's case answers 404 like a missing one, on every endpoint),
 then the rule, then one conditional transaction per event (appointment, the holder's calendar,
 the case, the audit entry). After a lost race the service re-reads and decides again: a second
-booking of the same slot then sees the first and gets 409 `appointment_overlap`.
+booking of the same slot then sees the first and gets 409 `appointment_overlap`, unless it is the
+same request again (same Idempotency-Key; or, without one, the same body from the same person
+right after): that is answered with the first booking.
 
 SMS are planned after the transaction, as records the `send_due_messages` sweep sends: a
-planning failure never undoes a booking; it is logged and the answer says `sms_planned: false`.
+planning failure never undoes a booking. Busy storage there is a 503, whose retry is answered as
+done and plans them; any other failure is logged and the answer says `sms_planned: false`.
 """
 
 from __future__ import annotations
