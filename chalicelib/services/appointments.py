@@ -221,11 +221,11 @@ class AppointmentService:
             change, now = _required(self._commit(who, first, decide))
         except ConflictError:
             # A twin request may have booked it meanwhile (its slot now clashes): answer as it did.
+            current = self.cases.get_case(case_id) or first
             if idempotency_key is not None:
-                replay = self._booked_already(first, appointment_id, body_hash)
+                replay = self._booked_already(current, appointment_id, body_hash)
             else:
-                current = self.cases.get_case(case_id)
-                replay = None if current is None else self._booked_just_now(current, who, body_hash)
+                replay = self._booked_just_now(current, who, body_hash)
             if replay is None:
                 raise
             return replay, True
@@ -238,7 +238,7 @@ class AppointmentService:
         return self._result(change, planned, ok), False
 
     def _booked_already(self, case: Case, appointment_id: str, body_hash: str) -> dict[str, Any] | None:
-        """The answer for the booking an Idempotency-Key already made on this case, as it stands now."""
+        """The answer for the booking an Idempotency-Key already made on `case` (as read just now)."""
         existing = self.store.get(case.case_id, appointment_id)
         if existing is None:
             return None
@@ -260,13 +260,12 @@ class AppointmentService:
         return self._replayed(case, existing)
 
     def _replayed(self, case: Case, existing: Appointment) -> dict[str, Any]:
-        current = self.cases.get_case(case.case_id) or case
         now = self.clock.now()
         if existing.version == 1 and existing.is_upcoming(now):
             # Booked as it was first written: the first answer may have been lost before its SMS were
             # planned (a 503 after the write landed). Planning them again finds those already there.
             messages, ok = self._sms(
-                current, lambda sms, partner: sms.plan_appointment_messages(current, existing, partner, now)
+                case, lambda sms, partner: sms.plan_appointment_messages(case, existing, partner, now)
             )
         else:
             messages, ok = [], self.messaging is not None
@@ -275,7 +274,7 @@ class AppointmentService:
                 messages = [_message_summary(m) for m in earlier]
         return {
             "appointment": existing.as_dict(),
-            "case_status": current.status,
+            "case_status": case.status,
             "messages": messages,
             "sms_planned": ok,
         }
