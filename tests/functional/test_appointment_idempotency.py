@@ -1,4 +1,5 @@
-"""Booking with an Idempotency-Key: a retry after a lost answer gets the booking, not a 409 or a second one."""
+"""Booking retries: with an Idempotency-Key (without one: the same body from the same person right after),
+a retry after a lost answer gets the booking, not a 409 or a second one."""
 
 from __future__ import annotations
 
