@@ -254,7 +254,8 @@ class AppointmentService:
         would otherwise clash with the booking it made. Anything else is booked (or refused) anew."""
         if not repeats_last_step(case, who, self.clock.now(), APPOINTMENT_BOOKED):
             return None
-        existing = self.store.get(case.case_id, str(case.history[-1].detail.get("appointment_id")))
+        booked = case.history[-1].detail.get("appointment_id")
+        existing = self.store.get(case.case_id, booked) if isinstance(booked, str) else None
         if existing is None or existing.booking_request_hash != body_hash:
             return None
         return self._replayed(case, existing)
