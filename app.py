@@ -445,7 +445,7 @@ def get_staff_case_messages(case_id: str) -> Response:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def settle_past_appointments(event: Any) -> dict[str, int]:
     """Cases whose last upcoming appointment has begun go from `scheduled` back to `claimed`."""
-    result = bootstrap.appointment_service().settle_passed()
+    result = bootstrap.appointment_upkeep().settle_passed()
     logs.emit({"event": "appointments.settled", **result})
     return result
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
     from chalicelib.services.applicant import ApplicantService
+    from chalicelib.services.appointment_upkeep import AppointmentUpkeep
     from chalicelib.services.appointments import AppointmentService
     from chalicelib.services.coordinator import CoordinatorService
     from chalicelib.services.intake import IntakeService
@@ -124,9 +125,9 @@ def staff_service() -> StaffService:
         directory=directory(),
         clock=clock(),
         # Appointments and SMS follow staff actions (issue 4): case_transferred, freed slots, no stale SMS.
-        on_transferred=lambda case, previous: appointment_service().after_transfer(case, previous),
-        closing=lambda who, before, after, now: appointment_service().cancellations_for_close(who, before, after, now),
-        on_closed=lambda case: appointment_service().after_close(case),
+        on_transferred=lambda case, previous: appointment_upkeep().after_transfer(case, previous),
+        closing=lambda who, before, after, now: appointment_upkeep().cancellations_for_close(who, before, after, now),
+        on_closed=lambda case: appointment_upkeep().after_close(case),
     )
 
 
@@ -142,6 +143,22 @@ def appointment_service() -> AppointmentService:
         store=DynamoAppointmentStore(connection),
         cases=DynamoQueueStore(connection, case_facts()),
         audit=DynamoAuditLog(),
+        directory=directory(),
+        clock=clock(),
+        messaging=messaging_service(),
+    )
+
+
+@cache
+def appointment_upkeep() -> AppointmentUpkeep:
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
+    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
+    from chalicelib.services.appointment_upkeep import AppointmentUpkeep
+
+    connection = dynamodb_connection()
+    return AppointmentUpkeep(
+        store=DynamoAppointmentStore(connection),
+        cases=DynamoQueueStore(connection, case_facts()),
         directory=directory(),
         clock=clock(),
         messaging=messaging_service(),
@@ -173,9 +190,9 @@ def applicant_service() -> ApplicantService:
         holders={
             "sms_messages": messaging_service(),
             "retention_and_statistics": case_facts(),
-            "appointments": appointment_service(),
+            "appointments": appointment_upkeep(),
         },
-        appointments=appointment_service(),
+        appointments=appointment_upkeep(),
         texts=_status_page_texts,
     )
 
@@ -345,4 +362,5 @@ def reset() -> None:
     for getter in (message_store, twilio_credentials, sms_sender, messaging_service):
         getter.cache_clear()
     appointment_service.cache_clear()
+    appointment_upkeep.cache_clear()
     phone_hash_key.cache_clear()

@@ -1,5 +1,6 @@
 """Appointments for staff: book, move, cancel, record attendance, list; the case's SMS log; and the
-SMS that staff actions cause (booking, change, cancellation, reminders, a transfer's notice).
+SMS these actions cause (booking, change, cancellation, reminders). What happens to appointments
+otherwise (the settling schedule, transfers, closes, applicants' rights) is appointment_upkeep.py.
 
 Visibility first (another institution's case answers 404 like a missing one, on every endpoint),
 then the rule, then one conditional transaction per event (appointment, the holder's calendar,
@@ -25,20 +26,16 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.domain.appointments import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CANCELLED,
-    APPOINTMENT_PASSED,
     APPOINTMENT_RESCHEDULED,
     ATTENDANCE_RECORDED,
     ATTENDED,
     BOOKED,
     CANCELLED,
     NO_SHOW,
-    SYSTEM,
     VIEW_APPOINTMENTS,
     VIEW_MESSAGES,
     Appointment,
     AppointmentRequest,
-    Calendar,
-    Cancellations,
     Change,
     attendance_counters,
     case_event,
@@ -58,13 +55,13 @@ from chalicelib.domain.staff import AuditEntry, StaffIdentity, repeats_last_step
 from chalicelib.errors import (
     ConflictError,
     IdempotencyConflictError,
-    InvalidTransitionError,
     NotFoundError,
     RetryableError,
     StateChangedError,
     ValidationError,
 )
 from chalicelib.ports import AuditLog, CaseReader, Clock, Directory
+from chalicelib.services.appointment_changes import MAX_ATTEMPTS, audit_entry, cancelled, upcoming_besides
 from chalicelib.services.appointment_ports import AppointmentStore
 from chalicelib.services.appointment_requests import checked
 from chalicelib.services.staff import not_found
@@ -75,10 +72,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5  # one person's bookings share a calendar version: a few quick retries under contention
-# A close and its cancellations are one transaction: 2 items per appointment plus calendars, case
-# and audit entry stay well inside DynamoDB's 100 items.
-MAX_CANCELLED_BY_CLOSE = 30
 APPOINTMENT_UPDATED = "appointment_updated"  # only the note or duration changed: no SMS
 
 
@@ -332,7 +325,7 @@ class AppointmentService:
                 # below runs again (idempotent), in case it was what the lost answer skipped.
                 return Change(case, case, before, before)
             check_can_change(case, who, before, now, "cancel")
-            return self._cancelled(case, who, before, now, "staff")
+            return cancelled(self.store, case, who, before, now, "staff")
 
         change, now = _required(self._commit(who, first, decide))
         before = change.appointment_before
@@ -366,7 +359,7 @@ class AppointmentService:
                 version=before.version + 1,
                 updated_at=iso(now),
             )
-            status = case_status_after(case, self._upcoming_besides(case.case_id, appointment_id, now))
+            status = case_status_after(case, upcoming_besides(self.store, case.case_id, appointment_id, now))
             detail = {"appointment_id": appointment_id, "attended": attended}
             if before.attended is not None:
                 detail["corrected_from"] = before.attended
@@ -376,153 +369,7 @@ class AppointmentService:
         change, now = _required(self._commit(who, first, decide))
         return self._result(change, [], self._stop_messages(change.case_after, appointment_id, now))
 
-    # --- the system --------------------------------------------------------------------------
-
-    def settle_passed(self) -> dict[str, int]:
-        """`settle_past_appointments`: a case whose last upcoming appointment has begun goes from
-        `scheduled` back to `claimed`. One index query on the sparse upcoming index; idempotent."""
-        now = self.clock.now()
-        settled = skipped = 0
-        for case_id, appointment_id in list(self.store.passed(now)):
-            try:
-                done = self._settle(case_id, appointment_id, now)
-            except (ConflictError, StateChangedError):
-                done = False  # the next run tries again
-            settled, skipped = settled + done, skipped + (not done)
-        return {"settled": settled, "skipped": skipped}
-
-    def _settle(self, case_id: str, appointment_id: str, now: datetime) -> bool:
-        for _attempt in range(MAX_ATTEMPTS):
-            case, before = self.cases.get_case(case_id), self.store.get(case_id, appointment_id)
-            if case is None or before is None or before.status != BOOKED or before.settled or before.start > now:
-                return False
-            after = replace(before, settled=True, version=before.version + 1, updated_at=iso(now))
-            status = case_status_after(case, self._upcoming_besides(case_id, appointment_id, now))
-            case_after = case_event(case, SYSTEM, now, APPOINTMENT_PASSED, status, appointment_id=appointment_id)
-            try:
-                self.store.write(Change(case, case_after, before, after), None)
-                return True
-            except StateChangedError:
-                continue
-        return False
-
-    # --- what staff actions elsewhere cause (wired in bootstrap) ------------------------------
-
-    def after_transfer(self, case: Case, previous_partner: str) -> None:
-        """Transfer or reassignment: the applicant learns the new partner; old appointment SMS stop."""
-        if self.messaging is None:
-            return
-        try:
-            self.messaging.case_transferred(case, self.directory.partners()[case.partner], self.clock.now())
-        except RetryableError:
-            # The transfer is stored; the caller's retry of it (a repeat, answered 200) plans the SMS
-            # again, and planning is idempotent. Swallowed, the applicant would never hear of the move.
-            raise
-        except Exception:
-            log.exception("case_transferred SMS could not be planned", extra={"case_id": case.case_id})
-
-    def cancellations_for_close(
-        self, who: StaffIdentity, before: Case, closed: Case, now: datetime
-    ) -> tuple[Case, Cancellations]:
-        """What a close cancels in its own write: every upcoming appointment of the case, its
-        holder's time freed, one history and audit entry each. Read consistently; the close's
-        conditions (case unchanged, appointment and calendar versions) catch anything newer.
-
-        The applicant gets no `appointment_cancelled` SMS here: whoever closes a case with an
-        outcome has settled it with them; staff who want the applicant told cancel first.
-        """
-        upcoming = [a for a in self.store.for_case(before.case_id) if a.is_upcoming(now)]
-        if len(upcoming) > MAX_CANCELLED_BY_CLOSE:
-            raise InvalidTransitionError(
-                f"This case has {len(upcoming)} upcoming appointments; a close cancels at most "
-                f"{MAX_CANCELLED_BY_CLOSE}. Cancel some of them first."
-            )
-        calendars: dict[str, tuple[Calendar, Calendar]] = {}
-        cancelled, audit, case = [], [], closed
-        for appointment in upcoming:
-            read, current = calendars.get(appointment.staff_id) or (self.store.calendar(appointment.staff_id),) * 2
-            calendars[appointment.staff_id] = (read, current.without(appointment.appointment_id, now))
-            detail = {**appointment.codes(), "reason": "case_closed"}
-            case = case_event(case, who, now, APPOINTMENT_CANCELLED, CLOSED, **detail)
-            cancelled.append((appointment, _called_off(appointment, now, "case_closed")))
-            audit.append(_audit_entry(who, case, now))
-        return case, Cancellations(tuple(cancelled), tuple(calendars.values()), tuple(audit))
-
-    def after_close(self, case: Case) -> None:
-        """The closed case's unsent appointment SMS are cancelled (its appointments were, with the close).
-
-        If this fails, the sweep still sends none of them: it checks that the case is open first.
-        """
-        try:
-            self._cancel_pending(case.case_id, self.clock.now(), "case closed")
-        except Exception:
-            log.exception("SMS of a closed case could not be cancelled", extra={"case_id": case.case_id})
-
-    # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
-
-    def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
-        return [a.as_dict() for a in self.store.for_case(case_id)]
-
-    def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None:
-        """One booked appointment of the case that has not begun yet, else None."""
-        appointment = self.store.get(case_id, appointment_id)
-        return appointment if appointment is not None and appointment.is_upcoming(self.clock.now()) else None
-
-    def for_applicant(self, case_id: str) -> dict[str, list[dict[str, Any]]]:
-        """The status page's appointments, soonest first, from one read: `appointments` booked and
-        still to come; `cancelled_appointments` called off while their time is still ahead (an
-        applicant without SMS would otherwise see one vanish without a word)."""
-        now = self.clock.now()
-        stored = sorted(self.store.for_case(case_id), key=lambda a: a.start)
-        return {
-            "appointments": [a.for_applicant() for a in stored if a.is_upcoming(now)],
-            "cancelled_appointments": [a.cancellation_for_applicant() for a in stored if a.is_called_off(now)],
-        }
-
-    def erase_for_case(self, case_id: str) -> int:
-        """Staff notes may name the applicant: dropped. Upcoming appointments are cancelled (slot freed)."""
-        erased = 0
-        for appointment in self.store.for_case(case_id):
-            for _attempt in range(MAX_ATTEMPTS):
-                case, now = self.cases.get_case(case_id), self.clock.now()
-                current = self.store.get(case_id, appointment.appointment_id)
-                if case is None or current is None:
-                    break
-                change = self._erased(case, current, now)
-                if change is None:
-                    break
-                try:
-                    self.store.write(change, AuditEntry.of(SYSTEM, case_id, "appointment_erased", now))
-                    erased += 1
-                    break
-                except StateChangedError:
-                    continue
-        return erased
-
-    def _erased(self, case: Case, current: Appointment, now: datetime) -> Change | None:
-        # The place can be personal too (a home visit, a meeting link with the applicant's name).
-        gone = {"note": None, "location": None, "online_url": None, "booking_request_hash": None}
-        if current.is_upcoming(now):
-            change = self._cancelled(case, SYSTEM, current, now, "erased")
-            return replace(change, appointment_after=replace(change.appointment_after, **gone))
-        if all(getattr(current, name) is None for name in gone):
-            return None
-        after = replace(current, **gone, version=current.version + 1, updated_at=iso(now))
-        return Change(case, case_event(case, SYSTEM, now, "appointment_note_erased", case.status), current, after)
-
     # --- helpers -------------------------------------------------------------------------------
-
-    def _cancelled(self, case: Case, who: StaffIdentity, before: Appointment, now: datetime, reason: str) -> Change:
-        after = _called_off(before, now, reason)
-        calendar = self.store.calendar(before.staff_id)
-        status = case_status_after(case, self._upcoming_besides(case.case_id, before.appointment_id, now))
-        detail = {**before.codes(), "reason": reason}
-        case_after = case_event(case, who, now, APPOINTMENT_CANCELLED, status, **detail)
-        freed = calendar.without(before.appointment_id, now)
-        return Change(case, case_after, before, after, calendar, freed, counters=(("appointments", -1),))
-
-    def _upcoming_besides(self, case_id: str, appointment_id: str, now: datetime) -> bool:
-        return any(a.is_upcoming(now) for a in self.store.for_case(case_id) if a.appointment_id != appointment_id)
 
     def _commit(
         self, who: StaffIdentity, first: Case, decide: Callable[[Case, datetime], Change | None]
@@ -539,7 +386,7 @@ class AppointmentService:
             if change is None or change.appointment_after == change.appointment_before:
                 return change, now
             try:
-                self.store.write(change, _audit_entry(who, change.case_after, now))
+                self.store.write(change, audit_entry(who, change.case_after, now))
                 return change, now
             except StateChangedError:
                 case = self._visible(who, case.case_id)
@@ -555,11 +402,6 @@ class AppointmentService:
         except Exception:
             log.exception("appointment SMS could not be cancelled", extra={"case_id": case.case_id})
             return False
-
-    def _cancel_pending(self, case_id: str, now: datetime, reason: str) -> None:
-        if self.messaging is None:
-            return
-        self.messaging.cancel_pending_for_appointments(case_id, now, reason)
 
     def _sms(
         self, case: Case, plan: Callable[[MessagingService, Partner], list[Message]]
@@ -586,24 +428,6 @@ class AppointmentService:
             "messages": messages,
             "sms_planned": sms_planned,
         }
-
-
-def _called_off(before: Appointment, now: datetime, reason: str) -> Appointment:
-    return replace(
-        before,
-        status=CANCELLED,
-        cancelled_at=iso(now),
-        cancel_reason=reason,
-        version=before.version + 1,
-        updated_at=iso(now),
-    )
-
-
-def _audit_entry(who: StaffIdentity, case_after: Case, now: datetime) -> AuditEntry:
-    """The audit entry says what the case's last history entry says, minus the name: ids, times and codes."""
-    event = case_after.history[-1]
-    detail = {k: v for k, v in event.detail.items() if k != "by_name"}
-    return AuditEntry.of(who, case_after.case_id, event.action, now, **detail)
 
 
 def _changed(before: Appointment, request: AppointmentRequest, now: datetime) -> Appointment:

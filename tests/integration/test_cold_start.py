@@ -34,6 +34,7 @@ NOT_FOR_AN_INTAKE = (
     "chalicelib.adapters.dynamodb.appointment_store",
     "chalicelib.services.applicant",
     "chalicelib.services.appointments",
+    "chalicelib.services.appointment_upkeep",
     "chalicelib.services.coordinator",
     "chalicelib.services.reporting",
     "chalicelib.services.retention",
