@@ -53,6 +53,9 @@ class Operation:
     public: bool = False  # True: no token even under a secured prefix (e.g. the login itself)
 
 
+# Every page (intake, staff, status) answers alike: HTML, or 304 for the ETag it sent.
+HTML_PAGE = {200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")}
+
 OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "POST",
@@ -141,7 +144,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The intake page in the browser's language (Accept-Language; German when none fits).",
         "pages",
         parameters=("If-None-Match",),
-        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        responses=HTML_PAGE,
     ),
     Operation(
         "GET",
@@ -149,7 +152,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The intake page as at `/`: a browser opening the form's API path (a shared link) gets the form.",
         "pages",
         parameters=("If-None-Match",),
-        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        responses=HTML_PAGE,
     ),
     Operation(
         "GET",
@@ -157,7 +160,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The intake page in one of the 11 intake languages, e.g. /ar (right to left).",
         "pages",
         parameters=("If-None-Match",),
-        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        responses=HTML_PAGE,
         errors=(404,),
     ),
     Operation(
@@ -188,7 +191,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "pages",
         public=True,
         parameters=("StaffPageLanguage", "If-None-Match"),
-        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        responses=HTML_PAGE,
         errors=(404,),
     ),
     # Staff workspace (issue 3): bearer token required (staff_sign_in in app.py).
@@ -317,7 +320,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "The applicant's status page: open the status link (`/status#<case_id>.<secret>`).",
         "pages",
         parameters=("If-None-Match",),
-        responses={200: Body("The page.", {"type": "string"}, "text/html"), 304: Body("Not modified (ETag).")},
+        responses=HTML_PAGE,
     ),
     # Appointments (issue 4): the holder of the case or a coordinator changes them; 404 across partners.
     Operation(
