@@ -151,18 +151,11 @@ def appointment_service() -> AppointmentService:
 
 @cache
 def appointment_upkeep() -> AppointmentUpkeep:
-    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
-    from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
+    """The same stores as the staff's appointment service: one set of adapters per container."""
     from chalicelib.services.appointment_upkeep import AppointmentUpkeep
 
-    connection = dynamodb_connection()
-    return AppointmentUpkeep(
-        store=DynamoAppointmentStore(connection),
-        cases=DynamoQueueStore(connection, case_facts()),
-        directory=directory(),
-        clock=clock(),
-        messaging=messaging_service(),
-    )
+    staff_side = appointment_service()
+    return AppointmentUpkeep(staff_side.store, staff_side.cases, directory(), clock(), staff_side.messaging)
 
 
 @cache
