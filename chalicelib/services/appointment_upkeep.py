@@ -130,9 +130,10 @@ class AppointmentUpkeep:
 
         If this fails, the sweep still sends none of them: it checks that the case is open first.
         """
+        if self.messaging is None:
+            return
         try:
-            if self.messaging is not None:
-                self.messaging.cancel_pending_for_appointments(case.case_id, self.clock.now(), "case closed")
+            self.messaging.cancel_pending_for_appointments(case.case_id, self.clock.now(), "case closed")
         except Exception:
             log.exception("SMS of a closed case could not be cancelled", extra={"case_id": case.case_id})
 
