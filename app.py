@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import contextvars
-import functools
-import json
 import logging
-import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import Chalice, Rate, Response
-from chalice.app import DynamoDBEvent, Request
+from chalice import Rate, Response
+from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap, cold_start, logs
 from chalicelib.config import CASES_STREAM_ARN, settings
-from chalicelib.domain.staff import StaffIdentity
-from chalicelib.errors import (
-    ConflictError,
-    DomainError,
-    ForbiddenError,
-    NotFoundError,
-    PayloadTooLargeError,
-    RetryableError,
-    UnauthorizedError,
-    UnsupportedMediaTypeError,
-    ValidationError,
-)
-from chalicelib.invocation import invocable_by_name
-from chalicelib.web import ANY_CONTENT_TYPE, chalice_error_code, parse_json_body, request_log_line
+from chalicelib.http_app import APP_NAME, HTTP_MIDDLEWARE, MigraNetApp, current_staff, json_response
+from chalicelib.invocation import invocable_by_name, lambda_time_budget
+from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body
 
 if TYPE_CHECKING:
     from chalicelib.pages.responses import PageResult
@@ -36,158 +20,13 @@ if TYPE_CHECKING:
 # A cold Lambda pays for every import: what only some routes need (PyJWT and cryptography for staff
 # tokens, the OpenAPI document, the HTML pages) is imported inside them, not here (issue 8).
 
-
-class MigraNetApp(Chalice):
-    """Chalice whose routes answer domain errors with their HTTP status.
-
-    Chalice turns any exception a view raises into a 500 before middleware sees it,
-    so the mapping has to sit around each view; every `@app.route` gets it.
-    """
-
-    def route(self, path: str, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        register = super().route(path, **kwargs)
-
-        def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            @functools.wraps(view)
-            def guarded(*args: Any, **view_kwargs: Any) -> Any:
-                try:
-                    _ids_that_can_exist(view_kwargs)
-                    return view(*args, **view_kwargs)
-                except DomainError as error:
-                    return error_response(error)
-
-            register(guarded)
-            return view
-
-        return decorator
-
-
-# Our ids are 32-36 characters. DynamoDB refuses a lookup by a key over 1,024 bytes (sort key) or
-# 2,048 (partition key) with a ValidationException, which would surface as a 500: such an id
-# cannot exist, so it is answered 404 before any storage call (moto does not check the limit).
-MAX_ID_BYTES = 256
-
-
-def _ids_that_can_exist(path_params: dict[str, Any]) -> None:
-    for name, value in path_params.items():
-        if name.endswith("_id") and isinstance(value, str) and len(value.encode()) > MAX_ID_BYTES:
-            raise NotFoundError(f"No {name.removesuffix('_id')} has this id.")
-
-
 cold_start.pause_collection()  # until the first event is handled: see chalicelib/cold_start.py
 logs.install()
-app = MigraNetApp(app_name="migranet-intake")
+app = MigraNetApp(app_name=APP_NAME)
 app.register_middleware(cold_start.resume_after_first_event, "all")
-STAFF_IDENTITY = "staff_identity"  # key in event.context where staff_sign_in leaves the verified caller
-_current_staff: contextvars.ContextVar[StaffIdentity | None] = contextvars.ContextVar("staff", default=None)
+for middleware in HTTP_MIDDLEWARE:  # the request log outermost, then errors, then staff sign-in
+    app.register_middleware(middleware, "http")
 app.log.setLevel(logging.INFO)
-
-# Most specific first: IdempotencyConflictError is a ConflictError.
-_STATUS_BY_ERROR: list[tuple[type[DomainError], int]] = [
-    (ValidationError, 400),
-    (UnauthorizedError, 401),
-    (ForbiddenError, 403),
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (PayloadTooLargeError, 413),
-    (UnsupportedMediaTypeError, 415),
-    (RetryableError, 503),
-]
-
-
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        body=json.dumps(body, ensure_ascii=False),
-        status_code=status,
-        headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
-    )
-
-
-def error_response(error: DomainError) -> Response:
-    status = next((code for kind, code in _STATUS_BY_ERROR if isinstance(error, kind)), 500)
-    body: dict[str, Any] = {"error": error.message, "code": error.code}
-    if isinstance(error, ValidationError):
-        body["errors"] = [e.as_dict() for e in error.errors]
-    body.update({k: v for k, v in error.detail.items() if k != "field"})
-    headers = {}
-    if isinstance(error, RetryableError):
-        headers["Retry-After"] = str(error.retry_after_seconds)
-    if isinstance(error, UnauthorizedError):
-        # RFC 6750: a request without credentials gets the bare challenge, a bad token the error.
-        challenge = 'Bearer realm="migranet-staff"'
-        headers["WWW-Authenticate"] = challenge + ("" if error.code == "token_missing" else ', error="invalid_token"')
-    return json_response(body, status, headers)
-
-
-@app.middleware("http")
-def request_log(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """One JSON line per request (route, status, latency, case id), redacted; the outermost HTTP middleware."""
-    started = time.perf_counter()
-    response: Response | None = None
-    try:
-        response = get_response(event)
-        return response
-    finally:
-        logs.emit(request_log_line(event, response, time.perf_counter() - started))
-        logs.forget_sensitive()
-
-
-@app.middleware("http")
-def errors_in_one_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """Domain errors become their HTTP status; Chalice's own errors get our error shape."""
-    try:
-        response = get_response(event)
-    except DomainError as error:
-        return error_response(error)
-    except Exception:
-        app.log.exception("unhandled error")
-        return json_response({"error": "Internal error; it has been logged.", "code": "internal"}, 500)
-    if response.status_code >= 400 and isinstance(response.body, dict) and "Code" in response.body:
-        code = str(response.body["Code"])
-        response.body = {"error": response.body.get("Message", code), "code": chalice_error_code(code)}
-    return response
-
-
-def _needs_staff_token(request: Request) -> bool:
-    """Every /staff and /coordinator route, except the staff page itself and its assets."""
-    path, method = request.path or "", request.method
-    if method == "OPTIONS" or path.startswith("/staff/assets/"):
-        return False
-    if method == "GET" and path in ("/staff", "/staff/"):
-        return False
-    return path.startswith(("/staff/", "/coordinator/")) or path in ("/staff", "/coordinator")
-
-
-@app.middleware("http")
-def staff_sign_in(event: Request, get_response: Callable[[Request], Response]) -> Response:
-    """One verification path for chalice local, the test client and Lambda: 401 without a valid
-    token, 403 for staff on /coordinator; the identity reaches the route in event.context."""
-    if not _needs_staff_token(event):
-        return get_response(event)
-    from chalicelib.adapters.tokens import bearer_token, verify_token
-
-    try:
-        identity = verify_token(bearer_token(event.headers.get("authorization")), settings())
-        if event.path.startswith("/coordinator") and not identity.is_coordinator:
-            raise ForbiddenError("Only network coordinators can use /coordinator endpoints.")
-    except (UnauthorizedError, ForbiddenError, RetryableError) as error:
-        return error_response(error)
-    event.context[STAFF_IDENTITY] = identity
-    # Also per thread: Chalice keeps `app.current_request` on the app object, so under chalice
-    # local's threaded server a route could read a neighbour's request; a ContextVar cannot mix.
-    handed_over = _current_staff.set(identity)
-    try:
-        return get_response(event)
-    finally:
-        _current_staff.reset(handed_over)
-
-
-def _staff() -> StaffIdentity:
-    """The caller verified by staff_sign_in for this very request."""
-    identity = _current_staff.get()
-    if identity is None:
-        raise RuntimeError("staff route reached without staff_sign_in")
-    return identity
 
 
 def _query() -> dict[str, str]:
@@ -348,47 +187,47 @@ def get_staff_page() -> Response:
 
 @app.route("/staff/queue", methods=["GET"])
 def get_staff_queue() -> Response:
-    return json_response(bootstrap.staff_service().queue(_staff(), _query()))
+    return json_response(bootstrap.staff_service().queue(current_staff(), _query()))
 
 
 @app.route("/staff/cases/{case_id}", methods=["GET"])
 def get_staff_case(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().case_view(_staff(), case_id))
+    return json_response(bootstrap.staff_service().case_view(current_staff(), case_id))
 
 
 @app.route("/staff/cases/{case_id}/audit", methods=["GET"])
 def get_staff_case_audit(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().audit_trail(_staff(), case_id, _query()))
+    return json_response(bootstrap.staff_service().audit_trail(current_staff(), case_id, _query()))
 
 
 @app.route("/staff/cases/{case_id}/claim", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_claim(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().claim(_staff(), case_id).as_dict())
+    return json_response(bootstrap.staff_service().claim(current_staff(), case_id).as_dict())
 
 
 @app.route("/staff/cases/{case_id}/release", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_release(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().release(_staff(), case_id).as_dict())
+    return json_response(bootstrap.staff_service().release(current_staff(), case_id).as_dict())
 
 
 @app.route("/staff/cases/{case_id}/transfer", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_transfer(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().transfer(_staff(), case_id, _json_body()).as_dict())
+    return json_response(bootstrap.staff_service().transfer(current_staff(), case_id, _json_body()).as_dict())
 
 
 @app.route("/staff/cases/{case_id}/close", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_close(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().close(_staff(), case_id, _json_body()).as_dict())
+    return json_response(bootstrap.staff_service().close(current_staff(), case_id, _json_body()).as_dict())
 
 
 @app.route("/coordinator/cases", methods=["GET"])
 def get_coordinator_cases() -> Response:
-    return json_response(bootstrap.coordinator_service().cases(_staff(), _query()))
+    return json_response(bootstrap.coordinator_service().cases(current_staff(), _query()))
 
 
 @app.route("/coordinator/cases/{case_id}/reassign", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_coordinator_reassign(case_id: str) -> Response:
-    return json_response(bootstrap.staff_service().reassign(_staff(), case_id, _json_body()).as_dict())
+    return json_response(bootstrap.staff_service().reassign(current_staff(), case_id, _json_body()).as_dict())
 
 
 @invocable_by_name
@@ -405,25 +244,25 @@ def mark_overdue_cases(event: Any) -> dict[str, int]:
 
 @app.route("/staff/cases/{case_id}/appointments", methods=["GET"])
 def get_staff_appointments(case_id: str) -> Response:
-    return json_response(bootstrap.appointment_service().appointments(_staff(), case_id))
+    return json_response(bootstrap.appointment_service().appointments(current_staff(), case_id))
 
 
 @app.route("/staff/cases/{case_id}/appointments", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_staff_appointment(case_id: str) -> Response:
     key = app.current_request.headers.get("idempotency-key")
-    booked, replayed = bootstrap.appointment_service().book(_staff(), case_id, _json_body(), key)
+    booked, replayed = bootstrap.appointment_service().book(current_staff(), case_id, _json_body(), key)
     return json_response(booked, 201, {"Idempotent-Replayed": "true"} if replayed else {})
 
 
 @app.route("/staff/cases/{case_id}/appointments/{appointment_id}", methods=["PATCH"], content_types=ANY_CONTENT_TYPE)
 def patch_staff_appointment(case_id: str, appointment_id: str) -> Response:
     service = bootstrap.appointment_service()
-    return json_response(service.reschedule(_staff(), case_id, appointment_id, _json_body()))
+    return json_response(service.reschedule(current_staff(), case_id, appointment_id, _json_body()))
 
 
 @app.route("/staff/cases/{case_id}/appointments/{appointment_id}", methods=["DELETE"])
 def delete_staff_appointment(case_id: str, appointment_id: str) -> Response:
-    return json_response(bootstrap.appointment_service().cancel(_staff(), case_id, appointment_id))
+    return json_response(bootstrap.appointment_service().cancel(current_staff(), case_id, appointment_id))
 
 
 @app.route(
@@ -433,12 +272,12 @@ def delete_staff_appointment(case_id: str, appointment_id: str) -> Response:
 )
 def post_staff_attendance(case_id: str, appointment_id: str) -> Response:
     service = bootstrap.appointment_service()
-    return json_response(service.record_attendance(_staff(), case_id, appointment_id, _json_body()))
+    return json_response(service.record_attendance(current_staff(), case_id, appointment_id, _json_body()))
 
 
 @app.route("/staff/cases/{case_id}/messages", methods=["GET"])
 def get_staff_case_messages(case_id: str) -> Response:
-    return json_response(bootstrap.appointment_service().messages(_staff(), case_id))
+    return json_response(bootstrap.appointment_service().messages(current_staff(), case_id))
 
 
 @invocable_by_name
@@ -474,10 +313,7 @@ def notify_partners(event: Any) -> dict[str, int | bool]:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def send_due_messages(event: Any) -> dict[str, Any]:
     """Send the SMS that are due (claim, send once, record Twilio's SID); stops before Lambda's time runs out."""
-    context = getattr(event, "context", None)
-    remaining = context.get_remaining_time_in_millis() / 1000 if hasattr(context, "get_remaining_time_in_millis") else 0
-    budget = max(5.0, remaining - 10) if remaining else 240.0
-    report = bootstrap.messaging_service().send_due(budget_seconds=budget).as_dict()
+    report = bootstrap.messaging_service().send_due(budget_seconds=lambda_time_budget(event)).as_dict()
     logs.emit({"event": "sms.send_due", **report})
     return report
 
@@ -541,7 +377,7 @@ def get_status_page() -> Response:
 @app.route("/coordinator/cases/{case_id}/export", methods=["GET"])
 def get_coordinator_export(case_id: str) -> Response:
     """Everything stored about an applicant (GDPR Art. 15), on their request; audited."""
-    export = bootstrap.applicant_service().coordinator_export(_staff(), case_id)
+    export = bootstrap.applicant_service().coordinator_export(current_staff(), case_id)
     disposition = f'attachment; filename="migranet-{case_id}.json"'
     return json_response(export, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
@@ -549,13 +385,13 @@ def get_coordinator_export(case_id: str) -> Response:
 @app.route("/coordinator/cases/{case_id}/erase", methods=["POST"], content_types=ANY_CONTENT_TYPE)
 def post_coordinator_erase(case_id: str) -> Response:
     """Erase an applicant's personal data (GDPR Art. 17), on their request; audited."""
-    return json_response(bootstrap.applicant_service().coordinator_erase(_staff(), case_id, _json_body()))
+    return json_response(bootstrap.applicant_service().coordinator_erase(current_staff(), case_id, _json_body()))
 
 
 @app.route("/coordinator/metrics", methods=["GET"])
 def get_coordinator_metrics() -> Response:
     """Per partner and network-wide figures for a range of Berlin dates; `format=csv` for spreadsheets."""
-    result = bootstrap.reporting_service().metrics(_staff(), _query())
+    result = bootstrap.reporting_service().metrics(current_staff(), _query())
     if isinstance(result.body, str):
         disposition = f'attachment; filename="{result.filename}"'
         headers = {"Content-Type": f"{result.media_type}; charset=utf-8", "Content-Disposition": disposition}
@@ -568,9 +404,7 @@ def get_coordinator_metrics() -> Response:
 def enforce_retention(event: Any) -> dict[str, Any]:
     """Erase personal data whose retention time ran out (closed + RETENTION_DAYS_AFTER_CLOSE, unclaimed +
     RETENTION_DAYS_UNCLAIMED); the anonymised records stay for statistics. DynamoDB TTL is only a backstop."""
-    context = getattr(event, "context", None)
-    remaining = context.get_remaining_time_in_millis() / 1000 if hasattr(context, "get_remaining_time_in_millis") else 0
-    budget = max(5.0, remaining - 10) if remaining else 240.0
+    budget = lambda_time_budget(event)
     report = bootstrap.retention_service().enforce(bootstrap.clock().now(), budget_seconds=budget).as_dict()
     logs.emit({"event": "retention.enforced", **report})
     return report

@@ -33,3 +33,10 @@ def invocable_by_name(handler: Any) -> Any:
     """Applied over `@app.schedule(...)`: the registered handler accepts any payload."""
     handler.event_class = ScheduledOrManualEvent
     return handler
+
+
+def lambda_time_budget(event: Any, default_seconds: float = 240.0) -> float:
+    """Seconds a scheduled run may work: Lambda's remaining time less a margin for saving its report."""
+    context = getattr(event, "context", None)
+    remaining = context.get_remaining_time_in_millis() / 1000 if hasattr(context, "get_remaining_time_in_millis") else 0
+    return max(5.0, remaining - 10) if remaining else default_seconds

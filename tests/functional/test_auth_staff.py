@@ -215,6 +215,6 @@ def test_a_coordinator_token_opens_coordinator_endpoints(client, staff_token) ->
 def test_which_paths_need_a_staff_token(method: str, path: str, needs_token: bool) -> None:
     from types import SimpleNamespace
 
-    from app import _needs_staff_token
+    from chalicelib.http_app import needs_staff_token
 
-    assert _needs_staff_token(SimpleNamespace(method=method, path=path)) is needs_token  # type: ignore[arg-type]
+    assert needs_staff_token(SimpleNamespace(method=method, path=path)) is needs_token  # type: ignore[arg-type]
