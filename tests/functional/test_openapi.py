@@ -106,7 +106,9 @@ def test_every_error_response_has_the_error_shape() -> None:
 
 
 def test_every_status_the_app_maps_errors_to_is_documented() -> None:
-    mapped = {status for _, status in app_module._STATUS_BY_ERROR}
+    from chalicelib.http_app import _STATUS_BY_ERROR
+
+    mapped = {status for _, status in _STATUS_BY_ERROR}
     assert mapped <= set(openapi.ERROR_RESPONSES), mapped - set(openapi.ERROR_RESPONSES)
 
 
