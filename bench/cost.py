@@ -30,11 +30,13 @@ INBOUND_SMS_PER_APPLICANT = 0.5  # replies such as "JA", "STOP"
 # Scheduled ticks an hour (app.py): notify_partners 60, send_due_messages 12, settle_past_appointments 12,
 # mark_overdue_cases 4, enforce_retention 1.
 SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
-# announce_routed_cases (the cases table's stream) sends case.routed and clears the case's outbox
-# marker: section 2 measures that write ("per intake, stream"); this is its fallback. Reading the
-# stream is free for Lambda triggers; the function runs about once per intake at this traffic.
-# notify_partners only sends what SQS refused (none in this model).
-NOTICE_WRU_PER_CASE = 1.0  # as section 2 measured it on 2026-11-26 14:20 UTC
+# The intake's request sends case.routed and clears the case's outbox marker (in section 2's intake
+# figures). announce_routed_cases (the cases table's stream) then reads whether each marker is still
+# there and sends only what the request could not: section 2 measures that read ("per intake,
+# stream"); these are its fallbacks. Reading the stream is free for Lambda triggers; the function
+# runs about once per intake at this traffic. notify_partners only sends what SQS refused (none here).
+NOTICE_WRU_PER_CASE = 0.0  # as section 2 measured it on 2026-11-27
+NOTICE_RRU_PER_CASE = 0.5
 STREAM_INVOCATIONS_PER_CASE = 1.0
 # send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
 # and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).
@@ -91,6 +93,9 @@ class Measured:
     def notice_wru(self) -> float:
         return self.stream["wru"] if self.stream else NOTICE_WRU_PER_CASE
 
+    def notice_rru(self) -> float:
+        return self.stream["rru"] if self.stream else NOTICE_RRU_PER_CASE
+
     def staff_units(self) -> tuple[float, float, str]:
         """(WRU, RRU, where from) of one case's staff work."""
         if not self.staff:
@@ -122,7 +127,8 @@ def monthly(applicants: int, intake_seconds: float, measured: Measured, segments
     confirmed = applicants * SMS_CONSENT_SHARE
     wru = applicants * (intake["wru"] + staff_wru + measured.notice_wru()) + sms_messages * sms_wru
     wru += confirmed * CONFIRM_WRU_PER_SMS_CASE
-    rru = applicants * (intake["rru"] + staff_rru) + sms_messages * sms_rru + SWEEPS_PER_MONTH * 2
+    rru = applicants * (intake["rru"] + staff_rru + measured.notice_rru()) + sms_messages * sms_rru
+    rru += SWEEPS_PER_MONTH * 2
     rru += confirmed * CONFIRM_RRU_PER_SMS_CASE
     costs = {
         "Lambda": gb_seconds * prices.LAMBDA_GB_SECOND + invocations / 1e6 * prices.LAMBDA_PER_MILLION_REQUESTS,
@@ -145,8 +151,9 @@ def report(latency: dict[str, float], measured: Measured) -> list[str]:
     lines = [
         f"prices: AWS eu-central-1 on-demand list prices as of {prices.PRICES_AS_OF}; Twilio SMS to Germany"
         f" ${prices.TWILIO_SMS_GERMANY_PER_SEGMENT}/segment as of {prices.TWILIO_PRICE_AS_OF}; free tiers ignored",
-        f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake, {measured.notice_wru():g} WRU for its"
-        f" notice (the stream's function); {latency['median_ms']:.0f} ms Lambda time per API request and per"
+        f"measured: {intake['wru']:g} WRU + {intake['rru']:g} RRU per intake (its notice sent and cleared),"
+        f" {measured.notice_wru():g} WRU + {measured.notice_rru():g} RRU for the stream's check of it;"
+        f" {latency['median_ms']:.0f} ms Lambda time per API request and per"
         " stream batch (the intake median against moto, applied to every invocation: an upper bound)",
         f"staff work per case ({staff_source}): {staff_wru:.1f} WRU + {staff_rru:.1f} RRU (opened twice, claimed,"
         f" {BOOKED_SHARE:.0%} booked, closed; {QUEUE_PAGE_VIEWS_PER_CASE} queue page views of {QUEUE_PAGE_RRU:g} RRU);"

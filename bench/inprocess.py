@@ -321,7 +321,7 @@ def items_per_intake(count: int) -> dict[str, Any]:
                 post(2 + index)
         with counting() as announced:
             bootstrap.reset()  # its own clients: the request's clients still count into `warm`
-            stream.deliver()  # announce_routed_cases: each case's notice sent and its marker cleared
+            stream.deliver()  # announce_routed_cases: finds each case's notice sent and cleared by its request
     return {
         "first": _per(cold, 1),
         "warm": _per(warm, count),

@@ -127,8 +127,8 @@ def bench_items(results: Results, args: argparse.Namespace) -> None:
     calls = ", ".join(f"{name} {n:g}" for name, n in stream["calls"].items())
     print(
         f"  {'per intake, stream':20} items written {stream['items_written']:g}, read {stream['items_read']:g};"
-        f" ~{stream['wru']:g} WRU, ~{stream['rru']:g} RRU   ({calls}: announce_routed_cases clears the notice"
-        " marker once SQS took the notice; not part of the request)"
+        f" ~{stream['wru']:g} WRU, ~{stream['rru']:g} RRU   ({calls}: announce_routed_cases reads whether the"
+        " request sent and cleared the notice; it sends only what the request could not; not part of the request)"
     )
     journey = inprocess.items_per_staff_journey(max(1, args.requests // 10))
     claim = journey["claim"]

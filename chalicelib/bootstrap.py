@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from chalicelib.adapters.dynamodb.directory_store import DynamoDirectory
     from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
     from chalicelib.adapters.sms.twilio_sender import TwilioCredentials
+    from chalicelib.domain.cases import PartnerNotice
     from chalicelib.services.applicant import ApplicantService
     from chalicelib.services.appointment_upkeep import AppointmentUpkeep
     from chalicelib.services.appointments import AppointmentService
@@ -90,11 +91,16 @@ def notice_service() -> PartnerNoticeService:
     )
 
 
+def send_partner_notice(notice: PartnerNotice) -> bool:
+    """What a request that routed a case does once its write is stored (intake, transfer)."""
+    return notice_service().send_now(notice)
+
+
 def announce_routed_cases(records: list[dict[str, Any]]) -> dict[str, int]:
     """The `case.routed` notices a batch of the cases table's stream asks for (intakes, transfers)."""
-    from chalicelib.adapters.dynamodb.case_stream import routed_notices
+    from chalicelib.adapters.dynamodb.case_stream import newest_write, routed_notices
 
-    return notice_service().announce(routed_notices(records))
+    return notice_service().announce(routed_notices(records), written_at=newest_write(records))
 
 
 @cache
@@ -110,6 +116,7 @@ def intake_service() -> IntakeService:
         idempotency_hours=current.idempotency_hours,
         public_base_url=current.public_base_url,
         case_id_secret=phone_hash_key,
+        announce=send_partner_notice,
     )
 
 
@@ -128,6 +135,7 @@ def staff_service() -> StaffService:
         on_transferred=lambda case, previous: appointment_upkeep().after_transfer(case, previous),
         closing=lambda who, before, after, now: appointment_upkeep().cancellations_for_close(who, before, after, now),
         on_closed=lambda case: appointment_upkeep().after_close(case),
+        announce=send_partner_notice,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import json
@@ -52,6 +53,13 @@ def _shared_botocore_loader() -> Iterator[None]:
     pynamodb_base.get_session = session_with_shared_loader
     yield
     pynamodb_base.get_session = original
+
+
+@pytest.fixture(autouse=True)
+def _no_stream_settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In this process the stream gets its records only when a test calls deliver_stream, after the
+    request has finished: there is no request still sending to wait for. (`make run` keeps the wait.)"""
+    monkeypatch.setattr("chalicelib.services.notices.STREAM_SETTLE_SECONDS", 0.0)
 
 
 @pytest.fixture(autouse=True)
@@ -182,9 +190,9 @@ def deliver_stream(client: Client) -> int:
     return through_test_client(client).deliver()
 
 
-def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """An intake whose case.routed notice SQS refuses when the stream hands it on: it stays in the
-    outbox for notify_partners."""
+@contextlib.contextmanager
+def sqs_refusing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """SQS refuses every case.routed notice meanwhile (the request's, the stream's, notify_partners')."""
     from chalicelib.adapters.sqs import SqsPublisher
 
     def refuse(self: Any, notice: Any) -> None:
@@ -192,6 +200,13 @@ def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch
 
     with monkeypatch.context() as patch:
         patch.setattr(SqsPublisher, "publish", refuse)
+        yield
+
+
+def intake_while_sqs_refuses(client: Client, intake: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An intake whose case.routed notice SQS refuses, in the request and when the stream hands it
+    on: it stays in the outbox for notify_partners."""
+    with sqs_refusing(monkeypatch):
         created = post_json(client, "/intake", intake).json_body
         deliver_stream(client)
         return created

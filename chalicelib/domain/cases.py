@@ -105,6 +105,11 @@ class PartnerNotice:
     reference: str
     at: str  # when the case entered this partner's queue
 
+    @classmethod
+    def of(cls, case: Case) -> PartnerNotice:
+        """The notice the routing write of `case` (an intake, a transfer) marked for its partner."""
+        return cls(case.case_id, case.partner, case.reference, case.queued_at)
+
     def as_dict(self) -> dict[str, str]:
         return {
             "type": "case.routed",

@@ -1,9 +1,9 @@
-"""Intake use case: validate, route, store the case in one conditional write.
+"""Intake use case: validate, route, store the case in one conditional write, tell the partner.
 
 That write also holds the case's queue entry, its idempotency record and two outbox markers:
-the partner's `case.routed` notice (sent from the table's stream once the write is stored, see
+the partner's `case.routed` notice (sent to the partner's queue right after the write, see
 services/notices.py) and, with SMS consent, the applicant's intake_received SMS (planned and
-sent by send_due_messages). The write is the request's only DynamoDB call.
+sent by send_due_messages).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from chalicelib.data import consent_version
-from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, iso, sms_recipient
+from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, PartnerNotice, iso, sms_recipient
 from chalicelib.domain.idempotency import IdempotencyRecord, key_error, keyed_case_id, request_hash
 from chalicelib.domain.intake import normalise_intake
 from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
@@ -51,6 +51,9 @@ class IntakeService:
     case_id_secret: Callable[[], str]
     idempotency_hours: int = 24
     public_base_url: str = ""
+    # Sends the stored case's `case.routed` notice and clears its marker; never raises (what it
+    # cannot send stays marked for the stream and notify_partners).
+    announce: Callable[[PartnerNotice], object] | None = None
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -102,6 +105,8 @@ class IntakeService:
                     if replay is None:
                         continue
                     return replay
+            if self.announce is not None:
+                self.announce(PartnerNotice.of(case))
             return IntakeResult(201, response)
         raise IdempotencyConflictError(
             "This Idempotency-Key has been used too often; send a new one.", field="Idempotency-Key"

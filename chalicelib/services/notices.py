@@ -1,13 +1,13 @@
-"""The `case.routed` notice: sent as the routing write is stored, the outbox as the safety net.
+"""The `case.routed` notice: sent by the request that routed the case, with two safety nets.
 
-The marker is written with the case (intake) or its transfer. The cases table's stream hands
-that write to `announce_routed_cases`, which sends the notice and clears the marker (`announce`,
-`send_now`) within about a second, while the request that routed the case has already answered:
-it makes one DynamoDB call and none for the notice. If that send fails, or the stream is behind,
-`notify_partners` (every minute) sends what is still marked once it is older than a grace period,
-so it rarely races the stream. At least once: a notice is cleared only after SQS accepted it
-(consumers key on case_id and `at`). notify_partners runs with reserved concurrency 1, so two
-runs never send the same notice side by side.
+The marker is written with the case (intake) or its transfer, in the same write. Once that write
+is stored, the request sends the notice and clears the marker (`send_now`), so the partner's queue
+holds it by the time the request answers. If the request could not (SQS refused, the function
+died), the cases table's stream hands the write to `announce_routed_cases`, which sends what is
+still marked (`announce`) within about a second; and `notify_partners` (every minute) sends what
+is marked once it is older than a grace period, so it rarely races either. At least once: a
+notice is cleared only after SQS accepted it (consumers key on case_id and `at`). notify_partners
+runs with reserved concurrency 1, so two runs never send the same notice side by side.
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 
 # Far longer than the stream normally takes from the routing write to the notice's clear.
 SEND_NOW_GRACE = timedelta(seconds=60)
+# The stream may hand on a routing write while its request is still between that write and the
+# notice's clear; a batch younger than this waits until it is this old, so that the request's own
+# send wins instead of the partner hearing twice. DynamoDB Streams rounds record times down to the
+# second: 2 s after the rounded time is at least 1 s after the write.
+STREAM_SETTLE_SECONDS = 2.0
 # Pauses before send_now tries again to clear a marker whose notice SQS already took: a clear
 # that fails for good means notify_partners sends the notice a second time.
 CLEAR_RETRY_PAUSES = (0.05, 0.2)
@@ -42,6 +47,10 @@ class NoticeOutbox(Protocol):
         """Clear the notice unless the case was routed anew since it was read."""
         ...
 
+    def still_due(self, notices: list[PartnerNotice]) -> list[PartnerNotice]:
+        """Those of `notices` still marked as they were, in their order (one consistent read)."""
+        ...
+
 
 @dataclass
 class PartnerNoticeService:
@@ -49,15 +58,29 @@ class PartnerNoticeService:
     publisher: EventPublisher
     clock: Clock
     sleep: Callable[[float], None] = time.sleep
+    wall: Callable[[], float] = time.time  # the stream's record times are wall-clock epoch seconds
 
-    def announce(self, notices: list[PartnerNotice]) -> dict[str, int]:
-        """The notices a batch of the stream asked for. Never raises: a retried batch would send
-        its other notices twice, and what failed here stays marked for notify_partners."""
-        sent = sum(1 for notice in notices if self.send_now(notice))
-        return {"sent": sent, "failed": len(notices) - sent}
+    def announce(self, notices: list[PartnerNotice], written_at: float | None = None) -> dict[str, int]:
+        """The notices a batch of the stream asked for that their requests could not send (`written_at`:
+        the batch's newest record time). Never raises: a retried batch would send its other notices
+        twice, and what failed here stays marked for notify_partners."""
+        if not notices:
+            return {"sent": 0, "failed": 0, "already_sent": 0}
+        if written_at is not None:
+            wait = written_at + STREAM_SETTLE_SECONDS - self.wall()
+            if wait > 0:
+                self.sleep(min(wait, STREAM_SETTLE_SECONDS))
+        try:
+            due = self.outbox.still_due(notices)
+        except Exception:
+            log.exception("partner notices not checked; notify_partners sends what is still marked")
+            return {"sent": 0, "failed": len(notices), "already_sent": 0}
+        sent = sum(1 for notice in due if self.send_now(notice))
+        return {"sent": sent, "failed": len(due) - sent, "already_sent": len(notices) - len(due)}
 
     def send_now(self, notice: PartnerNotice) -> bool:
-        """As the routing write is stored; a failure leaves the notice to notify_partners."""
+        """Once the routing write is stored; never raises: a failure leaves the notice marked for the
+        stream and notify_partners, and the request that routed the case still succeeds."""
         try:
             self.publisher.publish(notice)
         except Exception:

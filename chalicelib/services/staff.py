@@ -22,7 +22,7 @@ from typing import Any
 
 from chalicelib.domain import sla
 from chalicelib.domain.appointments import Cancellations, open_attention
-from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, QueueEntry
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, PartnerNotice, QueueEntry
 from chalicelib.domain.staff import (
     CLAIM,
     CLOSE,
@@ -147,6 +147,9 @@ class StaffService:
     closing: Callable[[StaffIdentity, Case, Case, datetime], tuple[Case, Cancellations]] | None = None
     # Called after a close has been stored (appointments: stop the unsent SMS).
     on_closed: Callable[[Case], None] | None = None
+    # Sends the `case.routed` notice a stored transfer or reassignment marked for the new partner
+    # and clears the marker; never raises (the stream and notify_partners send what it cannot).
+    announce: Callable[[PartnerNotice], object] | None = None
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -297,11 +300,16 @@ class StaffService:
             decide,
             lambda case: {"from": case.partner, "to": target, "reason_chars": len(reason)},
             repeat=repeat,
+            stored=self._announce,
         )
         previous = after.history[-1].detail.get("from", "")
         if self.on_transferred is not None:
             self.on_transferred(after, previous)
         return after
+
+    def _announce(self, case: Case) -> None:
+        if self.announce is not None:
+            self.announce(PartnerNotice.of(case))
 
     def _act(
         self,
@@ -312,10 +320,12 @@ class StaffService:
         detail: Callable[[Case], dict[str, Any]],
         also: Callable[[Case, Case, datetime], tuple[Case, Cancellations]] | None = None,
         repeat: Repeat | None = None,
+        stored: Callable[[Case], object] | None = None,
     ) -> Case:
         """`also`: what else the same write does (a close's cancellations), decided again on every attempt.
         `repeat`: whether the case already is as this request leaves it (its answer was lost): then
-        it is returned as it is, with nothing written and nothing audited twice."""
+        it is returned as it is, with nothing written and nothing audited twice.
+        `stored`: called with the case as written, once this request's write is stored."""
         case = self.visible_case(who, case_id, repeat)
         for _attempt in range(MAX_ATTEMPTS):
             now = self.clock.now()
@@ -330,8 +340,11 @@ class StaffService:
             try:
                 audit = AuditEntry.of(who, case.case_id, action, now, **detail(case))
                 self.store.apply(case, after, audit, cancellations)
-                return after
             except StateChangedError:
                 # Someone else acted first. Read again only to explain (or, rarely, to act on the new state).
                 case = self.visible_case(who, case_id, repeat)
+                continue
+            if stored is not None:
+                stored(after)
+            return after
         raise ConflictError("The case changed while you were working on it; reload it and try again.")

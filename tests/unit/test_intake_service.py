@@ -29,6 +29,17 @@ def test_submit_stores_case_entry_and_the_partners_notice(parts, valid_intake):
     assert store.notices == [PartnerNotice(case.case_id, "akademie-ingenieure", case.reference, case.created_at)]
 
 
+def test_the_partner_is_told_once_the_case_is_stored_and_not_again_on_a_replay(valid_intake):
+    store, told = FakeCaseStore(), []
+    service = IntakeService(store, SeededDirectory(), FrozenClock(), lambda: "secret", announce=told.append)
+    first = service.submit(valid_intake, "key-1")
+    assert told == store.notices and told[0].case_id == first.body["case_id"]
+    assert service.submit(valid_intake, "key-1").replayed and len(told) == 1
+    with pytest.raises(ValidationError):
+        service.submit({**valid_intake, "language": "xx"}, None)
+    assert len(told) == 1
+
+
 def test_replay_within_window_then_new_case_after_expiry(parts, valid_intake):
     service, store, clock = parts
     first = service.submit(valid_intake, "key-1")

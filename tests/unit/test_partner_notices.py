@@ -1,6 +1,6 @@
-"""The case.routed notice with in-memory fakes: sent as the stream hands on the routing write, the
-outbox for what it could not send (after a grace period, so notify_partners rarely races the
-stream), every notice once."""
+"""The case.routed notice with in-memory fakes: sent by the request that routed the case, by the
+stream what that request could not send, the outbox for what neither could (after a grace period,
+so notify_partners rarely races them), every notice once."""
 
 from __future__ import annotations
 
@@ -26,6 +26,9 @@ class FakeOutbox:
             return False  # routed anew meanwhile: that notice is still to be sent
         del self.due[notice.case_id]
         return True
+
+    def still_due(self, notices: list[PartnerNotice]) -> list[PartnerNotice]:
+        return [n for n in notices if self.due.get(n.case_id) == n]
 
 
 A = PartnerNotice("c-1", "lmu-klinikum", "ABCD-EFGH", "2026-11-25T09:30:00.000000+00:00")
@@ -140,8 +143,56 @@ def test_a_clear_throttled_for_good_leaves_the_notice_to_the_tick() -> None:
 def test_the_streams_notices_are_sent_and_cleared_and_a_refused_one_is_left_for_notify_partners() -> None:
     outbox, publisher = FakeOutbox(A, B), FakePublisher()
     service = PartnerNoticeService(outbox, publisher, later())
-    assert service.announce([A]) == {"sent": 1, "failed": 0}
+    assert service.announce([A]) == {"sent": 1, "failed": 0, "already_sent": 0}
     assert publisher.published == [A] and outbox.due == {"c-2": B}
     publisher.fail = True
-    assert service.announce([B]) == {"sent": 0, "failed": 1}  # no exception: Lambda would resend the batch
+    assert service.announce([B]) == {"sent": 0, "failed": 1, "already_sent": 0}  # no exception: no resent batch
     assert outbox.due == {"c-2": B}
+
+
+def test_the_stream_skips_what_the_request_already_sent_so_the_partner_hears_once() -> None:
+    outbox, publisher = FakeOutbox(A, B), FakePublisher()
+    service = PartnerNoticeService(outbox, publisher, later())
+    assert service.send_now(A) is True  # the intake's request, right after its write
+    assert service.announce([A, B]) == {"sent": 1, "failed": 0, "already_sent": 1}
+    assert publisher.published == [A, B] and outbox.due == {}
+
+
+def test_a_notice_routed_anew_since_is_not_sent_in_its_old_form() -> None:
+    moved = PartnerNotice("c-1", "via-bayern", "ABCD-EFGH", "2026-11-25T09:45:00.000000+00:00")
+    outbox, publisher = FakeOutbox(moved), FakePublisher()
+    service = PartnerNoticeService(outbox, publisher, later())
+    assert service.announce([A]) == {"sent": 0, "failed": 0, "already_sent": 1}
+    assert publisher.published == [] and outbox.due == {"c-1": moved}
+
+
+def test_when_the_stream_cannot_read_the_markers_it_sends_nothing_and_notify_partners_does() -> None:
+    class Unreadable(FakeOutbox):
+        def still_due(self, notices: list[PartnerNotice]) -> list[PartnerNotice]:
+            raise RetryableError("throttled")
+
+    outbox, publisher = Unreadable(A), FakePublisher()
+    service = PartnerNoticeService(outbox, publisher, later())
+    assert service.announce([A]) == {"sent": 0, "failed": 1, "already_sent": 0}
+    assert publisher.published == []
+    assert service.deliver()["sent"] == 1 and publisher.published == [A] and outbox.due == {}
+
+
+def test_a_batch_fresher_than_the_settle_time_waits_so_the_requests_own_send_wins(monkeypatch) -> None:
+    from chalicelib.services import notices
+
+    monkeypatch.setattr(notices, "STREAM_SETTLE_SECONDS", 2.0)
+    outbox, publisher, pauses = FakeOutbox(A), FakePublisher(), []
+    service = PartnerNoticeService(outbox, publisher, later(), sleep=pauses.append, wall=lambda: 1000.5)
+    assert service.announce([A], written_at=1000.0) == {"sent": 1, "failed": 0, "already_sent": 0}
+    assert pauses == [1.5]  # until 2 s after the (rounded-down) record time
+    assert service.announce([B], written_at=990.0)["sent"] == 0 and pauses == [1.5]  # old enough: no wait
+    assert service.announce([], written_at=1000.0)["sent"] == 0 and pauses == [1.5]  # nothing to check
+
+
+def test_the_newest_record_time_of_a_batch() -> None:
+    from chalicelib.adapters.dynamodb.case_stream import newest_write
+
+    records = [{"dynamodb": {"ApproximateCreationDateTime": t}} for t in (1000.0, 1002, 1001.0)]
+    assert newest_write(records) == 1002
+    assert newest_write([{"dynamodb": {}}, {}]) is None

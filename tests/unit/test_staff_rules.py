@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from chalicelib.domain.appointments import Cancellations
-from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, QueueEntry
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, PartnerNotice, QueueEntry
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import (
     AuditEntry,
@@ -277,6 +277,18 @@ def test_a_repeated_transfer_writes_nothing_and_runs_the_transfer_hook_again() -
         staff.transfer(ANNA, "c-1", {**move, "reason": "Something else entirely."})
     with pytest.raises(NotFoundError):
         staff.transfer(BEN, "c-1", move)
+
+
+def test_a_transfer_tells_the_new_partner_once_and_its_repeat_not_again() -> None:
+    told: list[PartnerNotice] = []
+    clock, store = MovingClock(), FakeStore(a_case(CLAIMED, ANNA))
+    staff = StaffService(store, FakeAudit(), FakeDirectory(), clock, announce=told.append)
+    move = {"partner": "via-bayern", "reason": "Needs a language course."}
+    moved = staff.transfer(ANNA, "c-1", move)
+    assert told == [PartnerNotice("c-1", "via-bayern", moved.reference, moved.queued_at)]
+    clock.moment += timedelta(minutes=3)
+    staff.transfer(ANNA, "c-1", move)  # the retry of a lost answer: the first request told them
+    assert len(told) == 1
 
 
 def test_a_repeated_close_cancels_nothing_more() -> None:

@@ -1,8 +1,9 @@
 """The cases table's stream (NEW_AND_OLD_IMAGES): which `case.routed` notices a batch of changes asks for.
 
-The intake and a transfer write the notice marker (notice_outbox.py) with the case; the stream
-hands every such write to `announce_routed_cases`, so the request itself makes no call for the
-notice. Records of one item arrive in the order they were written.
+The intake and a transfer write the notice marker (notice_outbox.py) with the case, then send the
+notice and clear the marker themselves; the stream hands every such write to `announce_routed_cases`,
+which sends what is still marked (what SQS refused to the request). Records of one item arrive in
+the order they were written.
 """
 
 from __future__ import annotations
@@ -52,3 +53,13 @@ def routed_notices(records: Iterable[Mapping[str, Any]]) -> list[PartnerNotice]:
             asked.pop(case_id, None)  # re-marked (a second transfer): the newest notice, at its place in order
             asked[case_id] = PartnerNotice(case_id, _text(new, PARTNER) or "", _text(new, REFERENCE) or "", at)
     return list(asked.values())
+
+
+def newest_write(records: Iterable[Mapping[str, Any]]) -> float | None:
+    """The newest record's time (epoch seconds, as Lambda hands it on), None if no record has one."""
+    times = [
+        created
+        for record in records
+        if isinstance(created := (record.get("dynamodb") or {}).get("ApproximateCreationDateTime"), int | float)
+    ]
+    return max(times, default=None)
