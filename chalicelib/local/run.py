@@ -122,6 +122,10 @@ class LocalStack:
         from chalicelib.local.provision import provision
 
         provision(settings())
+        from chalicelib.adapters.tokens import local_signing_key
+
+        # The staff signing key in the data folder from the start: `staff-token` and the API share it.
+        local_signing_key(settings().local_jwt_key_file)
         self._dynamodb = boto3.session.Session().client(
             "dynamodb", region_name=stack.REGION, endpoint_url=self.moto_url
         )
