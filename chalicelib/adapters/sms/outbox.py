@@ -1,4 +1,4 @@
-"""The local stage's sender: one JSON line per SMS in a file, and a one-line notice without the number."""
+"""The local stage's sender: one JSON line per SMS in a file, and the text printed without the number."""
 
 from __future__ import annotations
 
@@ -38,8 +38,12 @@ class OutboxSender:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         if self._echo:
-            # Never the phone number: this lands in terminals and logs.
-            print(f"[outbox] SMS {sms.message_id} ({segments.segments} segment(s)) written to {self.path}", flush=True)
+            # Never the whole phone number: this lands in terminals and logs. The texts hold no names.
+            print(
+                f"[outbox] SMS {sms.message_id} to {masked(sms.to)} ({segments.segments} segment(s)),"
+                f" written to {self.path}:\n  {sms.body}",
+                flush=True,
+            )
         return SendResult(sid, "sent")
 
     def find_sent(self, to: str, body: str, since: datetime) -> str | None:
@@ -55,3 +59,8 @@ class OutboxSender:
                 if item.get("to") == to and item.get("body") == body and datetime.fromisoformat(item["at"]) >= since:
                     found = item["sid"]
         return found
+
+
+def masked(phone: str) -> str:
+    """+4915112345678 → +49 … 78: enough to tell two test numbers apart, too little to call one."""
+    return f"{phone[:3]} … {phone[-2:]}" if len(phone) > 6 else "…"
