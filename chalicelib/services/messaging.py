@@ -58,6 +58,7 @@ from chalicelib.services.messaging_ports import (
     WebhookSignatureError,
 )
 from chalicelib.services.sms_dispatch import (
+    FOR_A_BOOKING,
     REPORTED_BY_TWILIO,
     DeliveryPolicy,
     Dispatcher,
@@ -416,12 +417,12 @@ class MessagingService:
             reply_key = "reply_help"
         elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
             answer = "1" if intent.kind == opt_out.COMING else "2"
-            reminder = next((m for m in ours if m.kind == REMINDER and m.status in MAYBE_SENT), None)
-            if reminder is None:
+            replied_to = self._about_an_upcoming_appointment(ours, now)
+            if replied_to is None:
                 reply_key = "reply_no_appointment"
             else:
-                about = reminder
-                self.store.record_reply(reminder.message_id, answer, now)
+                about = replied_to
+                self.store.record_reply(replied_to.message_id, answer, now)
                 attention = CANNOT_COME if answer == "2" else None
                 reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
         else:
@@ -431,6 +432,21 @@ class MessagingService:
         if opted_out and intent.kind != opt_out.OPT_OUT:
             return None  # nothing, ever, to a number that opted out
         return render(reply_key, language, Values()).body if reply_key else None
+
+    def _about_an_upcoming_appointment(self, ours: list[Message], now: datetime) -> Message | None:
+        """The newest SMS we sent about an appointment that is still ahead and still stands: a reminder,
+        or the booking or change message when no reminder has gone out yet. Not one about an earlier,
+        finished or cancelled appointment: a `2` must reach the appointment it can still change."""
+        for message in ours:
+            if message.kind not in FOR_A_BOOKING or message.status not in MAYBE_SENT:
+                continue
+            if message.appointment_id is None or message.send_before is None or message.send_before <= now:
+                continue
+            if self.bookings is None or self.bookings.still_booked(
+                message.case_id, message.appointment_id, message.send_before, message.place
+            ):
+                return message
+        return None
 
     def _record_consent(self, hashed: str, withdrawn: bool, now: datetime, keyword: str) -> None:
         if self.consent is not None:

@@ -314,6 +314,36 @@ def test_a_2_reply_shows_on_the_case_until_the_appointment_is_moved(
 
 
 @EMPTY_STRINGS
+def test_a_2_before_any_reminder_flags_the_booked_appointment(anna: Desk, case_id: str, client: Client) -> None:
+    booked = _booked_and_confirmed(anna, case_id, client)["appointment"]  # only its booking SMS went out
+    answer = applicant_sends(client, "2", "SM-two-early")
+    assert "<Message>" in answer and "no appointment" not in answer.lower()
+    _, case = anna.get(f"/staff/cases/{case_id}")
+    assert [(a["reason"], a["appointment_id"]) for a in case["attention"]] == [
+        ("cannot_come", booked["appointment_id"])
+    ]
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert listed["appointments"][0]["applicant_reply"] == "2"
+
+
+@EMPTY_STRINGS
+def test_a_2_goes_to_the_upcoming_appointment_not_to_a_finished_one(
+    anna: Desk, case_id: str, client: Client, reminded: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    frozen_clock.set(datetime(2025, 3, 12, 11, 30, tzinfo=BERLIN))  # the first appointment is over
+    path = f"/staff/cases/{case_id}/appointments/{reminded['appointment_id']}"
+    assert anna.post(f"{path}/attendance", {"attended": True})[0] == 200
+    status, second = anna.book(case_id, "2025-03-19T10:00")
+    assert status == 201, second
+    sweep(client)  # the second one's booking SMS; its reminders are days away
+    applicant_sends(client, "2", "SM-two-second")
+    _, case = anna.get(f"/staff/cases/{case_id}")
+    assert [(a["reason"], a["appointment_id"]) for a in case["attention"]] == [
+        ("cannot_come", second["appointment"]["appointment_id"])
+    ]
+
+
+@EMPTY_STRINGS
 def test_cancel_opts_out_and_flags_the_case_for_a_call(
     anna: Desk, case_id: str, client: Client, reminded: dict[str, Any]
 ) -> None:
