@@ -3,9 +3,10 @@
 Chalice attaches `.chalice/policy-<stage>.json` to every function role (`autogen_policy: false`;
 its analyser cannot see PynamoDB calls anyway). Policy files cannot reference stack resources, so
 ARNs use the fixed names, every index by its name, and `${AWS::AccountId}` for the account:
-`cloudformation_policy` (applied by infrastructure/package.py to the packaged roles) makes each
-such string an `Fn::Sub`, so CloudFormation puts in the deploying account. No DynamoDB or SQS ARN
-has a wildcard (only the stage's log streams and its Twilio parameter path do).
+`role_policy_overrides` puts the same policy into the merge template's roles with each such string
+an `Fn::Sub` (`cloudformation_policy`), so CloudFormation puts in the deploying account. No DynamoDB, SQS or SSM
+ARN has a wildcard (only the stage's log streams do), and each table gets only the actions its
+code performs.
 """
 
 from __future__ import annotations
@@ -19,32 +20,35 @@ from infrastructure.messaging import partner_ids
 from infrastructure.naming import REGION, StageNames
 from infrastructure.tables import index_names
 
-TABLE_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:BatchWriteItem",
-    "dynamodb:ConditionCheckItem",  # TransactWriteItems is authorised per item through these
-    "dynamodb:DeleteItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-    "dynamodb:UpdateItem",
-]
+# What the functions do to every table; granted per table below, no more than its code does.
+# (BatchWriteItem and ConditionCheckItem have no caller in a function: `seed` and the local
+# snapshots write in batches with an operator's or the local stack's credentials.)
+READ_ACTIONS = ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]
+WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"]  # TransactWriteItems is authorised per item
+DELETE_ACTIONS = ["dynamodb:DeleteItem"]
 # The audit log is append-only: the functions may add and read entries, never change or delete them.
 APPEND_ONLY_TABLES = {"audit"}
-APPEND_ONLY_ACTIONS = [
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:GetItem",
-    "dynamodb:PutItem",
-    "dynamodb:Query",
-]
+APPEND_ONLY_ACTIONS = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]
+# The partner directory and routing rules: the functions read them; `seed` (an operator) writes them.
+READ_ONLY_TABLES = {"directory"}
+# Items the functions delete: a message superseded before it was sent, a webhook's dedupe record,
+# a transferred-case trace that an erasure or a transfer back removes.
+DELETING_TABLES = {"messages", "sms-webhooks", "transferred"}
 QUEUE_ACTIONS = ["sqs:GetQueueUrl", "sqs:SendMessage"]
-PARAMETER_ACTIONS = ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"]
+PARAMETER_ACTIONS = ["ssm:GetParameter", "ssm:GetParameters"]  # by name only (extension, SSM client)
 LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
 # The account a stack is deployed to, as CloudFormation writes it (see cloudformation_policy).
 ACCOUNT = "${AWS::AccountId}"
+
+
+def _table_sid(actions: tuple[str, ...]) -> str:
+    if list(actions) == APPEND_ONLY_ACTIONS:
+        return "AppendOnlyTables"
+    if list(actions) == READ_ACTIONS:
+        return "ReadOnlyTables"
+    return "ReadWriteDeleteTables" if "dynamodb:DeleteItem" in actions else "ReadWriteTables"
 
 
 def arn(service: str, resource: str) -> str:
@@ -61,10 +65,19 @@ def _table_arns(names: StageNames, logicals: list[str]) -> list[str]:
     return arns
 
 
+def table_actions(logical: str) -> list[str]:
+    """What the functions may do to one table (logical name)."""
+    if logical in APPEND_ONLY_TABLES:
+        return APPEND_ONLY_ACTIONS
+    if logical in READ_ONLY_TABLES:
+        return READ_ACTIONS
+    return sorted(READ_ACTIONS + WRITE_ACTIONS + (DELETE_ACTIONS if logical in DELETING_TABLES else []))
+
+
 def policy_document(names: StageNames) -> dict[str, Any]:
-    logicals = list(MODELS)
-    append_only = [name for name in logicals if name in APPEND_ONLY_TABLES]
-    read_write = [name for name in logicals if name not in APPEND_ONLY_TABLES]
+    by_actions: dict[tuple[str, ...], list[str]] = {}
+    for logical in MODELS:
+        by_actions.setdefault(tuple(table_actions(logical)), []).append(logical)
     statements: list[dict[str, Any]] = [
         {
             "Sid": "WriteStageLogs",
@@ -72,20 +85,14 @@ def policy_document(names: StageNames) -> dict[str, Any]:
             "Action": LOG_ACTIONS,
             "Resource": [arn("logs", f"log-group:{names.log_group}:*")],
         },
-        {
-            "Sid": "ReadWriteTables",
-            "Effect": "Allow",
-            "Action": TABLE_ACTIONS,
-            "Resource": _table_arns(names, read_write),
-        },
     ]
-    if append_only:
+    for actions, logicals in by_actions.items():
         statements.append(
             {
-                "Sid": "AppendOnlyTables",
+                "Sid": _table_sid(actions),
                 "Effect": "Allow",
-                "Action": APPEND_ONLY_ACTIONS,
-                "Resource": _table_arns(names, append_only),
+                "Action": list(actions),
+                "Resource": _table_arns(names, logicals),
             }
         )
     statements += [
@@ -99,10 +106,7 @@ def policy_document(names: StageNames) -> dict[str, Any]:
             "Sid": "ReadTwilioParameters",
             "Effect": "Allow",
             "Action": PARAMETER_ACTIONS,
-            "Resource": [
-                arn("ssm", f"parameter{names.twilio_ssm_prefix}"),
-                arn("ssm", f"parameter{names.twilio_ssm_prefix}/*"),
-            ],
+            "Resource": [arn("ssm", f"parameter{name}") for name in names.twilio_parameters],
         },
         {
             "Sid": "ReadAppKeys",
@@ -206,3 +210,17 @@ def wildcard_findings(document: Any) -> list[str]:
     for statement in policy_statements(document):
         findings += [f"{statement.get('Sid', '(no Sid)')}: {p}" for p in statement_problems(statement)]
     return findings
+
+
+def role_policy_overrides(names: StageNames, functions: dict[str, str], api_handler: str) -> dict[str, Any]:
+    """Each function role's policy for the merge template, as CloudFormation reads it (Fn::Sub).
+
+    Chalice copies the policy file into every role as it is, `${AWS::AccountId}` strings and all,
+    which cfn-lint and CloudFormation refuse outside an Fn::Sub; the merge replaces those copies,
+    so the template of a plain `chalice package --merge-template` deploys as it is."""
+    document = cloudformation_policy(policy_document(names))
+    overrides: dict[str, Any] = {}
+    for logical in functions.values():
+        role = "ApiHandlerRole" if logical == api_handler else f"{logical}Role"  # chalice/package.py's ids
+        overrides[role] = {"Properties": {"Policies": [{"PolicyName": f"{role}Policy", "PolicyDocument": document}]}}
+    return overrides

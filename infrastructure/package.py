@@ -9,9 +9,9 @@ chalicelib/, app.py and Chalice's runtime ship with their bytecode: Lambda's cod
 read-only, so without it every cold start compiles them from source (~65 ms). Compiled with this
 interpreter, the one `chalice package` also takes the Lambda runtime version from (python3.11).
 
-Chalice copies `.chalice/policy-prod.json` into every function's role as it is; its ARNs name the
-account `${AWS::AccountId}`, which `substitute_stack_values` turns into `Fn::Sub` in sam.json, so
-each role grants exactly the stage's tables, indexes and queues of the account the stack is in.
+Chalice copies `.chalice/policy-prod.json` into every function's role as it is; the merge template
+replaces those copies with the same policy as `Fn::Sub` (infrastructure/iam.py), so each role grants
+exactly the stage's tables, indexes and queues of the account the stack is in.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from pathlib import Path
 
 from chalicelib.config import PROJECT_DIR
 from infrastructure.generate import DEPLOYED_STAGE, stale_files
-from infrastructure.iam import cloudformation_policy
 from infrastructure.lint import cfn_lint, describe, errors, sam_to_cloudformation
 from infrastructure.naming import TEMPLATE_PATH
 
@@ -107,18 +106,6 @@ def prune_wheel_cache(wheel_cache: Path = WHEEL_CACHE, keep: int = 3) -> None:
             stale.unlink(missing_ok=True)
 
 
-def substitute_stack_values(template_path: Path) -> None:
-    """Every role policy as CloudFormation must read it: its `${AWS::AccountId}` strings as Fn::Sub."""
-    from chalice.utils import serialize_to_json
-
-    template = json.loads(template_path.read_text(encoding="utf-8"))
-    for resource in template["Resources"].values():
-        if resource.get("Type") == "AWS::IAM::Role":
-            for policy in resource.get("Properties", {}).get("Policies", []):
-                policy["PolicyDocument"] = cloudformation_policy(policy["PolicyDocument"])
-    template_path.write_text(serialize_to_json(template), encoding="utf-8")
-
-
 def chalice_executable() -> str:
     beside = Path(sys.executable).parent / "chalice"
     return str(beside) if beside.exists() else (shutil.which("chalice") or "chalice")
@@ -152,7 +139,6 @@ def package(
     with _cache_lock():
         subprocess.run(command, check=True, env=env, cwd=project)
         prune_wheel_cache()
-    substitute_stack_values(out_dir / "sam.json")
     add_shipped_bytecode(out_dir / "deployment.zip")
     return out_dir / "sam.json"
 
