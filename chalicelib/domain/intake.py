@@ -38,6 +38,8 @@ def normalise_intake(body: dict[str, Any]) -> tuple[dict[str, Any], list[FieldEr
             errors.append(FieldError("phone", "invalid_phone", "phone is not a valid phone number."))
         else:
             intake["phone"] = e164
+    if isinstance(intake.get("consent"), dict):
+        intake["consent"].setdefault("sms", False)  # the schema's default: no SMS unless asked for
     if intake.get("email") == "":
         del intake["email"]
     if intake.get("message") == "":

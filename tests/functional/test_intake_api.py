@@ -47,6 +47,15 @@ def test_valid_intake_is_stored_routed_and_queued(client, valid_intake):
     assert "Layla" not in json.dumps(entry.attribute_values, default=str)  # the index holds no personal data
 
 
+def test_consent_without_the_sms_answer_means_no_sms(client, valid_intake):
+    consent = {"data_processing": True, "share_with_partners": True}  # `sms` is optional in the issue
+    response = post_json(client, "/intake", {**valid_intake, "consent": consent})
+    assert response.status_code == 201, response.body
+    case = CaseModel.get(response.json_body["case_id"])
+    assert case.intake["consent"]["sms"] is False and case.consent["sms"] is False
+    assert case.confirm_key is None  # no intake_received SMS is planned
+
+
 def test_reference_is_readable_on_the_phone(client, valid_intake):
     reference = post_json(client, "/intake", valid_intake).json_body["reference"]
     assert len(reference) == 9 and reference[4] == "-"
