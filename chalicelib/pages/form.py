@@ -32,6 +32,7 @@ LANGUAGE_FIELDS = {"language"}
 CONSENT_PATH = "consent"
 # Should the schema record which consent texts were shown, the form sends the label file's version id.
 CONSENT_VERSION_PATH = "consent.version"
+CONSENT_LANGUAGE_PATH = "consent.language"  # the page's language: the one its consent texts are in
 
 
 @dataclass
@@ -210,6 +211,8 @@ def render_field(ctx: FormContext, path: str, schema: dict[str, Any], required: 
         return f'<input type="hidden" name="{esc(path)}" value="{esc(schema["const"])}">'
     if path == CONSENT_VERSION_PATH:
         return f'<input type="hidden" name="{esc(path)}" value="{esc(ctx.labels.get("consent_version", ""))}">'
+    if path == CONSENT_LANGUAGE_PATH:
+        return f'<input type="hidden" name="{esc(path)}" value="{esc(ctx.language)}">'
     if kind == "array" and "enum" in (schema.get("items") or {}):
         return _choice_group(ctx, path, schema, required, "checkbox", _choices(ctx, path, schema["items"]["enum"]))
     if schema.get("const") is True or (kind == "boolean" and WIDGETS.get(path) != "yesno"):

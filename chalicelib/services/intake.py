@@ -183,11 +183,13 @@ class IntakeService:
 
 
 def consent_record(intake: dict[str, Any], now: datetime) -> dict[str, Any]:
-    """Which consent texts were accepted, when and in which language (GDPR Art. 7(1))."""
+    """Which consent texts were accepted, when and in which language (GDPR Art. 7(1)): the page's
+    language, in which the texts were shown, which may differ from the one chosen for messages."""
     consent = intake["consent"]
+    shown_in = consent.get("language") or intake["language"]
     return {
-        "version": consent_version(intake["language"]),
-        "language": intake["language"],
+        "version": consent_version(shown_in),
+        "language": shown_in,
         "accepted_at": iso(now),
         "data_processing": consent["data_processing"],
         "share_with_partners": consent["share_with_partners"],

@@ -53,7 +53,13 @@ def test_an_applicant_fills_in_and_sends_the_form_on_a_phone(live: LiveApp, mobi
     assert stored["language"] == language, "the language field defaults to the page's language"
     assert stored["phone"] == "+4915123456789"
     assert stored["goals"] == ["recognition", "job"]
-    assert stored["consent"] == {"data_processing": True, "share_with_partners": True, "sms": True}
+    # The consent texts were shown in the page's language: the form says so (the consent record keeps it).
+    assert stored["consent"] == {
+        "data_processing": True,
+        "share_with_partners": True,
+        "sms": True,
+        "language": language,
+    }
     assert len(posts) == 1 and posts[0]["key"], "one POST, with an Idempotency-Key"
 
 

@@ -56,6 +56,17 @@ def test_consent_without_the_sms_answer_means_no_sms(client, valid_intake):
     assert case.confirm_key is None  # no intake_received SMS is planned
 
 
+def test_the_consent_record_names_the_language_the_texts_were_shown_in(client, valid_intake):
+    """The German page, messages chosen in Ukrainian: the applicant accepted the German texts."""
+    consent = {**valid_intake["consent"], "language": "de"}
+    response = post_json(client, "/intake", {**valid_intake, "language": "uk", "consent": consent})
+    assert response.status_code == 201, response.body
+    case = CaseModel.get(response.json_body["case_id"])
+    assert (case.consent["language"], case.language) == ("de", "uk")
+    bad = post_json(client, "/intake", {**valid_intake, "consent": {**consent, "language": "xx"}})
+    assert bad.status_code == 400 and bad.json_body["errors"][0]["field"] == "consent.language"
+
+
 def test_reference_is_readable_on_the_phone(client, valid_intake):
     reference = post_json(client, "/intake", valid_intake).json_body["reference"]
     assert len(reference) == 9 and reference[4] == "-"

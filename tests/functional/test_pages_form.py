@@ -49,6 +49,11 @@ def test_if_the_schema_asks_for_the_consent_version_the_form_sends_the_shown_one
     assert f'<input type="hidden" name="consent.version" value="{labels("ar")["consent_version"]}">' in html
 
 
+def test_the_form_sends_the_language_its_consent_texts_are_shown_in() -> None:
+    html = render(load_schema("intake"), "uk")
+    assert '<input type="hidden" name="consent.language" value="uk">' in html
+
+
 @pytest.mark.parametrize(
     ("schema", "expected"),
     [
@@ -108,6 +113,8 @@ def test_the_consent_texts_carry_one_version_id_in_all_languages() -> None:
     assert re.fullmatch(r"consent-\d{4}-\d{2}", versions.pop())
     for language in languages():
         for name in load_schema("intake")["properties"]["consent"]["properties"]:
+            if name == "language":
+                continue  # not a text to accept: the page's language, sent as a hidden field
             assert len(raw_labels(language)["fields"][f"consent.{name}"]["text"]) > 80, (language, name)
 
 
