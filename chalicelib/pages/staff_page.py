@@ -336,6 +336,7 @@ def script_data(language: str, base: str, settings: Settings) -> dict[str, Any]:
         "appointment_statuses": labels["appointment_statuses"],
         "attention_reasons": labels["attention_reasons"],
         "errors": labels["errors"],
+        "problems": labels["problems"],
         "options": _options(language),
         "default_duration": DEFAULT_DURATION,
     }

@@ -271,6 +271,26 @@ def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, des
     assert page.evaluate("document.activeElement.id") == "appointment-date"
 
 
+def test_the_german_page_explains_a_refused_booking_in_german(live: LiveApp, desktop_page: Any) -> None:
+    """The server's errors are English; the page shows its own text for each code it knows."""
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    other = new_case(live, "lmu-klinikum")
+    assert call(live, "POST", f"/staff/cases/{other['case_id']}/claim", token)[0] == 200
+    day = working_day(4).isoformat()
+    booked = {"start": f"{day}T10:00", "duration_minutes": 60, "location": "Raum E.12"}
+    assert call(live, "POST", f"/staff/cases/{other['case_id']}/appointments", token, booked)[0] == 201
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#appointment-form:visible").wait_for()
+    page.fill("#appointment-date", day)
+    page.fill("#appointment-time", "10:30")
+    page.fill("#appointment-location", "Raum E.12")
+    page.click("#appointment-submit")
+    problem = page.locator("#case-problem")
+    problem.wait_for()
+    assert problem.inner_text() == text("de", "problems", "appointment_overlap")
+
+
 def test_a_transfer_is_checked_with_the_schema_in_the_browser_before_it_is_sent(
     live: LiveApp, desktop_page: Any
 ) -> None:

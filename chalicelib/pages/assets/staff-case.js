@@ -454,7 +454,8 @@
 
   function failed(error, prefix, mapErrors) {
     if (!session.token) return;
-    if (prefix && error.status === 400 && error.body && error.body.errors) {
+    // A 409 may name its field too (a start that has passed meanwhile): shown there, as a 400's.
+    if (prefix && (error.status === 400 || error.status === 409) && error.body && error.body.errors) {
       var errors = mapErrors ? mapErrors(error.body.errors) : error.body.errors;
       if (S.showFieldErrors(prefix, errors)) { S.announce(t("fix_fields")); return; }
     }

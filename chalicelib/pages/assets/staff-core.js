@@ -282,6 +282,9 @@
     if (error.kind === "network") return t("network_error");
     if (error.status === 503) return t("busy", { seconds: error.retryAfter || 5 });
     if (error.status === 404) return t("not_found");
+    // The server explains in English; the page says it in its own language wherever it knows the code.
+    var problems = data.problems || {};
+    if (error.body && problems[error.body.code]) return problems[error.body.code];
     return t("server_error", { error: error.body.error || error.status });
   }
 
