@@ -84,6 +84,10 @@ class QueueStore(Protocol):
         only_unflagged: bool = False,
     ) -> tuple[list[QueueEntry], str | None]: ...
 
+    def cursor_after(self, partner: str, status: str, entry: QueueEntry) -> str:
+        """The cursor that continues `partner`'s `status` listing right after `entry`."""
+        ...
+
 
 class AuditLog(Protocol):
     """Append-only: no update or delete on purpose."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import heapq
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sla
-from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, TRANSFERRED, HistoryEntry, iso
+from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, TRANSFERRED, HistoryEntry, QueueEntry, iso
 from chalicelib.domain.staff import StaffIdentity
 from chalicelib.errors import FieldError, ForbiddenError, ValidationError
 from chalicelib.ports import Directory, QueueStore
@@ -66,17 +68,26 @@ class CoordinatorService:
             raise ValidationError([FieldError("partner", "unknown_partner", f"{asked!r} is not a known partner.")])
         partners = [asked] if asked else sorted(known)
         limit = page_limit(given, 50)
-        # First page: every partner from its start; later pages: only partners with more to give.
+        # First page: every partner from its start ("" in a cursor); later pages: only partners with more.
         cursor = given.get("cursor")
-        pending: dict[str, str | None] = dict(_decode(cursor, partners)) if cursor else dict.fromkeys(partners)
-        rows: list[dict[str, Any]] = []
-        following: dict[str, str] = {}
+        pending: dict[str, str] = dict(_decode(cursor, partners)) if cursor else dict.fromkeys(partners, "")
+        listings: dict[str, list[QueueEntry]] = {}
+        more: dict[str, str | None] = {}
         for partner in sorted(pending):
-            entries, after = self.store.queue_page(partner, status, limit, pending[partner])
-            rows.extend(self.staff.listed(entry) | {"partner_name": known[partner].name} for entry in entries)
-            if after is not None:
-                following[partner] = after
-        rows.sort(key=lambda row: (not row["overdue"], row["queued_at"]))
+            listings[partner], more[partner] = self.store.queue_page(partner, status, limit, pending[partner] or None)
+        # Overdue first, then oldest, always taken from the head of a partner's listing: what a page
+        # shows of each partner is the start of its listing, and the next page goes on right after it.
+        heads = [[(partner, entry) for entry in entries] for partner, entries in listings.items()]
+        merged = heapq.merge(*heads, key=lambda item: (not item[1].overdue, item[1].queued_at))
+        shown = list(itertools.islice(merged, limit))
+        following: dict[str, str] = {}
+        for partner, entries in listings.items():
+            mine = [entry for p, entry in shown if p == partner]
+            if len(mine) < len(entries):  # cut short by the page: on after its last row shown
+                following[partner] = self.store.cursor_after(partner, status, mine[-1]) if mine else pending[partner]
+            elif more[partner] is not None:  # all shown, and the store has more
+                following[partner] = more[partner]
+        rows = [self.staff.listed(entry) | {"partner_name": known[partner].name} for partner, entry in shown]
         return {"status": status, "partners": partners, "cases": rows, "next_cursor": _encode(following)}
 
     def mark_overdue_cases(self, now: datetime) -> dict[str, int]:

@@ -161,6 +161,15 @@ class DynamoQueueStore:
             raise
         return True
 
+    def cursor_after(self, partner: str, status: str, entry: QueueEntry) -> str:
+        """The cursor queue_page returns after `entry` of `partner`'s `status` listing, made from the
+        entry itself (for a page cut shorter than the store read it)."""
+        queue, _ = queue_listing(status)
+        key = {"case_id": entry.case_id, "partner_status": f"{partner}#{queue}", "queued_at": entry.queued_at}
+        if status == TRANSFERRED:
+            key["partner"] = partner
+        return encode_cursor({name: {"S": value} for name, value in key.items()}) or ""
+
     def queue_page(
         self,
         partner: str,
