@@ -55,9 +55,11 @@ def status_link(base_url: str, case_id: str, secret: str) -> str:
     return f"{base_url.rstrip('/')}/status#{case_id}.{secret}"
 
 
-# What statistics keep of an intake: coarse, non-identifying facts only.
-ANONYMOUS_INTAKE_FIELDS = ("language", "german_level", "goals", "registered_with_employment_agency")
-ANONYMOUS_QUALIFICATION_FIELDS = ("profession_group", "level", "country")
+# What statistics keep of an intake, as issue 7 lists it (partner, profession group, goals, dates,
+# outcome): no more, since a country of qualification, a German level and a language together can
+# single out an applicant in a small cohort. Partner, dates and outcome are the case's own fields.
+ANONYMOUS_INTAKE_FIELDS = ("goals",)
+ANONYMOUS_QUALIFICATION_FIELDS = ("profession_group",)
 
 
 def anonymous_intake(intake: dict[str, Any]) -> dict[str, Any]:

@@ -162,7 +162,7 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_cancels_pending_sms(
     assert item.routed_partner == "akademie-ingenieure" and item.claimed_at is not None
     assert (item.sms_sent, item.sms_delivered) == (1, 1)
     assert item.expires_at is None and item.retention_key is None and item.phone_hash is None
-    assert item.intake["qualification"]["profession_group"] == "engineering"
+    assert item.intake == {"goals": ["recognition", "job"], "qualification": {"profession_group": "engineering"}}
     erase = [e for e in AuditModel.query(case_id) if e.action == "erase"]
     assert [(e.staff_id, e.detail) for e in erase] == [("applicant", {"reason": "applicant_request"})]
 
