@@ -179,7 +179,11 @@ def _text_input(ctx: FormContext, path: str, schema: dict[str, Any], required: b
         hints.setdefault("inputmode", "numeric" if schema["type"] == "integer" else "decimal")
     common = {"id": fid, "name": path, "required": required, "aria-describedby": help_id, **hints}
     value = ctx.values.get(path)
-    if schema.get("type") == "string" and int(schema.get("maxLength", 0)) >= TEXTAREA_FROM_LENGTH:
+    if schema.get("type") == "array":
+        # A list of free answers (no choices to tick): one per line; intake.js sends the lines as the list.
+        lines = "\n".join(str(v) for v in value) if isinstance(value, list) else ""
+        control = f"<textarea{attrs({**common, 'rows': 4, 'data-list': 'lines'})}>{esc(lines)}</textarea>"
+    elif schema.get("type") == "string" and int(schema.get("maxLength", 0)) >= TEXTAREA_FROM_LENGTH:
         control = f"<textarea{attrs({**common, 'rows': 5})}>{esc(value or '')}</textarea>"
     else:
         control = f"<input{attrs({'type': kind, **common, 'value': value})}>"

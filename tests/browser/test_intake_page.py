@@ -63,6 +63,35 @@ def test_an_applicant_fills_in_and_sends_the_form_on_a_phone(live: LiveApp, mobi
     assert len(posts) == 1 and posts[0]["key"], "one POST, with an Idempotency-Key"
 
 
+def test_a_list_of_free_answers_is_sent_as_one_item_per_line(live: LiveApp, mobile_page: Any) -> None:
+    """A schema field holding a list of free strings (form.py renders one answer per line): the page
+    reads the lines into the list it sends. The schema the browser fetches gets the field here, and
+    the form the control form.py renders for it; the server, not told of it, then refuses it by name."""
+    import json
+
+    from chalicelib.pages.form import FormContext, render_field
+    from chalicelib.pages.labels import labels as page_labels
+    from chalicelib.schemas import load_schema
+
+    field = {"type": "array", "items": {"type": "string", "maxLength": 40}}
+    schema = load_schema("intake")
+    extended = {**schema, "properties": {**schema["properties"], "other_languages": field}}
+    control = render_field(FormContext("de", page_labels("de")), "other_languages", field, False)
+    page = mobile_page
+    page.route(
+        "**/schemas/intake.schema.json*",
+        lambda route: route.fulfill(content_type="application/schema+json", body=json.dumps(extended)),
+    )
+    posts = intake_posts(page)
+    page.goto(f"{live.url}/de")
+    page.evaluate("html => document.querySelector('#intake').insertAdjacentHTML('afterbegin', html)", control)
+    fill_intake(page, given_name="Mina", family_name=unique_family_name("Rahimi"))
+    page.fill("#f-other_languages", "Farsi\n\n  Englisch  \nTürkisch\n")
+    page.tap("#submit")
+    page.locator("#f-other_languages-error").wait_for()  # the server's 400 names the unknown field
+    assert [p["body"]["other_languages"] for p in posts] == [["Farsi", "Englisch", "Türkisch"]]
+
+
 def test_a_phone_number_with_letters_is_refused_at_the_field_before_sending(live: LiveApp, mobile_page: Any) -> None:
     page = mobile_page
     posts = intake_posts(page)

@@ -42,6 +42,14 @@ def test_a_field_added_to_the_schema_appears_in_the_form() -> None:
     assert html.count('name="contact_by" value=') == 2 and 'type="checkbox"' in html
 
 
+def test_a_list_of_free_answers_added_to_the_schema_gets_one_answer_per_line() -> None:
+    schema = json.loads(json.dumps(load_schema("intake")))
+    schema["properties"]["other_languages"] = {"type": "array", "items": {"type": "string", "maxLength": 40}}
+    html = render(schema, "de")
+    assert '<textarea id="f-other_languages" name="other_languages"' in html and 'data-list="lines"' in html
+    assert 'name="other_languages" value=' not in html  # not a single line whose text would be dropped
+
+
 def test_if_the_schema_asks_for_the_consent_version_the_form_sends_the_shown_one() -> None:
     schema = json.loads(json.dumps(load_schema("intake")))
     schema["properties"]["consent"]["properties"]["version"] = {"type": "string", "pattern": "^consent-"}

@@ -67,6 +67,11 @@
     if (node.type === "object" || node.properties) return readObject(node, path);
     var els = controls(path);
     if (!els.length) return undefined;
+    if (node.type === "array" && els[0].getAttribute("data-list") === "lines") {
+      // Free answers, one per line (form.py): blank lines are no answers.
+      var lines = els[0].value.split("\n").map(function (line) { return line.trim(); }).filter(Boolean);
+      return lines.length ? lines.map(function (line) { return convert(node.items || {}, line); }) : undefined;
+    }
     if (node.type === "array") {
       return els.filter(function (el) { return el.checked; }).map(function (el) { return convert(node.items || {}, el.value); });
     }
