@@ -54,6 +54,13 @@ def test_a_valid_local_token_opens_the_queue(client, staff_token) -> None:
     assert json.loads(response.body)["partner"] == "lmu-klinikum"
 
 
+def test_a_local_token_with_just_the_claims_issue_3_names_opens_the_queue(client) -> None:
+    """sub, name, custom:partner, custom:role, plus issuer, audience and expiry: no iat or token_use needed."""
+    response = _get(client, _signed(_claims(iat=None, token_use=None)))
+    assert response.status_code == 200, response.body
+    assert _get(client, _signed(_claims(token_use="access"))).status_code == 401  # said, and not an ID token
+
+
 def test_missing_token_is_401_with_a_bare_bearer_challenge(client) -> None:
     response = _get(client, None)
     assert response.status_code == 401
