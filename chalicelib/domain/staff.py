@@ -29,7 +29,6 @@ CLOSE_OUTCOMES = ("counselled", "referred_elsewhere", "no_response", "withdrawn"
 
 # Audit actions; appointment actions (a later issue) add their own names.
 VIEW, CLAIM, RELEASE, TRANSFER, REASSIGN, CLOSE = "view", "claim", "release", "transfer", "reassign", "close"
-VIEW_AUDIT = "view_audit"  # reading a case's audit trail is a read of the case too
 
 # A request that arrives this soon after its own change was stored is that request again: its
 # first answer was lost (a timeout, a 503 after the write landed) and the client retried. Later,

@@ -30,7 +30,6 @@ from chalicelib.domain.staff import (
     RELEASE,
     TRANSFER,
     VIEW,
-    VIEW_AUDIT,
     AuditEntry,
     StaffIdentity,
     check_claim,
@@ -223,9 +222,8 @@ class StaffService:
 
     def audit_trail(self, who: StaffIdentity, case_id: str, params: Mapping[str, str] | None) -> dict[str, Any]:
         given = query_params(params, ("limit", "cursor"))
-        case = self.visible_case(who, case_id)
+        self.visible_case(who, case_id)
         entries, next_cursor = self.audit.entries(case_id, page_limit(given, 50), given.get("cursor"))
-        self.audit.append(AuditEntry.of(who, case.case_id, VIEW_AUDIT, self.clock.now()))  # shown from the next read
         return {"case_id": case_id, "entries": [e.as_dict() for e in entries], "next_cursor": next_cursor}
 
     # --- actions ---------------------------------------------------------------------------
