@@ -190,6 +190,11 @@ def get_staff_queue() -> Response:
     return json_response(bootstrap.staff_service().queue(current_staff(), _query()))
 
 
+@app.route("/staff/cases", methods=["GET"])
+def get_staff_case_by_reference() -> Response:
+    return json_response(bootstrap.staff_service().find(current_staff(), _query()))
+
+
 @app.route("/staff/cases/{case_id}", methods=["GET"])
 def get_staff_case(case_id: str) -> Response:
     return json_response(bootstrap.staff_service().case_view(current_staff(), case_id))

@@ -206,6 +206,15 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET",
+        "/staff/cases",
+        "Find a case by the reference the applicant reads out (K7P3-Q9XA; lower case, spaces, no dash are fine).",
+        "staff",
+        parameters=("Reference",),
+        responses={200: Body("The caller's case(s) with this reference: none, or (as good as always) one.", "Found")},
+        errors=(400, 503),
+    ),
+    Operation(
+        "GET",
         "/staff/cases/{case_id}",
         "The full case (intake, routing decision, history); the read is audited.",
         "staff",

@@ -239,6 +239,14 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "overdue": {"type": "boolean", "description": "Routed past the partner's SLA (working days)."},
         },
     },
+    "Found": {
+        "type": "object",
+        "required": ["reference", "cases"],
+        "properties": {
+            "reference": {"type": "string", "description": "The reference as searched for (normalised)."},
+            "cases": {"type": "array", "items": {"$ref": "#/components/schemas/QueueEntry"}},
+        },
+    },
     "QueuePage": {
         "type": "object",
         "required": ["partner", "status", "cases", "next_cursor"],
@@ -505,6 +513,13 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "required": False,
         "description": "claimed: every held case (claimed or scheduled); scheduled: those with an appointment to come.",
         "schema": {"enum": ["routed", "claimed", "scheduled", "closed"], "default": "routed"},
+    },
+    "Reference": {
+        "name": "reference",
+        "in": "query",
+        "required": True,
+        "description": "A case reference; anything but 8 characters of the reference alphabet is a 400.",
+        "schema": {"type": "string"},
     },
     "Mine": {
         "name": "mine",

@@ -84,6 +84,10 @@ class QueueStore(Protocol):
         only_unflagged: bool = False,
     ) -> tuple[list[QueueEntry], str | None]: ...
 
+    def find_by_reference(self, reference: str) -> list[QueueEntry]:
+        """The cases carrying this reference, as queue rows with their own status (erased ones carry none)."""
+        ...
+
     def cursor_after(self, partner: str, status: str, entry: QueueEntry) -> str:
         """The cursor that continues `partner`'s `status` listing right after `entry`."""
         ...

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 
 # No 0/O, 1/I/L, and no U/V pair: easy to say and to hear.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 LENGTH = 8
+REFERENCE_FORMAT = re.compile(f"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")
 
 
 def new_reference() -> str:

@@ -185,11 +185,18 @@ def _queue_panel(texts: dict[str, str]) -> str:
         + _select("filter-status", texts["filter_status"], [])
         + f'<button type="submit" class="secondary">{esc(texts["filter_apply"])}</button></form>'
     )
+    # The reference an applicant reads out on the phone opens their case (GET /staff/cases?reference=).
+    find = (
+        '<form id="find-form" class="filters find" role="search" novalidate>'
+        + _input("find-reference", texts["find_label"], help_text=texts["find_help"], autocomplete="off",
+                 spellcheck="false", autocapitalize="characters")
+        + f'<button type="submit" class="secondary">{esc(texts["find"])}</button></form>'
+    )  # fmt: skip
     return (
         '<section id="panel-queue" class="panel" role="tabpanel" aria-labelledby="queue-title">'
         f'<div class="panel-head"><h2 id="queue-title">{esc(texts["queue_routed"])}</h2>'
         f'<button type="button" id="queue-reload" class="secondary small">{esc(texts["reload"])}</button></div>'
-        f'{filters}<div class="table-wrap"><table id="queue-table" class="queue"><thead><tr>{head}</tr></thead>'
+        f'{find}{filters}<div class="table-wrap"><table id="queue-table" class="queue"><thead><tr>{head}</tr></thead>'
         '<tbody></tbody></table></div><p id="queue-empty" class="empty" hidden></p>'
         f'<button type="button" id="queue-more" class="secondary" hidden>{esc(texts["more"])}</button></section>'
     )

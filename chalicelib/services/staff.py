@@ -23,6 +23,7 @@ from typing import Any
 from chalicelib.domain import sla
 from chalicelib.domain.appointments import Cancellations, open_attention
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, PartnerNotice, QueueEntry
+from chalicelib.domain.reference import REFERENCE_FORMAT, normalise_reference
 from chalicelib.domain.staff import (
     CLAIM,
     CLOSE,
@@ -171,6 +172,25 @@ class StaffService:
             "cases": [self.listed(entry) for entry in entries],
             "next_cursor": next_cursor,
         }
+
+    def find(self, who: StaffIdentity, params: Mapping[str, str] | None) -> dict[str, Any]:
+        """The case an applicant names on the phone by its reference, if it is the caller's to see.
+
+        Typed as heard: lower case, spaces and a missing dash are fine. A case of another partner is
+        left out, as if there were none (no enumeration); the rows hold no personal data."""
+        given = query_params(params, ("reference",))
+        typed = (given.get("reference") or "").strip()
+        if not typed:
+            raise ValidationError(
+                [FieldError("reference", "required", "reference is required: the code the applicant reads out.")]
+            )
+        reference = normalise_reference(typed)
+        if not REFERENCE_FORMAT.fullmatch(reference):
+            raise ValidationError(
+                [FieldError("reference", "invalid_format", "reference looks like K7P3-Q9XA: 8 letters and digits.")]
+            )
+        rows = [e for e in self.store.find_by_reference(reference) if who.is_coordinator or e.partner == who.partner]
+        return {"reference": reference, "cases": [self.listed(entry) for entry in rows]}
 
     def _queue_partner(self, who: StaffIdentity, asked: str | None) -> str:
         partners = self.directory.partners()

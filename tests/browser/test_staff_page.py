@@ -271,6 +271,22 @@ def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, des
     assert page.evaluate("document.activeElement.id") == "appointment-date"
 
 
+def test_a_case_opens_from_the_reference_the_applicant_reads_out(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    other = new_case(live, "akademie-ingenieure")  # another institution's: not found here
+    sign_in(page, live, staff_token(live, "lmu-klinikum", name="Anna Berger"), "de")
+    page.fill("#find-reference", other["reference"])
+    page.click("#find-form button[type=submit]")
+    error = page.locator("#find-reference-error")
+    error.wait_for()
+    assert error.inner_text() == text("de", "script", "find_none", reference=other["reference"])
+    page.fill("#find-reference", case["reference"].lower().replace("-", " "))  # as heard on the phone
+    page.click("#find-form button[type=submit]")
+    page.locator("#case-reference", has_text=case["reference"]).wait_for()
+    assert page.evaluate("location.hash") == f"#/case/{case['case_id']}"
+
+
 def test_the_german_page_explains_a_refused_booking_in_german(live: LiveApp, desktop_page: Any) -> None:
     """The server's errors are English; the page shows its own text for each code it knows."""
     page = desktop_page

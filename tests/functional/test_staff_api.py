@@ -28,6 +28,48 @@ def coordinator(desk) -> Desk:
     return desk(VIA, role="coordinator", name="Clara Coordinator")
 
 
+# --- finding a case by the reference the applicant reads out ---------------------------------------
+
+
+def test_a_case_is_found_by_its_reference_as_typed_from_a_phone_call(anna, coordinator, desk, submit_case) -> None:
+    case = submit_case("health")  # LMU's
+    anna.post(f"/staff/cases/{case['case_id']}/claim")
+    typed = case["reference"].lower().replace("-", " ")  # "k7p3 q9xa"
+    status, found = anna.get(f"/staff/cases?reference={typed.replace(' ', '%20')}")
+    assert status == 200, found
+    assert found["reference"] == case["reference"]
+    [row] = found["cases"]
+    assert (row["case_id"], row["status"], row["claimed_by_name"]) == (case["case_id"], "claimed", "Anna Berger")
+    assert "intake" not in row and "given_name" not in json.dumps(row)  # a row, not the case: open it to read it
+    assert coordinator.get(f"/staff/cases?reference={case['reference']}")[1]["cases"][0]["case_id"] == case["case_id"]
+    # Another partner's staff: as if there were no such case.
+    assert desk(VIA, name="Vera Weber").get(f"/staff/cases?reference={case['reference']}") == (
+        200,
+        {"reference": case["reference"], "cases": []},
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "code"),
+    [
+        ("", "required"),
+        ("?reference=", "required"),
+        ("?reference=ABC", "invalid_format"),
+        ("?reference=O0I1-L111", "invalid_format"),
+    ],
+)
+def test_a_reference_that_cannot_be_one_is_400_naming_it(anna, query: str, code: str) -> None:
+    status, body = anna.get(f"/staff/cases{query}")
+    assert status == 400 and body["errors"][0]["field"] == "reference" and body["errors"][0]["code"] == code
+
+
+def test_an_erased_case_is_not_found_by_its_old_reference(client, anna, submit_case) -> None:
+    case = submit_case("health")
+    case_id, secret = case["status_link"].split("#", 1)[1].split(".", 1)
+    assert client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret}).status_code == 200
+    assert anna.get(f"/staff/cases?reference={case['reference']}")[1]["cases"] == []
+
+
 def _state(case: dict[str, Any]) -> tuple[Any, ...]:
     return case["partner"], case["status"], case["claimed_by"], case["history"]
 

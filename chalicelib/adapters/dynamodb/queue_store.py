@@ -34,6 +34,7 @@ from chalicelib.errors import StateChangedError
 log = logging.getLogger(__name__)
 
 QUEUE_INDEX_KEYS = ("case_id", "partner_status", "queued_at")
+MAX_REFERENCE_MATCHES = 10  # 29^8 codes: two cases sharing one is already next to impossible
 TRANSFERRED_INDEX_KEYS = ("partner", "case_id", "partner_status", "queued_at")
 # A filtered queue page (see queue_page) reads at most this many index items per request: with
 # queue rows of well under 1 KB that is a few dozen read units, in at most five DynamoDB pages.
@@ -160,6 +161,23 @@ class DynamoQueueStore:
                 return False  # one full case does not stop the sweep for the others
             raise
         return True
+
+    def find_by_reference(self, reference: str) -> list[QueueEntry]:
+        """The cases with this reference (one, as good as always) as queue rows with their own status:
+        one Query on the reference index (keys only), then each case's item."""
+        try:
+            found = [item.case_id for item in CaseModel.reference_index.query(reference, limit=MAX_REFERENCE_MATCHES)]
+            entries = []
+            for item in CaseModel.batch_get(found):
+                entry = entry_from_index(item) if item.partner_status else None
+                if entry is not None:
+                    entry.status = item.status or entry.status
+                    entries.append(entry)
+        except PynamoDBException as error:
+            if worth_a_retry(error):
+                raise retryable(error) from error
+            raise
+        return sorted(entries, key=lambda entry: entry.queued_at)
 
     def cursor_after(self, partner: str, status: str, entry: QueueEntry) -> str:
         """The cursor queue_page returns after `entry` of `partner`'s `status` listing, made from the

@@ -433,6 +433,31 @@
       event.preventDefault();
       loadQueue(false);
     });
+    S.byId("find-form").addEventListener("submit", findByReference);
+  }
+
+  /* The reference an applicant reads out on the phone: one case opens; none is said at the field. */
+  function findByReference(event) {
+    event.preventDefault();
+    var form = event.target;
+    var field = S.byId("find-reference");
+    S.clearFieldErrors(form);
+    var typed = field.value.trim();
+    if (!typed) {
+      S.showFieldErrors("find", [{ field: "reference", code: "required" }]);
+      return;
+    }
+    S.api("GET", "/staff/cases?reference=" + encodeURIComponent(typed)).then(function (body) {
+      if (body.cases.length) {
+        field.value = "";
+        go("#/case/" + encodeURIComponent(body.cases[0].case_id));
+        return;
+      }
+      S.showFieldErrors("find", [{ field: "reference", code: "none", message: t("find_none", { reference: body.reference }) }]);
+    }, function (error) {
+      if (error.status === 400 && error.body && error.body.errors) S.showFieldErrors("find", error.body.errors);
+      else S.announce(S.explain(error));
+    });
   }
 
   /* The language links keep the open view (#/…) across the reload. */
