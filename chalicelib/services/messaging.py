@@ -437,11 +437,17 @@ class MessagingService:
         """The newest SMS we sent about an appointment that is still ahead and still stands: a reminder,
         or the booking or change message when no reminder has gone out yet. Not one about an earlier,
         finished or cancelled appointment: a `2` must reach the appointment it can still change."""
-        for message in ours:
-            if message.kind not in FOR_A_BOOKING or message.status not in MAYBE_SENT:
-                continue
-            if message.appointment_id is None or message.send_before is None or message.send_before <= now:
-                continue
+        candidates = [
+            m
+            for m in ours
+            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+            and m.send_before is not None and m.send_before > now
+        ]  # fmt: skip
+        # The one the applicant read last (booking and reminders are planned at once, sent apart);
+        # sent in one sweep, the reminder is the one that asks for 1 or 2.
+        candidates.sort(key=lambda m: (m.sent_at or m.last_attempt_at or m.created_at, m.kind == REMINDER))
+        candidates.reverse()
+        for message in candidates:
             if self.bookings is None or self.bookings.still_booked(
                 message.case_id, message.appointment_id, message.send_before, message.place
             ):
