@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.reference import REFERENCE_AS_TYPED
+
 _OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
 
 
@@ -518,8 +520,9 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "reference",
         "in": "query",
         "required": True,
-        "description": "A case reference; anything but 8 characters of the reference alphabet is a 400.",
-        "schema": {"type": "string"},
+        "description": "A case reference as heard: its 8 characters in either case, with or without spaces "
+        "and the dash (K7P3-Q9XA, k7p3 q9xa).",
+        "schema": {"type": "string", "pattern": REFERENCE_AS_TYPED},
     },
     "Mine": {
         "name": "mine",

@@ -9,6 +9,10 @@ import secrets
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
 LENGTH = 8
 REFERENCE_FORMAT = re.compile(f"[{ALPHABET}]{{4}}-[{ALPHABET}]{{4}}")
+# What normalise_reference turns into one (ECMA-262 as well, for the OpenAPI document): the eight
+# characters in either case, spaces and dashes anywhere between them.
+_EITHER_CASE = ALPHABET + "".join(char.lower() for char in ALPHABET if char.isalpha())
+REFERENCE_AS_TYPED = f"^[ -]*([{_EITHER_CASE}][ -]*){{{LENGTH}}}$"
 
 
 def new_reference() -> str:
