@@ -149,7 +149,7 @@ class MemoryMessageStore:
     def cancel_pending(self, message_id: str, now: datetime, reason: str) -> bool:
         with self._lock:
             current = self.messages.get(message_id)
-            if current is None or current.status != PENDING:
+            if current is None or current.status != PENDING or current.needs_reconcile:
                 return False
             self._put(replace(current, status=CANCELLED, reason=reason, due_at=None, updated_at=now), 9)
             return True

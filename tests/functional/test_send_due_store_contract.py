@@ -125,6 +125,17 @@ def test_only_pending_messages_can_be_cancelled(store: Any) -> None:
     assert due_ids(store, NOW + timedelta(minutes=1)) == []  # b waits for its lease, a is gone
 
 
+def test_a_message_whose_send_timed_out_is_not_cancelled_but_left_to_the_sweeps_reconciling(store: Any) -> None:
+    """It may be at Twilio: calling it cancelled would hide a reminder the applicant got."""
+    store.add(message("a"), 1)
+    claimed = store.claim("a", NOW, LEASE, "run")
+    later = NOW + timedelta(minutes=3)
+    assert store.reschedule(claimed, later, NOW, "timed out", None, True, 1) is True  # outcome unknown
+    assert store.cancel_pending("a", NOW, "rescheduled") is False
+    assert (store.get("a").status, store.get("a").needs_reconcile) == (PENDING, True)
+    assert due_ids(store, later) == ["a"]
+
+
 def test_queries_by_case_appointment_phone_and_sid(store: Any) -> None:
     store.add(message("a"), 1)
     store.add(message("b", case_id="case-2"), 1)

@@ -256,7 +256,10 @@ class DynamoMessageStore:
             MessageModel.status_rank.set(9),
             MessageModel.reason.set(reason),
         ]
-        return self._update(message_id, actions, MessageModel.status == PENDING) is not None
+        # Not one whose last send timed out: it may be at Twilio, and the sweep reconciles it first
+        # (then cancels it there if its appointment no longer stands), so the record stays true.
+        certain = MessageModel.needs_reconcile.does_not_exist() | (MessageModel.needs_reconcile == False)  # noqa: E712
+        return self._update(message_id, actions, (MessageModel.status == PENDING) & certain) is not None
 
     def for_case(self, case_id: str) -> list[Message]:
         return [to_message(item) for item in MessageModel.case_index.query(case_id)]
