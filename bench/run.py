@@ -124,11 +124,12 @@ def bench_items(results: Results, args: argparse.Namespace) -> None:
         )
     print("  target: <= 2 items written per intake plus the idempotency record (3 with an Idempotency-Key)")
     stream = figures["stream"]
-    calls = ", ".join(f"{name} {n:g}" for name, n in stream["calls"].items())
+    calls = ", ".join(f"{name} {n:g}" for name, n in stream["calls"].items()) or "no call"
     print(
         f"  {'per intake, stream':20} items written {stream['items_written']:g}, read {stream['items_read']:g};"
-        f" ~{stream['wru']:g} WRU, ~{stream['rru']:g} RRU   ({calls}: announce_routed_cases reads whether the"
-        " request sent and cleared the notice; it sends only what the request could not; not part of the request)"
+        f" ~{stream['wru']:g} WRU, ~{stream['rru']:g} RRU   ({calls}: announce_routed_cases sends only what the"
+        " request could not; a batch holding the request's clear of the marker asks for nothing; not part of the"
+        " request)"
     )
     journey = inprocess.items_per_staff_journey(max(1, args.requests // 10))
     claim = journey["claim"]
