@@ -36,7 +36,7 @@ SWEEPS_PER_MONTH = 30 * 24 * (60 + 12 + 12 + 4 + 1)
 # stream"); these are its fallbacks. Reading the stream is free for Lambda triggers; the function
 # runs about once per intake at this traffic. notify_partners only sends what SQS refused (none here).
 NOTICE_WRU_PER_CASE = 0.0  # as section 2 measured it on 2026-11-27
-NOTICE_RRU_PER_CASE = 0.5
+NOTICE_RRU_PER_CASE = 0.0  # the batch holds the request's clear too: nothing to read
 STREAM_INVOCATIONS_PER_CASE = 1.0
 # send_due_messages plans intake_received from the case's outbox marker: it reads the case (1 RRU),
 # and clears the marker (1 WRU, plus 1 for the confirm-index entry, also written with the case).
