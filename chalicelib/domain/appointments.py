@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, iso
-from chalicelib.domain.staff import AuditEntry, StaffIdentity
+from chalicelib.domain.staff import AuditEntry, StaffIdentity, check_not_erased
 from chalicelib.errors import (
     AppointmentOverlapError,
     AppointmentStartedError,
@@ -329,6 +329,7 @@ def _require_holder(case: Case, who: StaffIdentity, verb: str) -> None:
 
 
 def check_can_book(case: Case, who: StaffIdentity) -> None:
+    check_not_erased(case)
     if case.status == ROUTED:
         raise InvalidTransitionError("Claim this case before booking an appointment.")
     if case.status == CLOSED:
@@ -341,6 +342,7 @@ def check_can_book(case: Case, who: StaffIdentity) -> None:
 def check_can_change(case: Case, who: StaffIdentity, appointment: Appointment, now: datetime, verb: str) -> None:
     """Rescheduling and cancelling: the holder (or a coordinator), a booked appointment not yet begun."""
     done = {"cancel": "cancelled", "reschedule": "rescheduled"}.get(verb, f"{verb}d")
+    check_not_erased(case)
     if case.status == CLOSED:
         raise InvalidTransitionError(f"This case is closed; its appointments cannot be {done}.")
     _require_holder(case, who, verb)
@@ -359,6 +361,7 @@ def check_attendance(case: Case, who: StaffIdentity, appointment: Appointment) -
     """Attendance may be recorded (or corrected) for any appointment not cancelled, at any time, also on
     a closed case. Recorded before the start, the appointment is over for the applicant: the service
     stops its unsent SMS, and it no longer counts as upcoming."""
+    check_not_erased(case)
     _require_holder(case, who, "record attendance for")
     if appointment.status == CANCELLED:
         raise InvalidTransitionError("This appointment was cancelled; there is no attendance to record.")

@@ -121,8 +121,15 @@ def _require_holder(case: Case, who: StaffIdentity, verb: str) -> None:
         )
 
 
+def check_not_erased(case: Case) -> None:
+    """An erased case is its anonymised record for the statistics: nothing more is done with it."""
+    if case.erased_at:
+        raise InvalidTransitionError("This case's personal data has been erased; it can no longer be worked on.")
+
+
 def check_claim(case: Case, who: StaffIdentity) -> bool:
     """True when the caller must claim; False when they already hold it (a repeated click)."""
+    check_not_erased(case)
     if case.status == ROUTED:
         return True
     if case.status == CLOSED:
@@ -133,6 +140,7 @@ def check_claim(case: Case, who: StaffIdentity) -> bool:
 
 
 def check_release(case: Case, who: StaffIdentity) -> None:
+    check_not_erased(case)
     if case.status == ROUTED:
         raise InvalidTransitionError("This case is not claimed; there is nothing to release.")
     if case.status == SCHEDULED:
@@ -143,6 +151,7 @@ def check_release(case: Case, who: StaffIdentity) -> None:
 
 
 def check_close(case: Case, who: StaffIdentity) -> None:
+    check_not_erased(case)
     if case.status == ROUTED:
         raise InvalidTransitionError("Claim this case before closing it.")
     if case.status == CLOSED:
@@ -152,6 +161,7 @@ def check_close(case: Case, who: StaffIdentity) -> None:
 
 def check_transfer(case: Case, who: StaffIdentity, target: str, known_partners: set[str]) -> None:
     """Transfer (staff) and reassign (coordinator) share one rule."""
+    check_not_erased(case)
     if target not in known_partners:
         raise ValidationError(
             [FieldError("partner", "unknown_partner", f"partner {target!r} is not a partner of the network.")]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.errors import StateChangedError
 from tests.conftest import deliver_stream, sqs_messages
 from tests.functional.appointment_desk import LMU, VIA, Desk
 
@@ -68,6 +69,48 @@ def test_an_erased_case_is_not_found_by_its_old_reference(client, anna, submit_c
     case_id, secret = case["status_link"].split("#", 1)[1].split(".", 1)
     assert client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": secret}).status_code == 200
     assert anna.get(f"/staff/cases?reference={case['reference']}")[1]["cases"] == []
+
+
+def test_an_erased_case_can_no_longer_be_worked_on_nor_come_back_into_a_queue(anna, desk, submit_case) -> None:
+    """Erasure leaves the anonymised record for the statistics; a claim, booking, move or close
+    would put it back into a queue as a case without an applicant."""
+    held, waiting = anna.claimed_case(submit_case), submit_case("health")["case_id"]
+    coordinator = desk(None, role="coordinator", name="Clara Coordinator")
+    for case_id in (held, waiting):
+        status, body = coordinator.post(f"/coordinator/cases/{case_id}/erase", {"reason": "applicant_request"})
+        assert status == 200 and body["erased"] is True, body
+    moved = {"partner": VIA, "reason": "Needs a German course before recognition."}
+    attempts = {
+        "claim": anna.post(f"/staff/cases/{waiting}/claim"),
+        "book": anna.book(held, "2025-03-12T10:00"),
+        "close": anna.post(f"/staff/cases/{held}/close", {"outcome": "counselled"}),
+        "release": anna.post(f"/staff/cases/{held}/release"),
+        "transfer": anna.post(f"/staff/cases/{held}/transfer", moved),
+        "reassign": coordinator.post(f"/coordinator/cases/{waiting}/reassign", moved),
+    }
+    for action, (status, body) in attempts.items():
+        assert (status, body["code"]) == (409, "invalid_transition"), (action, body)
+        assert "erased" in body["error"]
+    for listing in (anna.queue(), anna.queue("?status=claimed"), desk(VIA).queue()):
+        assert listing["cases"] == []
+    assert anna.case(held)["reference"] == "ERASED"
+
+
+def test_a_claim_read_before_an_erasure_does_not_land_after_it(anna, desk, submit_case) -> None:
+    """The race the rule above cannot see: the claim's read came before the erasure, its write after."""
+    from chalicelib import bootstrap
+    from chalicelib.domain.staff import CLAIM, AuditEntry, StaffIdentity, claimed
+
+    case_id = submit_case("health")["case_id"]
+    service = bootstrap.staff_service()
+    who = StaffIdentity("anna", "Anna Berger", "staff", LMU)
+    read = service.store.get_case(case_id)
+    coordinator = desk(None, role="coordinator", name="Clara Coordinator")
+    assert coordinator.post(f"/coordinator/cases/{case_id}/erase", {"reason": "objection"})[0] == 200
+    now = bootstrap.clock().now()
+    with pytest.raises(StateChangedError):
+        service.store.apply(read, claimed(read, who, now), AuditEntry.of(who, case_id, CLAIM, now))
+    assert anna.case(case_id)["claimed_by"] is None and anna.queue()["cases"] == []
 
 
 def _state(case: dict[str, Any]) -> tuple[Any, ...]:

@@ -58,8 +58,13 @@ def _unflagged(attribute: Any) -> Any:
 
 
 def _same_state(before: Case) -> Any:
-    """The case is as the service saw it: same status, same partner, same holder."""
-    condition = (CaseModel.status == before.status) & (CaseModel.partner == before.partner)
+    """The case is as the service saw it: same status, same partner, same holder, not erased since
+    (erasure changes none of those three, and must not be written over)."""
+    condition = (
+        (CaseModel.status == before.status)
+        & (CaseModel.partner == before.partner)
+        & CaseModel.erased_at.does_not_exist()
+    )
     if before.claimed_by is None:
         return condition & CaseModel.claimed_by.does_not_exist()
     return condition & (CaseModel.claimed_by == before.claimed_by)
@@ -167,12 +172,7 @@ class DynamoQueueStore:
         one Query on the reference index (keys only), then each case's item."""
         try:
             found = [item.case_id for item in CaseModel.reference_index.query(reference, limit=MAX_REFERENCE_MATCHES)]
-            entries = []
-            for item in CaseModel.batch_get(found):
-                entry = entry_from_index(item) if item.partner_status else None
-                if entry is not None:
-                    entry.status = item.status or entry.status
-                    entries.append(entry)
+            entries = [_with_own_status(item) for item in CaseModel.batch_get(found) if item.partner_status]
         except PynamoDBException as error:
             if worth_a_retry(error):
                 raise retryable(error) from error
@@ -252,7 +252,10 @@ class DynamoQueueStore:
 def _queue_entry(model: Any, raw: dict[str, Any]) -> QueueEntry:
     """A queue row showing the case's own status (`scheduled` in the claimed queue), which the
     queue index projects; the partition key names only the queue the case is in."""
-    item = model.from_raw_data(raw)
+    return _with_own_status(model.from_raw_data(raw))
+
+
+def _with_own_status(item: CaseModel | TransferredEntryModel) -> QueueEntry:
     entry = entry_from_index(item)
     entry.status = item.status or entry.status
     return entry
