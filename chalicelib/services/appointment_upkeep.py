@@ -126,14 +126,15 @@ class AppointmentUpkeep:
         return case, Cancellations(tuple(called), tuple(calendars.values()), tuple(audit))
 
     def after_close(self, case: Case) -> None:
-        """The closed case's unsent appointment SMS are cancelled (its appointments were, with the close).
+        """The closed case's unsent SMS are cancelled: its appointments' (cancelled with the close) and
+        a transfer or intake notice not yet sent.
 
-        If this fails, the sweep still sends none of them: it checks that the case is open first.
+        If this fails, the sweep still sends no appointment SMS: it checks that the case is open first.
         """
         if self.messaging is None:
             return
         try:
-            self.messaging.cancel_pending_for_appointments(case.case_id, self.clock.now(), "case closed")
+            self.messaging.cancel_pending_for_case(case.case_id, self.clock.now(), "case closed")
         except Exception:
             log.exception("SMS of a closed case could not be cancelled", extra={"case_id": case.case_id})
 

@@ -209,9 +209,11 @@ class MessagingService:
     def cancel_pending_for_appointment(self, case_id: str, appointment_id: str, now: datetime, reason: str) -> int:
         return self._cancel_pending(self.store.for_appointment(case_id, appointment_id), now, reason)
 
-    def cancel_pending_for_appointments(self, case_id: str, now: datetime, reason: str) -> int:
-        """Every appointment's unsent SMS of the case (one read of its messages); others stay."""
-        return self._cancel_pending([m for m in self.store.for_case(case_id) if m.appointment_id], now, reason)
+    def cancel_pending_for_case(self, case_id: str, now: datetime, reason: str) -> int:
+        """Every unsent SMS of the case (one read of its messages): once it is closed, neither an
+        appointment's SMS nor a notice that the case was received or moved ("… will contact you")
+        is news the applicant should get."""
+        return self._cancel_pending(self.store.for_case(case_id), now, reason)
 
     def _cancel_pending(self, messages: list[Message], now: datetime, reason: str) -> int:
         cancelled = 0

@@ -101,6 +101,21 @@ def test_a_transfer_tells_the_applicant_the_new_partner(
     assert len(latest) == 1 and lmu.short_name in latest[0]["body"]
 
 
+def test_a_case_closed_before_the_sweep_does_not_tell_the_applicant_it_was_transferred(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
+) -> None:
+    """Moved and closed at the new partner within minutes: "… will contact you" would be wrong."""
+    assert anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": "Needs job counselling"})[0] == 200
+    via = desk(VIA, name="Vera Vogel")
+    assert via.post(f"/staff/cases/{case_id}/claim")[0] == 200
+    assert via.post(f"/staff/cases/{case_id}/close", {"outcome": "referred_elsewhere"})[0] == 200
+    sweep(client)
+    assert fake_sender.accepted == []
+    assert {(m["kind"], m["status"], m["reason"]) for m in sms(case_id)} == {
+        ("case_transferred", "cancelled", "case closed")
+    }
+
+
 def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
     anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]]
 ) -> None:
