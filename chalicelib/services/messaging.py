@@ -134,10 +134,14 @@ class MessagingService:
     # --- planning ----------------------------------------------------------------------
 
     def intake_received(self, case: Case, partner: Partner, now: datetime | None = None) -> list[Message]:
-        """On intake: the reference and who will contact the applicant."""
+        """On intake: the reference and who will contact the applicant.
+
+        Due since the intake, not since the sweep planned it: an appointment booked in between has its
+        SMS due earlier than this sweep, and the applicant should hear "received" before "booked"."""
         now = (now or self._now()).astimezone(UTC)
         values = Values(reference=case.reference, partner=partner.short_name)
-        planned = self._plan(case, INTAKE_RECEIVED, (case.case_id, INTAKE_RECEIVED), values, now, now, partner.id)
+        due = min(now, datetime.fromisoformat(case.created_at).astimezone(UTC)) if case.created_at else now
+        planned = self._plan(case, INTAKE_RECEIVED, (case.case_id, INTAKE_RECEIVED), values, due, now, partner.id)
         return [planned] if planned else []
 
     def case_transferred(self, case: Case, new_partner: Partner, now: datetime | None = None) -> list[Message]:

@@ -207,6 +207,19 @@ def test_a_case_closed_or_erased_before_the_sweep_gets_no_confirmation(
     assert messages(case_id) == [] and messages(case) == [] and fake_sender.accepted == []
 
 
+def test_a_case_booked_before_the_sweep_hears_received_before_booked(
+    anna: Any, case_id: str, client: Client, fake_sender: Any, frozen_clock: Any
+) -> None:
+    """The sweep plans the confirmation and sends in the same run; the booking's SMS, due since the
+    booking, must not overtake it ("your appointment …" before "we have received your request")."""
+    frozen_clock.advance(minutes=2)
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    frozen_clock.advance(minutes=3)
+    assert sweep(client)["sent"] == 2
+    kinds = {m["message_id"]: m["kind"] for m in messages(case_id)}
+    assert [kinds[sent.message_id] for sent in fake_sender.accepted] == ["intake_received", "appointment_booked"]
+
+
 def test_staff_see_the_confirmation_waiting_for_the_sweep(anna: Any, case_id: str, client: Client) -> None:
     status, log = anna.get(f"/staff/cases/{case_id}/messages")
     assert status == 200, log

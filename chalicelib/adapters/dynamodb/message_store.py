@@ -36,8 +36,10 @@ COUNTED = {DELIVERED: "sms_delivered", FAILED: "sms_failed", UNDELIVERED: "sms_f
 DEFAULT_RETENTION = timedelta(days=180)
 
 
-def shard_of(message_id: str, shard_count: int) -> str:
-    number = int(hashlib.sha256(message_id.encode()).hexdigest()[:8], 16) % max(1, shard_count)
+def shard_of(case_id: str, shard_count: int) -> str:
+    """A case's messages share a shard: the sweep reads each shard in due order, so the applicant
+    gets them in the order they were meant to go (shards are read one after the other)."""
+    number = int(hashlib.sha256(case_id.encode()).hexdigest()[:8], 16) % max(1, shard_count)
     return f"due#{number}"
 
 
@@ -114,7 +116,7 @@ class DynamoMessageStore:
             status_rank=STATUS_RANK.get(message.status, 0),
             created_at=iso(message.created_at),
             updated_at=iso(message.created_at),
-            due_shard=shard_of(message.message_id, shard_count) if in_index else None,
+            due_shard=shard_of(message.case_id, shard_count) if in_index else None,
             due_at=iso(message.due_at) if in_index and message.due_at else None,
             partner_id=message.partner_id,
             appointment_id=message.appointment_id,
@@ -223,7 +225,7 @@ class DynamoMessageStore:
         actions = [
             MessageModel.status.set(PENDING),
             MessageModel.status_rank.set(STATUS_RANK[PENDING]),
-            MessageModel.due_shard.set(shard_of(message.message_id, shard_count)),
+            MessageModel.due_shard.set(shard_of(message.case_id, shard_count)),
             MessageModel.due_at.set(iso(due_at)),
             MessageModel.lease_token.remove(),
             MessageModel.needs_reconcile.set(needs_reconcile),
