@@ -164,6 +164,8 @@ class DynamoCaseStore:
             raise
 
     def get_case(self, case_id: str) -> Case | None:
+        if not case_id:
+            return None  # DynamoDB refuses an empty key (a 500 for `/applicant//export`); no case has it
         try:
             return case_from_model(CaseModel.get(case_id, consistent_read=True))
         except CaseModel.DoesNotExist:
