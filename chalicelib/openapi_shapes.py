@@ -436,8 +436,15 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "at": {"type": "string"},
             "staff_id": {"type": "string"},
             "staff_name": {"type": "string"},
-            "role": {"enum": ["staff", "coordinator"]},
-            "partner": {"type": ["string", "null"], "description": "The institution of the staff member."},
+            "role": {
+                "enum": ["staff", "coordinator", "applicant", "system"],
+                "description": "Who acted: staff or a coordinator (signed in); `applicant` through the status link"
+                " (export, erasure); `system` a schedule (retention, appointment upkeep).",
+            },
+            "partner": {
+                "type": ["string", "null"],
+                "description": "The institution of the staff member; null otherwise.",
+            },
             "action": {"type": "string", "description": "view, claim, release, transfer, close, reassign, …"},
             "case_id": {"type": "string"},
             "detail": {"type": "object", "description": "Ids and codes only; never the applicant's data."},

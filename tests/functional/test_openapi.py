@@ -174,3 +174,22 @@ def test_intake_responses_match_the_documented_schemas(client, valid_intake, bod
     validator = response_validator(openapi.document(), "/intake", "post", status)
     errors = [e.message for e in validator.iter_errors(json.loads(response.body))]
     assert not errors, errors
+
+
+def test_the_audit_trail_matches_its_documented_schema_whoever_acted(client, frozen_clock, submit_case, desk) -> None:
+    """Entries are written by staff and coordinators, by the applicant through the status link (export)
+    and by the schedules (an erasure cancels the upcoming appointment as `system`)."""
+    anna = desk()
+    case = submit_case("health")
+    case_id, secret = case["status_link"].split("#", 1)[1].split(".", 1)
+    assert anna.post(f"/staff/cases/{case_id}/claim")[0] == 200
+    assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
+    assert client.http.get(f"/applicant/{case_id}/export", headers={"X-Status-Secret": secret}).status_code == 200
+    coordinator = desk(None, role="coordinator", name="Clara Coordinator")
+    assert coordinator.post(f"/coordinator/cases/{case_id}/erase", {"reason": "objection"})[0] == 200
+    status, trail = coordinator.get(f"/staff/cases/{case_id}/audit?limit=100")
+    assert status == 200
+    assert {entry["role"] for entry in trail["entries"]} == {"staff", "coordinator", "applicant", "system"}
+    validator = response_validator(openapi.document(), "/staff/cases/{case_id}/audit", "get", 200)
+    errors = [e.message for e in validator.iter_errors(trail)]
+    assert not errors, errors
