@@ -11,6 +11,8 @@ import os
 import sys
 import threading
 import time
+from http import HTTPStatus
+from typing import Any
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -19,9 +21,32 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(0)  # reparented: the stack that started us is gone
 
 
+def request_line_without_query(line: str) -> str:
+    """`GET /staff/cases?reference=... HTTP/1.1` → `GET /staff/cases?... HTTP/1.1`: a query can hold what
+    someone typed (a phone number or name in a search), and the app's own request log leaves it out too."""
+    method, space, rest = line.partition(" ")
+    target, space2, version = rest.rpartition(" ") if " " in rest else (rest, "", "")
+    path, question, _ = target.partition("?")
+    return f"{method}{space}{path}{'?...' if question else ''}{space2}{version}"
+
+
+def _log_request(handler: Any, code: int | str = "-", size: int | str = "-") -> None:
+    if isinstance(code, HTTPStatus):
+        code = code.value
+    handler.log_message('"%s" %s %s', request_line_without_query(handler.requestline), str(code), str(size))
+
+
+def quiet_access_log() -> None:
+    """chalice local's access log (http.server's) prints the raw request line, query and all."""
+    from chalice.local import ChaliceRequestHandler
+
+    ChaliceRequestHandler.log_request = _log_request  # type: ignore[method-assign]
+
+
 def main(argv: list[str]) -> int:
     parent_pid, chalice_args = int(argv[0]), argv[1:]
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
+    quiet_access_log()
     from chalice.cli import main as chalice_main
 
     sys.argv = ["chalice", *chalice_args]
