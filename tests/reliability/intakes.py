@@ -204,7 +204,14 @@ def undialable_phone(draw: st.DrawFn, intake: dict[str, Any]) -> tuple[str, str]
 
 
 def bad_email(draw: st.DrawFn, intake: dict[str, Any]) -> tuple[str, str]:
-    intake["email"] = draw(st.text(max_size=20).filter(lambda e: "@" not in e and e.strip() != ""))
+    local = st.text(max_size=10)
+    intake["email"] = draw(
+        st.one_of(
+            st.text(max_size=20).filter(lambda e: "@" not in e and e.strip() != ""),
+            st.builds("{}@{}".format, local, st.text(alphabet="abcdefgh-", max_size=10)),  # no dot in the domain
+            st.builds("{} {}@example.org".format, local, local),  # a space
+        )
+    )
     return "email", "invalid_email"
 
 

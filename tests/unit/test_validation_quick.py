@@ -96,7 +96,8 @@ def test_any_json_value_anywhere_gets_jsonschemas_answer(intake: dict[str, Any])
         ({"consent": "yes"}, False),
         ({"postcode": "80331\n"}, False),  # ECMA-262 `$` ends the string
         ({"email": "layla.example.org"}, False),
-        ({"email": "@"}, True),  # jsonschema asks only for an "@"
+        ({"email": "@"}, False),  # the format asks only for an "@"; the pattern for an address
+        ({"email": "a@b.c"}, True),
         ({"goals": ["job", "job"]}, False),
         ({"goals": ("job",)}, False),
         ({"given_name": "\ufeff"}, False),
