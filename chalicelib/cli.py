@@ -105,7 +105,7 @@ def _staff_token_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--partner", required=True, choices=partners, help="the staff member's institution")
     parser.add_argument("--role", choices=["staff", "coordinator"], default="staff")
     parser.add_argument("--name", default=None, help='display name, e.g. "Anna Berger"')
-    parser.add_argument("--sub", default=None, help="staff id (default: derived from partner and role)")
+    parser.add_argument("--sub", default=None, help="staff id (default: derived from partner, role and name)")
     parser.add_argument("--hours", type=float, default=8.0, help="validity (default 8)")
 
 

@@ -178,6 +178,13 @@ def key_id(private_key: rsa.RSAPrivateKey) -> str:
     return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()[:16]
 
 
+def local_staff_id(role: str, partner: str | None, name: str) -> str:
+    """One id per person: two names at one partner are two people (one may not claim the other's
+    case as their own). Hashed, so the id in logs and audit entries does not spell the name."""
+    person = hashlib.sha256(name.strip().casefold().encode()).hexdigest()[:10]
+    return f"local-{role}-{partner or 'network'}-{person}"
+
+
 def issue_local_token(
     settings: Settings,
     *,
@@ -195,7 +202,7 @@ def issue_local_token(
     claims: dict[str, Any] = {
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
-        "sub": sub or f"local-{role}-{partner or 'network'}",
+        "sub": sub or local_staff_id(role, partner, name),
         "name": name,
         "token_use": "id",
         "iat": int(issued.timestamp()),

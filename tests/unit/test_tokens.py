@@ -227,3 +227,15 @@ def test_staff_token_command_refuses_unknown_partners_and_other_stages(capsys, m
     assert main(["staff-token", "--partner", "lmu-klinikum"]) == 2
     assert "Cognito" in capsys.readouterr().err
     assert not os.environ.get("COGNITO_USER_POOL_ID")
+
+
+def test_two_local_staff_of_one_partner_are_two_people_unless_given_one_id() -> None:
+    from chalicelib.adapters.tokens import local_staff_id
+
+    eva, anna = (
+        local_staff_id("staff", "lmu-klinikum", "Dr. Eva Huber"),
+        local_staff_id("staff", "lmu-klinikum", "Anna"),
+    )
+    assert eva != anna and "eva" not in eva.lower()
+    assert local_staff_id("staff", "lmu-klinikum", " dr. eva huber") == eva  # the same person typed again
+    assert local_staff_id("coordinator", "lmu-klinikum", "Dr. Eva Huber") != eva
