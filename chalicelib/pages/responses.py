@@ -31,9 +31,16 @@ def _etag(body: str) -> str:
 def _conditional(body: str, headers: dict[str, str], if_none_match: str | None) -> PageResult:
     """A 304 without body when the browser already holds this version (slow connections)."""
     etag = headers.setdefault("ETag", _etag(body))
-    if if_none_match and etag in [tag.strip() for tag in if_none_match.split(",")]:
+    if if_none_match and _none_match_fails(etag, if_none_match):
         return PageResult(304, "", headers)
     return PageResult(200, body, headers)
+
+
+def _none_match_fails(etag: str, if_none_match: str) -> bool:
+    """RFC 9110 13.1.2: `*` matches any current page, and If-None-Match compares weakly (a CDN that
+    compresses a page sends our tag back as W/"…")."""
+    tags = [tag.strip() for tag in if_none_match.split(",")]
+    return "*" in tags or any(tag.removeprefix("W/") == etag for tag in tags)
 
 
 def intake_page(
