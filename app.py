@@ -10,7 +10,7 @@ from chalice.app import DynamoDBEvent
 
 from chalicelib import bootstrap, cold_start, logs
 from chalicelib.config import CASES_STREAM_ARN, settings
-from chalicelib.http_app import APP_NAME, HTTP_MIDDLEWARE, MigraNetApp, current_staff, json_response
+from chalicelib.http_app import APP_NAME, HTTP_MIDDLEWARE, PUBLIC_CORS, MigraNetApp, current_staff, json_response
 from chalicelib.invocation import invocable_by_name, lambda_time_budget
 from chalicelib.web import ANY_CONTENT_TYPE, parse_json_body
 
@@ -40,7 +40,7 @@ def _json_body() -> Any:
     return body
 
 
-@app.route("/intake", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=True)
+@app.route("/intake", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=PUBLIC_CORS)
 def post_intake() -> Response:
     key = app.current_request.headers.get("idempotency-key")
     result = bootstrap.intake_service().submit(_json_body(), key)
@@ -48,7 +48,7 @@ def post_intake() -> Response:
     return json_response(result.body, result.status_code, headers)
 
 
-@app.route("/routing/preview", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=True)
+@app.route("/routing/preview", methods=["POST"], content_types=ANY_CONTENT_TYPE, cors=PUBLIC_CORS)
 def post_routing_preview() -> Response:
     return json_response(bootstrap.intake_service().preview(_json_body()))
 
@@ -57,19 +57,19 @@ def _status_secret() -> str | None:
     return app.current_request.headers.get("x-status-secret")
 
 
-@app.route("/applicant/{case_id}", methods=["GET"], cors=True)
+@app.route("/applicant/{case_id}", methods=["GET"], cors=PUBLIC_CORS)
 def get_applicant_status(case_id: str) -> Response:
     return json_response(bootstrap.applicant_service().status(case_id, _status_secret()))
 
 
-@app.route("/applicant/{case_id}/export", methods=["GET"], cors=True)
+@app.route("/applicant/{case_id}/export", methods=["GET"], cors=PUBLIC_CORS)
 def get_applicant_export(case_id: str) -> Response:
     export = bootstrap.applicant_service().export(case_id, _status_secret())
     disposition = f'attachment; filename="migranet-{case_id}.json"'
     return json_response(export, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})
 
 
-@app.route("/applicant/{case_id}/appointments/{appointment_id}/calendar", methods=["GET"], cors=True)
+@app.route("/applicant/{case_id}/appointments/{appointment_id}/calendar", methods=["GET"], cors=PUBLIC_CORS)
 def get_applicant_appointment_calendar(case_id: str, appointment_id: str) -> Response:
     day, ics = bootstrap.applicant_service().calendar(case_id, _status_secret(), appointment_id)
     headers = {
@@ -80,18 +80,18 @@ def get_applicant_appointment_calendar(case_id: str, appointment_id: str) -> Res
     return Response(body=ics, status_code=200, headers=headers)
 
 
-@app.route("/applicant/{case_id}", methods=["DELETE"], cors=True)
+@app.route("/applicant/{case_id}", methods=["DELETE"], cors=PUBLIC_CORS)
 def delete_applicant_data(case_id: str) -> Response:
     return json_response(bootstrap.applicant_service().erase(case_id, _status_secret()))
 
 
-@app.route("/partners", methods=["GET"], cors=True)
+@app.route("/partners", methods=["GET"], cors=PUBLIC_CORS)
 def get_partners() -> Response:
     partners = bootstrap.directory().partners().values()
     return json_response({"partners": [p.public_dict() for p in partners]})
 
 
-@app.route("/openapi.json", methods=["GET"], cors=True)
+@app.route("/openapi.json", methods=["GET"], cors=PUBLIC_CORS)
 def get_openapi() -> Response:
     from chalicelib import openapi
 
@@ -109,7 +109,7 @@ def get_intake_page_negotiated() -> Response:
     return _negotiated_intake_page()
 
 
-@app.route("/intake", methods=["GET"], cors=True)
+@app.route("/intake", methods=["GET"], cors=PUBLIC_CORS)
 def get_intake_page_at_api_path() -> Response:
     """A browser opening the form's API path (a printed or shared link) gets the form, not a 405."""
     return _negotiated_intake_page()
@@ -153,7 +153,7 @@ def get_asset(name: str) -> Response:
     return _page_response(pages.asset_file(name, version=version, if_none_match=request.headers.get("if-none-match")))
 
 
-@app.route("/schemas/{name}", methods=["GET"], cors=True)
+@app.route("/schemas/{name}", methods=["GET"], cors=PUBLIC_CORS)
 def get_schema(name: str) -> Response:
     """The JSON Schemas clients validate with (the intake page runs the same one as the server)."""
     from chalicelib.pages import responses as pages

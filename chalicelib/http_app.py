@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, CORSConfig, Response
 from chalice.app import Request
 
 from chalicelib import logs
@@ -35,6 +35,17 @@ from chalicelib.web import chalice_error_code, request_log_line
 APP_NAME = "migranet-intake"
 # Chalice's app.log is this logger; the middlewares below log through it without holding the app.
 log = logging.getLogger(APP_NAME)
+
+
+# The public routes answer other origins too (a partner's own site may post the form). Beyond
+# Chalice's defaults, a browser there must be allowed to send the headers these routes read, and
+# to read the ones they answer with.
+PUBLIC_CORS = CORSConfig(
+    allow_origin="*",
+    allow_headers=["Idempotency-Key", "X-Status-Secret", "If-None-Match"],
+    expose_headers=["Retry-After", "ETag", "Content-Disposition"],
+    max_age=600,
+)
 
 
 class MigraNetApp(Chalice):
