@@ -1,6 +1,6 @@
 """An appointment as an iCalendar file (RFC 5545), so applicants can put it into their phone's calendar.
 
-The UID stays the same for an appointment and SEQUENCE follows its version, so a file
+The UID stays the same for an appointment and SEQUENCE counts its changes (version - 1), so a file
 downloaded again after a reschedule updates the event instead of adding a second one.
 """
 
@@ -25,7 +25,7 @@ def appointment_ics(
         "METHOD:PUBLISH",
         "BEGIN:VEVENT",
         f"UID:{appointment.appointment_id}@migranet-intake",
-        f"SEQUENCE:{appointment.version}",
+        f"SEQUENCE:{max(appointment.version - 1, 0)}",  # RFC 5545: 0 when created; a booking is version 1
         f"DTSTAMP:{_utc(now)}",
         f"DTSTART:{_utc(appointment.start)}",
         f"DTEND:{_utc(appointment.end)}",

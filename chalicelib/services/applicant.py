@@ -114,10 +114,12 @@ class ApplicantService:
         if found.location and address and address not in found.location:
             location = f"{found.location}, {address}"  # a room number alone finds no building on a map
         reference = f"{texts.get('reference_label', 'Reference')}: {case.reference}"
+        # Online, the partner's street address would send the applicant to a building for nothing.
+        shown_address = address if found.location or not found.online_url else ""
         body = appointment_ics(
             found,
             summary=f"{texts.get('calendar_summary', 'Appointment')}: {name}",
-            description="\n".join(part for part in (name, address, reference) if part),
+            description="\n".join(part for part in (name, shown_address, reference) if part),
             location=location,
             now=self.clock.now(),
         )

@@ -121,6 +121,19 @@ def test_an_appointment_downloads_as_a_calendar_file_in_the_case_language(
     reference = status_of(client, case_id, secret)["reference"]
     assert any(line.startswith("DESCRIPTION:") and reference in line for line in lines)
     assert "diploma" not in response.body.decode() and "Anna" not in response.body.decode()
+    assert "SEQUENCE:0" in lines  # just booked (RFC 5545: a new event is 0)
+
+
+def test_an_online_appointments_calendar_file_has_its_link_and_no_street_address(
+    anna: Desk, client: Client, held: tuple[str, str]
+) -> None:
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-12T10:00", 30, online_url="https://meet.example/abc")
+    response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
+    assert response.status_code == 200
+    lines = response.body.decode().replace("\r\n ", "").split("\r\n")
+    assert "URL:https://meet.example/abc" in lines and "LOCATION:https://meet.example/abc" in lines
+    assert "Marchioninistraße" not in response.body.decode()
 
 
 def test_no_calendar_file_for_a_cancelled_appointment_a_wrong_secret_or_another_case(
