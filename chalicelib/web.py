@@ -27,9 +27,8 @@ def parse_json_body(content_type: str | None, raw_body: bytes | None, max_bytes:
     """The JSON document of a request, or a 413/415/400 domain error."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
-        raise UnsupportedMediaTypeError(
-            f"Content-Type must be application/json, not {media_type or 'missing'}.", field="Content-Type"
-        )
+        given = f"not {media_type}" if media_type else "and it is missing"
+        raise UnsupportedMediaTypeError(f"Content-Type must be application/json, {given}.", field="Content-Type")
     body = raw_body or b""
     if len(body) > max_bytes:
         raise PayloadTooLargeError(f"The body is larger than {max_bytes // 1024} KiB.", limit=max_bytes)

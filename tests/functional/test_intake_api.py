@@ -177,6 +177,13 @@ def test_non_json_body_gets_415(client, valid_intake, content_type):
     assert count_items() == (0, 0, 0)
 
 
+def test_a_missing_content_type_is_415_saying_so(client, valid_intake):
+    response = client.http.post("/intake", body=json.dumps(valid_intake), headers={})
+    assert response.status_code == 415
+    assert response.json_body["error"] == "Content-Type must be application/json, and it is missing."
+    assert count_items() == (0, 0, 0)
+
+
 def test_json_with_charset_is_accepted(client, valid_intake):
     response = client.http.post(
         "/intake", body=json.dumps(valid_intake), headers={"Content-Type": "application/json; charset=utf-8"}
