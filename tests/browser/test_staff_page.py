@@ -394,10 +394,22 @@ def test_a_forged_token_is_refused_with_the_servers_reason(live: LiveApp, deskto
     message.wait_for()
     assert message.inner_text().startswith(text("en", "script", "token_rejected", error="").strip())
     assert "signature" in message.inner_text()
+    page.wait_for_timeout(300)  # the status line is written 30 ms after an announcement
+    assert "Anna Berger" not in page.locator("#status").inner_text()  # not "signed in as" above the refusal
 
-    page.fill("#token", "not a token")
-    page.click("#token-submit")
-    assert page.locator("#token-error").inner_text() == text("en", "script", "token_malformed")
+    for typed, problem in (("not a token", "token_malformed"), ("  ", "token_empty")):
+        page.fill("#token", typed)
+        page.click("#token-submit")
+        error = page.locator("#token-error")
+        assert error.is_visible() and error.inner_text() == text("en", "script", problem)
+        assert page.evaluate("() => document.activeElement.id") == "token"
+        assert page.get_attribute("#token", "aria-invalid") == "true"
+
+
+def test_a_token_pasted_with_its_bearer_prefix_signs_in(live: LiveApp, desktop_page: Any) -> None:
+    """The command's hint says to send it as 'Authorization: Bearer …'; people paste it that way."""
+    sign_in(desktop_page, live, "Bearer " + staff_token(live, "lmu-klinikum"), "de")
+    assert desktop_page.locator("#who-name").inner_text() == "Anna Berger"
 
 
 def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_page: Any) -> None:
@@ -447,6 +459,15 @@ def test_a_coordinator_sees_the_metrics_as_svg_charts_and_downloads_csv(live: Li
     with open(download.path(), encoding="utf-8") as handle:
         first_line = handle.readline()
     assert "," in first_line or ";" in first_line
+
+    # A period longer than the server allows: its 400 names `to`, shown there in German.
+    page.fill("#metrics-from", "2020-01-01")
+    page.fill("#metrics-to", "2026-11-30")
+    page.click("#metrics-show")
+    error = page.locator("#metrics-to-error")
+    error.wait_for()
+    assert error.inner_text() == text("de", "errors", "range_too_long")
+    page.locator("#status", has_text=text("de", "script", "fix_fields")).wait_for()
 
 
 @pytest.mark.parametrize("language", ["de", "en"])

@@ -294,18 +294,24 @@
     (errors || []).forEach(function (fe) {
       var field = String(fe.field || "").split(".")[0].split("[")[0];
       var control = byId(prefix + "-" + field);
-      var slot = byId(prefix + "-" + field + "-error");
-      if (!control || !slot) return;
-      slot.textContent = data.errors[fe.code] || fe.message || data.errors.invalid;
-      slot.hidden = false;
-      control.setAttribute("aria-invalid", "true");
-      var described = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
-      if (described.indexOf(slot.id) === -1) described.push(slot.id);
-      control.setAttribute("aria-describedby", described.join(" "));
+      if (!control || !markInvalid(control, data.errors[fe.code] || fe.message || data.errors.invalid)) return;
       if (!first) first = control;
     });
     if (first) first.focus();
     return first !== null;
+  }
+
+  /* One control's problem in its "<id>-error" slot, tied to it for screen readers. */
+  function markInvalid(control, message) {
+    var slot = byId(control.id + "-error");
+    if (!slot) return false;
+    slot.textContent = message;
+    slot.hidden = false;
+    control.setAttribute("aria-invalid", "true");
+    var described = (control.getAttribute("aria-describedby") || "").split(" ").filter(Boolean);
+    if (described.indexOf(slot.id) === -1) described.push(slot.id);
+    control.setAttribute("aria-describedby", described.join(" "));
+    return true;
   }
 
   function clearFieldErrors(form) {
@@ -376,6 +382,7 @@
     explain: explain,
     onUnauthorized: function (handler) { unauthorizedHandler = handler; },
     showFieldErrors: showFieldErrors,
+    markInvalid: markInvalid,
     clearFieldErrors: clearFieldErrors,
     schema: schema,
     busy: busy,

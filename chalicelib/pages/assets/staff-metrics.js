@@ -148,14 +148,26 @@
     S.clearFieldErrors(form);
     if (!from || !to) {
       S.showFieldErrors("metrics", [{ field: from ? "to" : "from", code: "required" }]);
+      S.announce(t("fix_fields"));  // and not what an earlier view or download said
       return null;
     }
     if (from > to) {
-      S.showFieldErrors("metrics", [{ field: "from", code: "invalid", message: t("metrics_range") }]);
-      S.byId("metrics-from-error").textContent = t("metrics_range");
+      S.markInvalid(S.byId("metrics-from"), t("metrics_range"));
+      S.byId("metrics-from").focus();
+      S.announce(t("fix_fields"));
       return null;
     }
     return { from: from, to: to };
+  }
+
+  /* A 400 names the field (e.g. `to`: range_too_long): shown there, in the page's language. */
+  function refused(error) {
+    if (!S.session.token) return;
+    if (error.status === 400 && error.body && error.body.errors && S.showFieldErrors("metrics", error.body.errors)) {
+      S.announce(t("fix_fields"));
+      return;
+    }
+    S.announce(S.explain(error));
   }
 
   function load() {
@@ -166,9 +178,7 @@
       loaded = query;
       render(metrics);
       S.announce(t("metrics_loaded", { from: S.formatTime(r.from + "T12:00", "date"), to: S.formatTime(r.to + "T12:00", "date") }));
-    }, function (error) {
-      if (S.session.token) S.announce(S.explain(error));
-    });
+    }, refused);
   }
 
   /* A link cannot carry the bearer token: fetch the CSV, then hand it to the browser as a download. */
@@ -186,9 +196,7 @@
         document.body.removeChild(link);
         global.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
         S.announce(t("csv_ready"));
-      }, function (error) {
-        if (S.session.token) S.announce(S.explain(error));
-      });
+      }, refused);
   }
 
   function show() {

@@ -41,6 +41,7 @@
 
   function expire(message) {
     if (expiryTimer) global.clearTimeout(expiryTimer);
+    S.announce("");  // "signed in as …" must not stand above the refusal of that very token
     session.clear();
     state.view = null;
     state.rows = [];
@@ -126,15 +127,12 @@
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       S.clearFieldErrors(form);
-      var token = field.value.replace(/\s+/g, "");
-      if (!token) {
-        S.showFieldErrors("token", [{ field: "token", code: "required", message: t("token_empty") }]);
-        S.byId("token-error").textContent = t("token_empty");
-        return;
-      }
-      if (!session.set(token)) {
-        S.showFieldErrors("token", [{ field: "token", code: "invalid", message: t("token_malformed") }]);
-        S.byId("token-error").textContent = t("token_malformed");
+      // As the command's hint says to send it ("Authorization: Bearer …"), the prefix may come along.
+      var token = field.value.replace(/^\s*(Authorization:\s*)?Bearer\s+/i, "").replace(/\s+/g, "");
+      var problem = !token ? t("token_empty") : !session.set(token) ? t("token_malformed") : null;
+      if (problem) {
+        S.markInvalid(field, problem);
+        field.focus();
         return;
       }
       field.value = "";
