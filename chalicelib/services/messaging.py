@@ -158,7 +158,8 @@ class MessagingService:
                 continue
             if message.kind in (INTAKE_RECEIVED, CASE_TRANSFERRED):
                 self.store.cancel_pending(message.message_id, now, "superseded by a transfer")
-            elif message.appointment_id:
+            elif message.appointment_id and message.kind != APPOINTMENT_CANCELLED:
+                # A cancellation still goes out: the applicant must not keep expecting the old partner.
                 self.store.cancel_pending(message.message_id, now, "case transferred")
         values = Values(reference=case.reference, partner=new_partner.short_name)
         planned = self._plan(case, CASE_TRANSFERRED, key, values, now, now, new_partner.id)
@@ -214,10 +215,11 @@ class MessagingService:
         return self._cancel_pending(self.store.for_appointment(case_id, appointment_id), now, reason)
 
     def cancel_pending_for_case(self, case_id: str, now: datetime, reason: str) -> int:
-        """Every unsent SMS of the case (one read of its messages): once it is closed, neither an
-        appointment's SMS nor a notice that the case was received or moved ("… will contact you")
-        is news the applicant should get."""
-        return self._cancel_pending(self.store.for_case(case_id), now, reason)
+        """The unsent SMS of a closed case (one read of its messages): neither an appointment's SMS nor
+        a notice that the case was received or moved ("… will contact you") is news any more. An
+        appointment's cancellation stays: staff who want the applicant told cancel before closing."""
+        messages = self.store.for_case(case_id)
+        return self._cancel_pending([m for m in messages if m.kind != APPOINTMENT_CANCELLED], now, reason)
 
     def _cancel_pending(self, messages: list[Message], now: datetime, reason: str) -> int:
         cancelled = 0

@@ -116,6 +116,28 @@ def test_a_case_closed_before_the_sweep_does_not_tell_the_applicant_it_was_trans
     }
 
 
+@pytest.mark.parametrize("then", ["transfer", "close"])
+def test_a_cancellation_sms_still_goes_out_when_the_case_is_moved_or_closed_before_the_sweep(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, then: str
+) -> None:
+    """Staff cancel, then move or close the case within minutes: the applicant must still hear that
+    the appointment is off, or they come to a partner that no longer expects them."""
+    booked = anna.book(case_id, "2025-03-12T10:00")[1]["appointment"]
+    sweep(client)  # the booking SMS has gone out
+    assert anna.delete(f"/staff/cases/{case_id}/appointments/{booked['appointment_id']}")[0] == 200
+    if then == "transfer":
+        assert (
+            anna.post(f"/staff/cases/{case_id}/transfer", {"partner": VIA, "reason": "Needs job counselling"})[0] == 200
+        )
+    else:
+        assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "withdrawn"})[0] == 200
+    sweep(client)
+    kinds = {m["message_id"]: m["kind"] for m in sms(case_id)}
+    sent = [kinds[d.message_id] for d in fake_sender.accepted]
+    assert sent.index("appointment_booked") < sent.index("appointment_cancelled")
+    assert ("case_transferred" in sent) is (then == "transfer")
+
+
 def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
     anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]]
 ) -> None:
