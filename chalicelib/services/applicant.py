@@ -111,8 +111,11 @@ class ApplicantService:
         partner = self.directory.partners().get(found.partner)
         name, address = (partner.name, partner.address) if partner else (found.partner, "")
         location = found.online_url or found.location
-        if found.location and address and address not in found.location:
-            location = f"{found.location}, {address}"  # a room number alone finds no building on a map
+        if found.location and address:
+            # A room number alone finds no building on a map; what staff typed of the address already
+            # (the street, say) is not repeated.
+            missing = [part.strip() for part in address.split(",") if part.strip() not in found.location]
+            location = ", ".join([found.location, *missing])
         reference = f"{texts.get('reference_label', 'Reference')}: {case.reference}"
         # Online, the partner's street address would send the applicant to a building for nothing.
         shown_address = address if found.location or not found.online_url else ""

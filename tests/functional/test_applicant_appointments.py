@@ -124,6 +124,16 @@ def test_an_appointment_downloads_as_a_calendar_file_in_the_case_language(
     assert "SEQUENCE:0" in lines  # just booked (RFC 5545: a new event is 0)
 
 
+def test_a_place_that_names_the_street_gets_only_the_rest_of_the_address(
+    anna: Desk, client: Client, held: tuple[str, str]
+) -> None:
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-12T10:00", 30, location="Marchioninistraße 15, Raum 2.14")
+    response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
+    lines = response.body.decode().replace("\r\n ", "").split("\r\n")
+    assert "LOCATION:Marchioninistraße 15\\, Raum 2.14\\, 81377 München" in lines
+
+
 def test_an_online_appointments_calendar_file_has_its_link_and_no_street_address(
     anna: Desk, client: Client, held: tuple[str, str]
 ) -> None:
