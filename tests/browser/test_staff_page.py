@@ -191,7 +191,9 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
         "#messages li.message[data-status=pending]:is([data-kind=appointment_booked], [data-kind=appointment_changed])"
     )
     page.locator(notice, has_text="11:15").wait_for()
-    assert page.locator("#messages li.message[data-status=cancelled]").count() >= 1, "the 10:30 texts are withdrawn"
+    withdrawn = page.locator("#messages li.message[data-status=cancelled]")
+    assert withdrawn.count() >= 1, "the 10:30 texts are withdrawn"
+    assert text("de", "message_reasons", "rescheduled") in withdrawn.first.inner_text()  # why, in German
 
     page.locator("#appointments [data-act=cancel]").click()
     page.locator("#appointments li.appointment[data-status=cancelled]").wait_for()

@@ -244,6 +244,16 @@
     });
   }
 
+  /* Why an SMS was not sent, in the page's language where the reason is a known one ("code: detail"
+   * keeps its detail, e.g. the country); Twilio's own texts stay as they came. */
+  function reasonText(reason) {
+    var names = data.message_reasons || {};
+    if (names[reason]) return names[reason];
+    var colon = reason.indexOf(": ");
+    var code = colon === -1 ? "" : reason.slice(0, colon);
+    return names[code] ? names[code] + ": " + reason.slice(colon + 2) : reason;
+  }
+
   function replyText(reply) {
     var meaning = data.texts["reply_" + reply];
     return meaning ? reply + " (" + meaning + ")" : reply;
@@ -433,7 +443,7 @@
       }
       if (m.attention) item.appendChild(el("p", { className: "help", text: S.label("attention_reasons", m.attention) }));
       if (m.error_code) item.appendChild(el("p", { className: "help", text: t("error_code", { code: m.error_code }) }));
-      if (m.reason) item.appendChild(el("p", { className: "help", text: m.reason }));
+      if (m.reason) item.appendChild(el("p", { className: "help", text: reasonText(m.reason) }));
       list.appendChild(item);
     });
     if (!messages.length) list.appendChild(el("li", { text: t("no_messages") }));
