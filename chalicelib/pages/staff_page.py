@@ -293,6 +293,7 @@ def _case_panel(texts: dict[str, str], labels: dict[str, Any]) -> str:
             '<div id="messages-flags"></div><ul id="messages" class="items"></ul>',
         )
         + f'<section id="section-move" class="case-section" aria-labelledby="h-move"><h3 id="h-move">{move_title}</h3>'
+        + f'<p class="help" id="move-blocked" hidden>{esc(texts["move_blocked"])}</p>'
         + _move_form(texts)
         + "</section>"
         + _section("close", texts["section_close"], _close_form(texts, labels["outcomes"]))

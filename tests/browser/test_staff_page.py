@@ -177,6 +177,9 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     assert status_badge in ("pending", "sent", "delivered", "queued")
     assert text("de", "message_statuses", status_badge) in confirmation.inner_text()
     assert page.locator("#case-state", has_text=text("de", "statuses", "scheduled")).count() == 1
+    # No transfer while an appointment stands, and the page says why instead of hiding the section.
+    assert page.locator("#move-blocked").inner_text() == text("de", "page", "move_blocked")
+    assert page.locator("#move-blocked").is_visible() and page.locator("#transfer-form").is_hidden()
 
     # Reschedule: the form comes back with the Berlin date and time filled in.
     booked.locator("[data-act=reschedule]").click()

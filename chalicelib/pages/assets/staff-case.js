@@ -126,7 +126,10 @@
     S.byId("section-close").hidden = !working;
     S.byId("close-cancels").hidden = c.status !== "scheduled";
     var movable = (c.status === "routed" || c.status === "claimed") && mayWork(c);
-    S.byId("section-move").hidden = !movable;
+    var blocked = c.status === "scheduled" && mayWork(c);  // said, rather than the section vanishing
+    S.byId("section-move").hidden = !(movable || blocked);
+    S.byId("move-blocked").hidden = !blocked;
+    transferForm.hidden = !movable;
     S.byId("move-title-staff").hidden = session.isCoordinator;
     S.byId("move-title-coordinator").hidden = !session.isCoordinator;
     S.byId("transfer-submit").textContent = data.page[session.isCoordinator ? "reassign_submit" : "transfer_submit"];
