@@ -724,11 +724,15 @@ def test_a_claimed_case_can_be_released_back_to_the_queue(live: LiveApp, desktop
     page = desktop_page
     case, token = claimed_by_anna(live)
     sign_in(page, live, token, "en", f"#/case/{case['case_id']}")
-    page.locator("#case-release:visible").click()
+    page.locator("#case-release:visible").focus()
+    page.keyboard.press("Enter")  # by keyboard: the button hides with the release
     page.locator("#case-claim:visible").wait_for()
     page.locator("#status", has_text=text("en", "script", "released_ok", reference=case["reference"])).wait_for()
     assert text("en", "statuses", "routed") in page.locator("#case-state").inner_text()
     page.locator("#history", has_text=text("en", "actions", "released")).wait_for()
+    assert page.evaluate("() => document.activeElement.id") == "case-title", "focus stays in the case"
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.closest('#case') !== null")
 
 
 def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveApp, desktop_page: Any) -> None:

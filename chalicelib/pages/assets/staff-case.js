@@ -75,6 +75,17 @@
     });
   }
 
+  /* The control just used may vanish with the new state (claim → claimed, a redrawn appointment):
+   * keyboard and screen-reader users go back to the case's heading, not to the top of the page. */
+  var refocusPending = false;
+  function keepFocus() {
+    var active = document.activeElement;
+    if (!active || active === document.body || !active.isConnected || active.offsetParent === null) {
+      S.byId("case-title").focus({ preventScroll: true });
+      refocusPending = false;
+    }
+  }
+
   function refresh() {
     return S.api("GET", path()).then(function (c) { show(c); loadExtras(); });
   }
@@ -292,6 +303,7 @@
       list.appendChild(item);
     });
     if (!appointments.length) list.appendChild(el("li", { text: t("no_appointments") }));
+    if (refocusPending) keepFocus();
   }
 
   function setMode(mode) {
@@ -414,6 +426,7 @@
     S.hideProblem(problem);
     S.busy(button, request).then(function () {
       S.announce(act === "cancel" ? t("cancelled_ok", { when: when }) : t("attendance_ok"));
+      refocusPending = true;  // the list is drawn anew, and the button with it
       refresh();
     }, function (error) { failed(error, null); });
   }
@@ -483,6 +496,7 @@
       S.busy(claimButton, claim(openId)).then(function (c) {
         show(c);
         loadExtras();
+        keepFocus();
         S.announce(t("claimed_ok", { reference: c.reference }));
         S.refreshQueue();
       }, function (error) {
@@ -495,6 +509,7 @@
       S.busy(releaseButton, S.api("POST", path("/release"))).then(function (c) {
         show(c);
         loadExtras();
+        keepFocus();
         S.announce(t("released_ok", { reference: c.reference }));
         S.refreshQueue();
       }, function (error) { failed(error, null); });
@@ -564,6 +579,7 @@
       closeForm.reset();
       show(c);
       loadExtras();
+      keepFocus();
       S.announce(t("closed_ok", { reference: c.reference }));
       S.refreshQueue();
     }, function (error) { failed(error, "close"); });
