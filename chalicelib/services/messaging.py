@@ -348,8 +348,12 @@ class MessagingService:
         return report
 
     def messages_for_case(self, case_id: str) -> list[dict[str, Any]]:
-        """Every SMS of a case, in and out, oldest first: status, failures and replies for staff."""
-        found = sorted(self.store.for_case(case_id), key=lambda m: (m.created_at, m.due_at or m.created_at))
+        """Every SMS of a case, in and out, in the order they went, go or came: sent ones by when they
+        were sent, waiting ones by when they are due (a confirmation planned after a booking was
+        still sent first), the rest by when they were made. Status, failures and replies for staff."""
+        found = sorted(
+            self.store.for_case(case_id), key=lambda m: (m.sent_at or m.due_at or m.created_at, m.created_at)
+        )
         return [m.as_dict() for m in found]
 
     # --- applicants' rights (the privacy feature's PersonalDataHolder) ---------------------

@@ -218,6 +218,10 @@ def test_a_case_booked_before_the_sweep_hears_received_before_booked(
     assert sweep(client)["sent"] == 2
     kinds = {m["message_id"]: m["kind"] for m in messages(case_id)}
     assert [kinds[sent.message_id] for sent in fake_sender.accepted] == ["intake_received", "appointment_booked"]
+    # The staff's message log lists them in the order they went or will go: the reminders, planned
+    # before the confirmation was, come after it.
+    listed = [m["kind"] for m in messages(case_id)]
+    assert listed.index("intake_received") < listed.index("reminder") and listed[-1] == "reminder"
 
 
 def test_staff_see_the_confirmation_waiting_for_the_sweep(anna: Any, case_id: str, client: Client) -> None:
