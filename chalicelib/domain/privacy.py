@@ -82,6 +82,7 @@ def anonymise(case: Case, now: datetime, reason: str) -> Case:
         status_secret_hash=None,
         idempotency_key=None,
         erased_at=iso(now),
+        updated_at=iso(now),  # a write read before the erasure (conditional on updated_at) fails after it
     )
 
 

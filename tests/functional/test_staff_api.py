@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -111,6 +112,32 @@ def test_a_claim_read_before_an_erasure_does_not_land_after_it(anna, desk, submi
     with pytest.raises(StateChangedError):
         service.store.apply(read, claimed(read, who, now), AuditEntry.of(who, case_id, CLAIM, now))
     assert anna.case(case_id)["claimed_by"] is None and anna.queue()["cases"] == []
+
+
+def test_a_booking_read_before_an_erasure_does_not_land_after_it(
+    anna, desk, submit_case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The booking's write is conditional on the case's updated_at, which the erasure moves on."""
+    from chalicelib import bootstrap
+    from chalicelib.adapters.dynamodb.appointment_store import DynamoAppointmentStore
+    from chalicelib.services.applicant import APPLICANT
+
+    case_id = anna.claimed_case(submit_case)
+    original, erased = DynamoAppointmentStore.write, []
+
+    def erased_meanwhile(store: DynamoAppointmentStore, change: Any, audit: Any) -> None:
+        if not erased:  # the erasure's own appointment writes go through here too
+            erased.append(True)
+            case = bootstrap.applicant_service().cases.get_case(case_id)
+            bootstrap.applicant_service().erase_case(case, APPLICANT, "applicant_request")
+        original(store, change, audit)
+
+    monkeypatch.setattr(DynamoAppointmentStore, "write", erased_meanwhile)
+    day = date.today() + timedelta(days=7)  # this module's desks work on the real clock
+    day += timedelta(days=max(0, 7 - day.weekday()) if day.weekday() >= 5 else 0)
+    status, body = anna.book(case_id, f"{day.isoformat()}T10:00")
+    assert (status, body["code"]) == (409, "invalid_transition"), body
+    assert anna.get(f"/staff/cases/{case_id}/appointments")[1]["appointments"] == []
 
 
 def _state(case: dict[str, Any]) -> tuple[Any, ...]:
