@@ -11,6 +11,8 @@ import pytest
 from chalicelib.adapters.dynamodb.models import CaseModel
 from chalicelib.domain.privacy import hash_secret
 from tests.conftest import post_json
+from tests.functional.test_staff_faults import assert_busy
+from tests.reliability.faults import THROTTLING, dynamodb_faults
 
 LINK = re.compile(r"/status#(?P<case_id>[0-9a-f-]{36})\.(?P<secret>[A-Za-z0-9_-]+)$")
 
@@ -132,3 +134,15 @@ def test_erasure_leaves_no_personal_data_in_any_table(client, valid_intake):
     assert [c.case_id for c in CaseModel.queue_index.query("akademie-ingenieure#routed")] == [keep["case_id"]]
     assert (case.partner_status, case.request_hash, case.idempotent_response) == (None, None, None)
     assert get(client, f"/applicant/{body['case_id']}", secret).status_code == 404
+
+
+@pytest.mark.parametrize(("method", "suffix"), [("GET", ""), ("GET", "/export"), ("DELETE", "")])
+def test_a_throttled_read_of_the_applicants_own_case_is_503_and_the_retry_answers(
+    client, valid_intake, method: str, suffix: str
+) -> None:
+    body, secret = submit(client, valid_intake)
+    path = f"/applicant/{body['case_id']}{suffix}"
+    with dynamodb_faults() as faults:
+        faults.inject("GetItem", THROTTLING, times=10)
+        assert_busy(client.http.request(method, path, headers={"X-Status-Secret": secret}))
+    assert get(client, f"/applicant/{body['case_id']}", secret).json_body["status"] == "routed"  # not erased

@@ -8,7 +8,7 @@ from typing import Any
 from pynamodb.exceptions import PynamoDBException
 
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
+from chalicelib.adapters.dynamodb.errors import is_retryable, retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import AuditModel
 from chalicelib.domain.staff import AuditEntry
 
@@ -53,6 +53,7 @@ def audit_put_condition() -> Any:
     return AuditModel.at_id.does_not_exist()
 
 
+@storage_errors_retryable
 class DynamoAuditLog:
     def append(self, entry: AuditEntry) -> None:
         """Append one entry on its own (reads); actions add theirs inside their transaction."""

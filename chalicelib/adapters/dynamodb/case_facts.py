@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
-from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large
+from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.privacy import phone_hash
@@ -48,6 +48,7 @@ def never_claimed(case: Case) -> bool:
     return not any(h.action == "claimed" for h in case.history)
 
 
+@storage_errors_retryable
 class DynamoCaseFacts:
     def __init__(self, retention: RetentionPolicy | None, phone_hash_key: str) -> None:
         self.retention = retention or RetentionPolicy()

@@ -8,9 +8,10 @@ from datetime import datetime
 from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, PynamoDBException
 
+from chalicelib.adapters.dynamodb.audit_store import worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import REPLAYABLE, DynamoCaseFacts
 from chalicelib.adapters.dynamodb.confirm_outbox import CONFIRM_DUE
-from chalicelib.adapters.dynamodb.errors import condition_failed, is_retryable, retryable
+from chalicelib.adapters.dynamodb.errors import condition_failed, is_retryable, retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import NOTICE_DUE
 from chalicelib.domain.cases import Case, HistoryEntry, QueueEntry
@@ -124,6 +125,21 @@ def idempotency_from_case(item: CaseModel) -> IdempotencyRecord | None:
     )
 
 
+def load_case(case_id: str) -> Case | None:
+    """The case as stored now (a consistent read), or None; RetryableError when DynamoDB did not answer."""
+    if not case_id:
+        return None  # DynamoDB refuses an empty key (a 500 for `/applicant//export`); no case has it
+    try:
+        return case_from_model(CaseModel.get(case_id, consistent_read=True))
+    except CaseModel.DoesNotExist:
+        return None
+    except PynamoDBException as error:
+        if worth_a_retry(error):  # a read is always safe to repeat
+            raise retryable(error) from error
+        raise
+
+
+@storage_errors_retryable
 class DynamoCaseStore:
     def __init__(self, connection: Connection, facts: DynamoCaseFacts) -> None:
         self._connection = connection
@@ -164,9 +180,4 @@ class DynamoCaseStore:
             raise
 
     def get_case(self, case_id: str) -> Case | None:
-        if not case_id:
-            return None  # DynamoDB refuses an empty key (a 500 for `/applicant//export`); no case has it
-        try:
-            return case_from_model(CaseModel.get(case_id, consistent_read=True))
-        except CaseModel.DoesNotExist:
-            return None
+        return load_case(case_id)

@@ -7,7 +7,7 @@ from typing import Any
 
 from pynamodb.exceptions import PynamoDBException
 
-from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
+from chalicelib.adapters.dynamodb.errors import is_retryable, retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import DirectoryModel
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.routing import RoutingPolicy
@@ -21,6 +21,7 @@ class DirectoryNotSeededError(RuntimeError):
     """The stage has no partners or rules: run the seed command (`python -m chalicelib.cli seed`)."""
 
 
+@storage_errors_retryable
 class DynamoDirectory:
     """Reads partners and rules with one batch get, at most once a minute per container."""
 

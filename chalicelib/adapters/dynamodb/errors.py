@@ -95,6 +95,10 @@ def storage_errors_retryable(cls: type[_T]) -> type[_T]:
     method can leak them as a 500. Methods that handle a condition failure or a lost answer
     themselves still do; only what escapes is translated."""
     for name, member in list(vars(cls).items()):
-        if callable(member) and not name.startswith("_"):
+        if name.startswith("_"):
+            continue
+        if isinstance(member, staticmethod | classmethod):
+            setattr(cls, name, type(member)(_translated(member.__func__)))
+        elif callable(member):
             setattr(cls, name, _translated(member))
     return cls

@@ -8,13 +8,14 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
-from chalicelib.adapters.dynamodb.errors import is_retryable, retryable
+from chalicelib.adapters.dynamodb.errors import is_retryable, retryable, storage_errors_retryable
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import Case
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
 
 
+@storage_errors_retryable
 class DynamoPrivacyStore:
     def __init__(self, connection: Connection) -> None:
         self._connection = connection

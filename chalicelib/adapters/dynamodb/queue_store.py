@@ -20,10 +20,16 @@ from pynamodb.transactions import TransactWrite
 from chalicelib.adapters.dynamodb.appointment_store import write_cancellations
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
-from chalicelib.adapters.dynamodb.case_store import case_from_model, entry_from_index, transferred_to_model
+from chalicelib.adapters.dynamodb.case_store import entry_from_index, load_case, transferred_to_model
 from chalicelib.adapters.dynamodb.confirm_outbox import clear_confirmation
 from chalicelib.adapters.dynamodb.cursors import decode_cursor, encode_cursor
-from chalicelib.adapters.dynamodb.errors import condition_failed, item_too_large, record_full, retryable
+from chalicelib.adapters.dynamodb.errors import (
+    condition_failed,
+    item_too_large,
+    record_full,
+    retryable,
+    storage_errors_retryable,
+)
 from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.adapters.dynamodb.notice_outbox import notice_due
 from chalicelib.domain.appointments import Cancellations
@@ -70,6 +76,7 @@ def _same_state(before: Case) -> Any:
     return condition & (CaseModel.claimed_by == before.claimed_by)
 
 
+@storage_errors_retryable
 class DynamoQueueStore:
     def __init__(self, connection: Connection, facts: DynamoCaseFacts) -> None:
         self._connection = connection
@@ -77,16 +84,7 @@ class DynamoQueueStore:
         self._facts = facts
 
     def get_case(self, case_id: str) -> Case | None:
-        if not case_id:
-            return None  # DynamoDB refuses an empty key (a 500 for `/applicant//export`); no case has it
-        try:
-            return case_from_model(CaseModel.get(case_id, consistent_read=True))
-        except CaseModel.DoesNotExist:
-            return None
-        except PynamoDBException as error:
-            if worth_a_retry(error):
-                raise retryable(error) from error
-            raise
+        return load_case(case_id)
 
     def apply(self, before: Case, after: Case, audit: AuditEntry, cancellations: Cancellations | None = None) -> None:
         """Write `after` over `before` if the case is unchanged; else raise StateChangedError.
