@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
 
+from chalicelib.errors import RetryableError
+
 log = logging.getLogger(__name__)
 
 EXTENSION_PORT = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
@@ -71,6 +73,21 @@ def _client(region: str) -> Any:
     return get_session().create_client("ssm", region_name=region)
 
 
+# Parameter Store's answers when it is busy (GetParameters shares ~40 calls/s per account and
+# region): a burst of cold starts can meet them after botocore's own retries.
+BUSY_CODES = frozenset({"ThrottlingException", "TooManyRequestsException", "InternalServerError"})
+
+
 def _with_client(parameters: tuple[str, ...], region: str) -> dict[str, bytes]:
-    answer = _client(region).get_parameters(Names=list(parameters), WithDecryption=True)
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    try:
+        answer = _client(region).get_parameters(Names=list(parameters), WithDecryption=True)
+    except (ClientError, ConnectionError, HTTPClientError) as error:
+        code = error.response.get("Error", {}).get("Code") if isinstance(error, ClientError) else "no answer"
+        if code not in BUSY_CODES and code != "no answer":
+            raise
+        # Not cached (read() caches answers only): the caller's retry asks again.
+        log.warning("parameter store busy; the request may be retried", extra={"error": code})
+        raise RetryableError("Keys are not available yet; please retry in a moment.", retry_after_seconds=2) from error
     return {found["Name"]: found["Value"].encode() for found in answer["Parameters"]}

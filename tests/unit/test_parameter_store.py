@@ -135,3 +135,35 @@ def test_twilio_credentials_come_through_the_extension_too(
         assert bootstrap.twilio_credentials()() == TwilioCredentials("AC" + "9" * 32, "s3")
     finally:
         bootstrap.twilio_credentials.cache_clear()
+
+
+def answering(code: str) -> Any:
+    """A before-call hook that answers GetParameters with SSM error `code` (botocore raises it)."""
+    from types import SimpleNamespace
+
+    body = {"Error": {"Code": code, "Message": code}, "ResponseMetadata": {"HTTPStatusCode": 400}}
+    return lambda **_: (SimpleNamespace(status_code=400), body)
+
+
+@pytest.mark.parametrize("code", ["ThrottlingException", "InternalServerError"])
+def test_a_busy_parameter_store_is_a_retryable_error_and_the_retry_reads_the_keys(prod_keys: Any, code: str) -> None:
+    """A burst of cold starts can meet SSM's throttling: the caller gets 503 + Retry-After, not a
+    500, and nothing of the failure is cached."""
+    from chalicelib.errors import RetryableError
+
+    events = parameter_store._client("eu-central-1").meta.events
+    events.register("before-call.ssm.GetParameters", answering(code), unique_id="busy")
+    with pytest.raises(RetryableError) as refused:
+        keys.fernet_key("SEALING_KEY")
+    assert refused.value.retry_after_seconds > 0
+    events.unregister("before-call.ssm.GetParameters", unique_id="busy")
+    assert keys.fernet_key("SEALING_KEY") == SEALING
+
+
+def test_a_missing_permission_is_not_disguised_as_busy(prod_keys: Any) -> None:
+    from botocore.exceptions import ClientError
+
+    events = parameter_store._client("eu-central-1").meta.events
+    events.register("before-call.ssm.GetParameters", answering("AccessDeniedException"))
+    with pytest.raises(ClientError, match="AccessDeniedException"):
+        keys.fernet_key("SEALING_KEY")
