@@ -10,6 +10,17 @@ import phonenumbers
 from chalicelib.errors import FieldError
 
 DEFAULT_PHONE_REGION = "DE"
+# Numbers no SMS reaches: premium-rate ones are also what SMS-pumping fraud sends to (and bills).
+NO_SMS_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.PREMIUM_RATE,
+        phonenumbers.PhoneNumberType.TOLL_FREE,
+        phonenumbers.PhoneNumberType.SHARED_COST,
+        phonenumbers.PhoneNumberType.UAN,
+        phonenumbers.PhoneNumberType.VOICEMAIL,
+        phonenumbers.PhoneNumberType.PAGER,
+    }
+)
 
 
 def normalise_phone(raw: str) -> str | None:
@@ -21,6 +32,23 @@ def normalise_phone(raw: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+NO_SMS_MESSAGE = (
+    "phone is a premium-rate, toll-free or service number, which cannot receive text messages: "
+    "give a mobile number, or do not ask for SMS."
+)
+
+
+def _sms_consented(intake: dict[str, Any]) -> bool:
+    consent = intake.get("consent")
+    return isinstance(consent, dict) and consent.get("sms") is True
+
+
+def can_receive_sms(e164: str) -> bool:
+    """False for service numbers (premium-rate, toll-free, shared-cost...). Landlines stay allowed:
+    some receive SMS read aloud, and Twilio's own answer (21614) marks the rest failed."""
+    return phonenumbers.number_type(phonenumbers.parse(e164)) not in NO_SMS_TYPES
 
 
 def normalise_intake(body: dict[str, Any]) -> tuple[dict[str, Any], list[FieldError]]:
@@ -38,6 +66,8 @@ def normalise_intake(body: dict[str, Any]) -> tuple[dict[str, Any], list[FieldEr
             errors.append(FieldError("phone", "invalid_phone", "phone is not a valid phone number."))
         else:
             intake["phone"] = e164
+            if _sms_consented(intake) and not can_receive_sms(e164):
+                errors.append(FieldError("phone", "invalid_phone", NO_SMS_MESSAGE))
     if isinstance(intake.get("consent"), dict):
         intake["consent"].setdefault("sms", False)  # the schema's default: no SMS unless asked for
     if intake.get("email") == "":

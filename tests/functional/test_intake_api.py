@@ -118,6 +118,17 @@ def test_undialable_phone_is_rejected_after_schema_checks(client, valid_intake):
     assert count_items() == (0, 0, 0)
 
 
+def test_a_premium_rate_number_with_sms_consent_is_refused_and_nothing_is_stored(client, valid_intake):
+    """SMS-pumping fraud sends to premium-rate numbers; no applicant can read an SMS on one."""
+    valid_intake["phone"], valid_intake["consent"]["sms"] = "0900 1234567", True
+    response = post_json(client, "/intake", valid_intake)
+    assert response.status_code == 400
+    [error] = response.json_body["errors"]
+    assert (error["field"], error["code"]) == ("phone", "invalid_phone")
+    assert "cannot receive text messages" in error["message"]
+    assert count_items() == (0, 0, 0)
+
+
 @pytest.mark.parametrize(
     ("raw", "code"),
     [(b"{not json", "invalid_json"), (b"", "required"), (b"\xff\xfe", "invalid_json"), (b"[" * 100000, "invalid_json")],

@@ -177,3 +177,24 @@ def test_a_start_in_non_ascii_digits_is_refused_as_any_schema_tool_would(start, 
 def test_an_online_meeting_link_is_checked_by_the_schemas_own_pattern(url, valid):
     errors = validate("appointment", {"start": "2030-05-04T10:30", "duration_minutes": 45, "online_url": url})
     assert [(e.field, e.code) for e in errors] == ([] if valid else [("online_url", "invalid_url")])
+
+
+@pytest.mark.parametrize("raw", ["0900 1234567", "0800 1234567", "01805 123456", "+44 9098 790000"])
+def test_service_numbers_cannot_be_given_for_sms(valid_intake, raw):
+    valid_intake["phone"], valid_intake["consent"]["sms"] = raw, True
+    _, errors = normalise_intake(valid_intake)
+    assert [(e.field, e.code) for e in errors] == [("phone", "invalid_phone")]
+    assert "cannot receive text messages" in errors[0].message
+
+
+@pytest.mark.parametrize("raw", ["0900 1234567", "0800 1234567"])
+def test_service_numbers_are_kept_as_contact_when_no_sms_is_asked_for(valid_intake, raw):
+    valid_intake["phone"], valid_intake["consent"]["sms"] = raw, False
+    intake, errors = normalise_intake(valid_intake)
+    assert errors == [] and intake["phone"].startswith("+49")
+
+
+@pytest.mark.parametrize("raw", ["0151 1234 5678", "+49 89 1234567", "+1 212 555 0100", "0700 12345678"])
+def test_mobiles_landlines_and_personal_numbers_may_get_sms(valid_intake, raw):
+    valid_intake["phone"], valid_intake["consent"]["sms"] = raw, True
+    assert normalise_intake(valid_intake)[1] == []
