@@ -25,6 +25,14 @@ KINDS = (UNCLAIMED, CLOSED)
 
 
 @dataclass(frozen=True)
+class RetentionClock:
+    """A case's running retention clock: its kind is the index partition it was read from."""
+
+    case_id: str
+    started_at: str  # ISO, UTC (domain.cases.iso)
+
+
+@dataclass(frozen=True)
 class RetentionPolicy:
     days_after_close: int = 180
     days_unclaimed: int = 365
@@ -43,3 +51,10 @@ class RetentionPolicy:
     def backstop(self, kind: str, started: datetime) -> datetime:
         """When DynamoDB's TTL may delete the item if enforce_retention never got to it."""
         return self.due_at(kind, started) + timedelta(days=self.backstop_days)
+
+    def backstop_agrees(self, kind: str, started: datetime, backstop: datetime | None) -> bool:
+        """Whether a stored TTL is the one this policy gives (TTLs keep whole seconds; policies
+        change by whole days). A case written under other retention days carries another one."""
+        if backstop is None:
+            return False
+        return abs(backstop - self.backstop(kind, started)) < timedelta(hours=1)

@@ -9,7 +9,8 @@ Which items carry a DynamoDB TTL (`expires_at`), and why:
   copy of the first answer, replayed for 24 h) is removed by this function once it expires.
   TTL deletes whole items, so it would also delete the anonymised record that statistics need;
   it is meant to fire only if this function has failed for weeks (TTL alone lags by days).
-  Erasure removes the case's TTL, so the anonymised record stays for good.
+  Erasure removes the case's TTL, so the anonymised record stays for good. When the retention
+  days change, this function moves the TTL of every clock still running to the new days (_rearm).
 - no TTL on opt-outs (a keyed hash, no number: STOP must be honoured after erasure), the audit
   log (append-only, no applicant data) or the directory.
 
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.cases import CLOSED, ROUTED, Case
 from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
-from chalicelib.domain.retention import KINDS, UNCLAIMED, RetentionPolicy
+from chalicelib.domain.retention import KINDS, UNCLAIMED, RetentionClock, RetentionPolicy
 from chalicelib.services.applicant import RETENTION, ApplicantService
 
 log = logging.getLogger(__name__)
@@ -43,12 +44,22 @@ class RetentionIndex(Protocol):
 
     def forget_replay(self, case_id: str, cutoff: datetime) -> bool: ...
 
+    def not_due(
+        self, kind: str, cutoff: str, page_size: int = PAGE, newest_first: bool = False
+    ) -> Iterator[RetentionClock]: ...
+
+    def backstop_of(self, case_id: str) -> datetime | None: ...
+
+    def rearm(self, kind: str, clock: RetentionClock, backstop: datetime) -> bool: ...
+
 
 @dataclass
 class RetentionReport:
     erased: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     skipped: int = 0
     replays_forgotten: int = 0
+    # Cases whose TTL backstop was moved to the retention days now configured (see _rearm).
+    rearmed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     complete: bool = True
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +67,7 @@ class RetentionReport:
             "erased": dict(self.erased),
             "skipped": self.skipped,
             "replays_forgotten": self.replays_forgotten,
+            "rearmed": dict(self.rearmed),
             "complete": self.complete,
         }
 
@@ -92,7 +104,35 @@ class RetentionService:
                     report.complete = False
                     return report
                 self._one(case_id, kind, report)
+        for kind in KINDS:
+            if not self._rearm(kind, now, deadline, report):
+                break
         return report
+
+    def _rearm(self, kind: str, now: datetime, deadline: float, report: RetentionReport) -> bool:
+        """After the retention days changed, move the TTL of every clock still running to the new days.
+
+        Each case carries the TTL backstop of the days in force when its clock started: raised days
+        would let DynamoDB delete it, statistics and all, before it is due. The oldest running clock
+        tells (re-armed last, newest first, so an unfinished pass is seen and resumed by the next run);
+        the pass has at least `backstop_days`, since no clock running under the old days was older.
+        False when the time budget ran out.
+        """
+        cutoff = self.policy.cutoff(kind, now)
+        oldest = next(iter(self.index.not_due(kind, cutoff, page_size=1)), None)
+        if oldest is None:
+            return True
+        started = datetime.fromisoformat(oldest.started_at)
+        if self.policy.backstop_agrees(kind, started, self.index.backstop_of(oldest.case_id)):
+            return True
+        log.warning("retention: backstops from other retention days; re-arming", extra={"kind": kind})
+        for clock in self.index.not_due(kind, cutoff, PAGE, newest_first=True):
+            if time.monotonic() > deadline:
+                report.complete = False
+                return False
+            backstop = self.policy.backstop(kind, datetime.fromisoformat(clock.started_at))
+            report.rearmed[kind] += int(self.index.rearm(kind, clock, backstop))
+        return True
 
     def _one(self, case_id: str, kind: str, report: RetentionReport) -> None:
         case = self.applicant.cases.get_case(case_id)

@@ -187,3 +187,70 @@ def test_retention_times_are_configurable(
     assert CaseModel.get(cases["ClosedEarly"]).erased_at is not None
     assert CaseModel.get(cases["Unclaimed"]).erased_at is not None
     assert CaseModel.get(cases["ClosedLate"]).erased_at is None  # closed just now
+
+
+def ttl_day(case_id: str, start: Any) -> float:
+    """The case's TTL backstop, in days after the cases' intake."""
+    return (CaseModel.get(case_id).expires_at - start) / DAY
+
+
+def test_raised_retention_days_move_the_ttl_of_running_clocks_so_nothing_is_deleted_early(
+    cases: dict[str, Any], frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cases closed under 180 days carry a TTL of close + 210 days: with the days raised to 365,
+    DynamoDB would delete them, statistics and all, half a year before they are due."""
+    from chalicelib import bootstrap
+
+    start = cases["start"]
+    assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 180 + 30
+    monkeypatch.setenv("RETENTION_DAYS_AFTER_CLOSE", "365")
+    monkeypatch.setenv("RETENTION_DAYS_UNCLAIMED", "730")
+    bootstrap.reset()
+    frozen_clock.set(start + 101 * DAY)
+    report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
+    assert report["rearmed"] == {"unclaimed": 1, "closed": 2} and report["complete"]
+    assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 365 + 30
+    assert round(ttl_day(cases["ClosedLate"], start)) == 100 + 365 + 30
+    assert round(ttl_day(cases["Unclaimed"], start)) == 730 + 30
+    again = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
+    assert again["rearmed"] == {"unclaimed": 0, "closed": 0}  # one GetItem per clock kind tells
+    frozen_clock.set(start + 300 * DAY)  # past the old due day (190) and the old backstop (220)
+    assert bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()["erased"] == {
+        "unclaimed": 0,
+        "closed": 0,
+    }
+    assert CaseModel.get(cases["ClosedEarly"]).erased_at is None
+
+
+def test_lowered_retention_days_erase_what_is_due_and_bring_the_other_backstops_forward(
+    cases: dict[str, Any], frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import bootstrap
+
+    start = cases["start"]
+    monkeypatch.setenv("RETENTION_DAYS_AFTER_CLOSE", "60")
+    bootstrap.reset()
+    frozen_clock.set(start + 101 * DAY)
+    report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
+    assert report["erased"] == {"unclaimed": 0, "closed": 1}  # closed on day 10: due on day 70
+    assert report["rearmed"] == {"unclaimed": 0, "closed": 1}
+    assert CaseModel.get(cases["ClosedEarly"]).expires_at is None  # erased: kept for the statistics
+    assert round(ttl_day(cases["ClosedLate"], start)) == 100 + 60 + 30
+
+
+def test_a_rearm_pass_cut_short_by_the_time_budget_is_finished_by_the_next_run(
+    cases: dict[str, Any], frozen_clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib import bootstrap
+
+    start = cases["start"]
+    frozen_clock.set(start + 101 * DAY)
+    bootstrap.retention_service().enforce(frozen_clock.now())  # the day's own work: replay copies
+    monkeypatch.setenv("RETENTION_DAYS_AFTER_CLOSE", "365")
+    bootstrap.reset()
+    cut_short = bootstrap.retention_service().enforce(frozen_clock.now(), budget_seconds=0).as_dict()
+    assert cut_short["complete"] is False and cut_short["rearmed"] == {"unclaimed": 0, "closed": 0}
+    assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 180 + 30
+    report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
+    assert report["complete"] and report["rearmed"] == {"unclaimed": 0, "closed": 2}
+    assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 365 + 30

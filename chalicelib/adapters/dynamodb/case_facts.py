@@ -24,7 +24,7 @@ from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
-from chalicelib.domain.retention import UNCLAIMED, RetentionPolicy
+from chalicelib.domain.retention import UNCLAIMED, RetentionClock, RetentionPolicy
 
 if TYPE_CHECKING:  # the statistics types load only where reports are made, not on an intake
     from chalicelib.domain.metrics import CaseStats
@@ -187,6 +187,40 @@ class DynamoCaseFacts:
         """Case ids whose `kind` clock started at or before `cutoff`, oldest first, paged lazily."""
         for item in CaseModel.retention_index.query(kind, CaseModel.retention_at <= cutoff, page_size=page_size):
             yield item.case_id
+
+    def not_due(
+        self, kind: str, cutoff: str, page_size: int = 100, newest_first: bool = False
+    ) -> Iterator[RetentionClock]:
+        """The `kind` clocks started after `cutoff`: not due yet."""
+        condition = CaseModel.retention_at > cutoff
+        query = CaseModel.retention_index.query(
+            kind, condition, page_size=page_size, scan_index_forward=not newest_first
+        )
+        for entry in query:
+            yield RetentionClock(entry.case_id, entry.retention_at)
+
+    def backstop_of(self, case_id: str) -> datetime | None:
+        """The case's TTL; the retention index holds keys only, so one small consistent GetItem."""
+        names = [CaseModel.case_id.attr_name, CaseModel.expires_at.attr_name]
+        try:
+            return CaseModel.get(case_id, consistent_read=True, attributes_to_get=names).expires_at
+        except DoesNotExist:
+            return None
+
+    def rearm(self, kind: str, clock: RetentionClock, backstop: datetime) -> bool:
+        """Move the case's TTL to `backstop` unless it is there already or the clock changed since."""
+        unchanged = (CaseModel.retention_key == kind) & (CaseModel.retention_at == clock.started_at)
+        try:
+            CaseModel._get_connection().update_item(
+                clock.case_id,
+                actions=[CaseModel.expires_at.set(backstop)],
+                condition=unchanged & (CaseModel.expires_at != backstop),
+            )
+        except UpdateError as error:
+            if condition_failed(error):
+                return False  # already re-armed, claimed, closed anew or erased meanwhile
+            raise
+        return True
 
     def expired_replays(self, cutoff: datetime, page_size: int = 100) -> Iterator[str]:
         """Cases whose idempotency record expired at or before `cutoff`, oldest first."""
