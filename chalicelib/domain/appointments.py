@@ -8,6 +8,7 @@ minutes, so an appointment across a DST change still lasts what was booked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry, StaffIdentity, check_not_erased
+from chalicelib.domain.text import multi_line, one_line
 from chalicelib.errors import (
     AppointmentOverlapError,
     AppointmentStartedError,
@@ -271,16 +273,16 @@ class AppointmentRequest:
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> AppointmentRequest:
-        def text(name: str) -> str | None:
+        def text(name: str, clean: Callable[[str], str] = one_line) -> str | None:
             value = body.get(name)
-            return (value.strip() or None) if isinstance(value, str) else None
+            return (clean(value) or None) if isinstance(value, str) else None
 
         return cls(
             start=parse_start(body["start"]) if "start" in body else None,
             duration_minutes=body.get("duration_minutes"),
             location=text("location"),
             online_url=text("online_url"),
-            note=text("note"),
+            note=text("note", multi_line),
             has_note="note" in body,
         )
 

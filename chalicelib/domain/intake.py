@@ -7,6 +7,7 @@ from typing import Any
 
 import phonenumbers
 
+from chalicelib.domain.text import multi_line, one_line
 from chalicelib.errors import FieldError
 
 DEFAULT_PHONE_REGION = "DE"
@@ -55,11 +56,13 @@ def normalise_intake(body: dict[str, Any]) -> tuple[dict[str, Any], list[FieldEr
     """Trim names and text, store the phone as E.164; return the copy and any field errors."""
     intake = copy.deepcopy(body)
     errors: list[FieldError] = []
-    for name in ("given_name", "family_name", "email", "message"):
+    for name in ("given_name", "family_name", "email"):
         if isinstance(intake.get(name), str):
-            intake[name] = intake[name].strip()
+            intake[name] = one_line(intake[name])
+    if isinstance(intake.get("message"), str):
+        intake["message"] = multi_line(intake["message"])
     if isinstance(intake.get("qualification"), dict) and isinstance(intake["qualification"].get("title"), str):
-        intake["qualification"]["title"] = intake["qualification"]["title"].strip()
+        intake["qualification"]["title"] = one_line(intake["qualification"]["title"])
     if "phone" in intake:
         e164 = normalise_phone(intake["phone"])
         if e164 is None:

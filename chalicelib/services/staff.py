@@ -43,6 +43,7 @@ from chalicelib.domain.staff import (
     repeats_last_step,
     transferred,
 )
+from chalicelib.domain.text import multi_line
 from chalicelib.errors import (
     ConflictError,
     FieldError,
@@ -120,7 +121,7 @@ def _explained(schema_name: str, error: FieldError) -> FieldError:
 
 def required_reason(reason: str) -> str:
     """The schema counts characters; blanks around a too-short reason must not pad it."""
-    text = reason.strip()
+    text = multi_line(reason)
     if len(text) < MIN_REASON_CHARS:
         raise ValidationError(
             [
@@ -269,7 +270,7 @@ class StaffService:
 
     def close(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
         data = checked_body("close", body)
-        outcome, note = data["outcome"], (data.get("note") or "").strip() or None
+        outcome, note = data["outcome"], multi_line(data.get("note") or "") or None
 
         def decide(case: Case, now: datetime) -> Case:
             check_close(case, who)

@@ -416,6 +416,21 @@ def test_a_note_only_change_sends_no_sms_and_is_audited_without_the_note(
     assert "diploma" not in json.dumps(audit)
 
 
+def test_a_pasted_line_break_in_the_place_becomes_a_space_and_the_note_keeps_its_lines(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    """The place goes into the applicant's SMS on one line; control characters would garble it."""
+    status, booked = anna.book(
+        case_id, "2025-03-12T10:00", note="Zeugnis\r\nÜbersetzung\x00", location="Raum 2.14\r\nHaus B\t"
+    )
+    assert status == 201, booked
+    assert booked["appointment"]["location"] == "Raum 2.14 Haus B"
+    assert booked["appointment"]["note"] == "Zeugnis\nÜbersetzung"
+    sweep(client)
+    [sent] = [d.body for d in fake_sender.accepted if "Raum" in d.body]  # the booking's SMS
+    assert "Raum 2.14 Haus B" in sent and "\r" not in sent and "\t" not in sent
+
+
 # --- cancelling ----------------------------------------------------------------------------------
 
 

@@ -198,3 +198,22 @@ def test_service_numbers_are_kept_as_contact_when_no_sms_is_asked_for(valid_inta
 def test_mobiles_landlines_and_personal_numbers_may_get_sms(valid_intake, raw):
     valid_intake["phone"], valid_intake["consent"]["sms"] = raw, True
     assert normalise_intake(valid_intake)[1] == []
+
+
+def test_control_characters_leave_names_and_title_but_a_message_keeps_its_lines(valid_intake):
+    valid_intake["given_name"] = "Anna\tMaria\x00"
+    valid_intake["family_name"] = "Berger\r\nSchmidt"
+    valid_intake["qualification"]["title"] = "Bauingenieurin\x85(B.Sc.)"
+    valid_intake["message"] = "Guten Tag,\r\nich habe\tFragen.\x1b[31m\x07"
+    intake, errors = normalise_intake(valid_intake)
+    assert errors == []
+    assert (intake["given_name"], intake["family_name"]) == ("Anna Maria", "Berger Schmidt")
+    assert intake["qualification"]["title"] == "Bauingenieurin (B.Sc.)"
+    assert intake["message"] == "Guten Tag,\nich habe\tFragen.[31m"
+
+
+def test_joiners_and_direction_marks_stay_in_names(valid_intake):
+    valid_intake["given_name"] = "می\u200cخواهم"  # ZWNJ inside a Persian word
+    valid_intake["family_name"] = "\u200fمحمد"
+    intake, _ = normalise_intake(valid_intake)
+    assert intake["given_name"] == "می\u200cخواهم" and intake["family_name"] == "\u200fمحمد"
