@@ -70,6 +70,9 @@ def local_environment(moto_url: str, data: Path) -> dict[str, str]:
         "SMS_BACKEND": "outbox",
         "OUTBOX_FILE": str(data / "outbox.jsonl"),
         "LOCAL_JWT_KEY_FILE": str(data / "staff-signing-key.pem"),
+        # The app's own keys (status-link sealing, phone hash) are made there too (keys.py): a
+        # stack and the commands run against it must share them.
+        "LOCAL_DATA_DIR": str(data),
     }
 
 

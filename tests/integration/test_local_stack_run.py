@@ -78,7 +78,8 @@ class RunningStack:
         self.data_dir, self.log = data_dir, log
         self.moto_port, self.api_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT")}
+        # As a person starts it: --data-dir alone says where the data goes.
+        env = {k: v for k, v in os.environ.items() if k not in ("DYNAMODB_ENDPOINT", "SQS_ENDPOINT", "LOCAL_DATA_DIR")}
         command = [sys.executable, "-m", "chalicelib.local.run", "--data-dir", str(data_dir)]
         command += ["--moto-port", str(self.moto_port), "--api-port", str(self.api_port), *extra]
         with log.open("ab") as out:
@@ -163,6 +164,8 @@ def test_make_run_serves_keeps_data_across_restarts_and_stops_everything(
     assert first.partner_notices(created["partner"], within=0) == [created["case_id"]]
     assert first.partner_notices(created["partner"], within=1.5) == []  # the stream pump sent no second one
     assert (data / "staff-signing-key.pem").exists()  # made by `make run`, before any staff-token
+    # The app's keys live in the data folder too, where `make reset` wipes them and CLI commands find them.
+    assert (data / "sealing-key.key").exists() and (data / "phone-hash-key.key").exists()
     stack_file = json.loads((data / "stack.json").read_text())
     assert stack_file["pid"] == first.process.pid
     assert stack_file["api_url"] == first.api and stack_file["chalice_pid"] in first.children
