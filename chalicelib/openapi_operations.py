@@ -264,7 +264,8 @@ OPERATIONS: tuple[Operation, ...] = (
         "staff",
         body="close",
         description="Its upcoming appointments are cancelled in the same write (reason `case_closed`, the "
-        "holder's time freed) and their unsent SMS right after; the applicant gets no cancellation SMS. "
+        "holder's time freed) and their unsent SMS right after; the applicant is then told of each one still ahead "
+        "by an `appointment_cancelled` SMS (with SMS consent). "
         "409 `invalid_transition` if the case is not claimed, is closed, or has more than 30 upcoming appointments. "
         + REPEAT,
         responses={200: Body("The closed case.", "Case")},

@@ -25,6 +25,10 @@ APPOINTMENT_CHANGED = "appointment_changed"
 APPOINTMENT_CANCELLED = "appointment_cancelled"
 REMINDER = "reminder"
 KINDS = (INTAKE_RECEIVED, CASE_TRANSFERRED, APPOINTMENT_BOOKED, APPOINTMENT_CHANGED, APPOINTMENT_CANCELLED, REMINDER)
+# The text of an appointment_cancelled whose case was closed with it: no "we will contact you".
+CANCELLED_BY_CLOSE = "appointment_cancelled_closed"
+# Texts of a kind besides its own (same placeholders as the kind).
+TEXT_VARIANTS = (CANCELLED_BY_CLOSE,)
 # Replies sent as TwiML to an inbound SMS (never stored as outgoing messages).
 REPLY_KEYS = (
     "reply_opted_out",

@@ -43,6 +43,17 @@ log = logging.getLogger(__name__)
 # A close and its cancellations are one transaction: 2 items per appointment plus calendars, case
 # and audit entry stay well inside DynamoDB's 100 items.
 MAX_CANCELLED_BY_CLOSE = 30
+CASE_CLOSED = "case_closed"  # why a close's appointments were cancelled (history, audit, appointment)
+
+
+def _called_off_by_close(case: Case) -> bool:
+    """Whether the case's last close cancelled appointments (its history says so, after "closed")."""
+    for entry in reversed(case.history):
+        if entry.action == "closed":
+            return False
+        if entry.action == APPOINTMENT_CANCELLED and entry.detail.get("reason") == CASE_CLOSED:
+            return True
+    return False
 
 
 @dataclass
@@ -105,8 +116,7 @@ class AppointmentUpkeep:
         holder's time freed, one history and audit entry each. Read consistently; the close's
         conditions (case unchanged, appointment and calendar versions) catch anything newer.
 
-        The applicant gets no `appointment_cancelled` SMS here: whoever closes a case with an
-        outcome has settled it with them; staff who want the applicant told cancel first.
+        The applicant is told of each by `appointment_cancelled` once the close is stored (after_close).
         """
         upcoming = [a for a in self.store.for_case(before.case_id) if a.is_upcoming(now)]
         if len(upcoming) > MAX_CANCELLED_BY_CLOSE:
@@ -119,24 +129,40 @@ class AppointmentUpkeep:
         for appointment in upcoming:
             read, current = calendars.get(appointment.staff_id) or (self.store.calendar(appointment.staff_id),) * 2
             calendars[appointment.staff_id] = (read, current.without(appointment.appointment_id, now))
-            detail = {**appointment.codes(), "reason": "case_closed"}
+            detail = {**appointment.codes(), "reason": CASE_CLOSED}
             case = case_event(case, who, now, APPOINTMENT_CANCELLED, CLOSED, **detail)
-            called.append((appointment, called_off(appointment, now, "case_closed")))
+            called.append((appointment, called_off(appointment, now, CASE_CLOSED)))
             audit.append(audit_entry(who, case, now))
         return case, Cancellations(tuple(called), tuple(calendars.values()), tuple(audit))
 
     def after_close(self, case: Case) -> None:
         """The closed case's unsent SMS are cancelled: its appointments' (cancelled with the close) and
-        a transfer or intake notice not yet sent.
+        a transfer or intake notice not yet sent. Then the applicant is told of each appointment the
+        close called off whose time is still ahead, as when staff cancel one (an SMS with SMS consent):
+        they may hold its booking SMS or the status page's word for it, and would come in vain.
 
-        If this fails, the sweep still sends no appointment SMS: it checks that the case is open first.
+        If the cancelling fails, the sweep still sends no appointment SMS: it checks that the case is
+        open first. If the telling fails with storage busy, the close's retry (a repeat, answered 200)
+        plans it again; planning is idempotent.
         """
         if self.messaging is None:
             return
+        now = self.clock.now()
         try:
-            self.messaging.cancel_pending_for_case(case.case_id, self.clock.now(), "case closed")
+            self.messaging.cancel_pending_for_case(case.case_id, now, "case closed")
         except Exception:
             log.exception("SMS of a closed case could not be cancelled", extra={"case_id": case.case_id})
+        if not _called_off_by_close(case):
+            return  # the usual close: nothing booked, nothing more to read
+        try:
+            called_off = [a for a in self.store.for_case(case.case_id) if a.cancel_reason == CASE_CLOSED]
+            partner = self.directory.partners()[case.partner]
+            for appointment in called_off:
+                self.messaging.tell_cancelled(case, appointment, partner, now)
+        except RetryableError:
+            raise  # the close is stored; its retry (a repeat, answered 200) tells them then
+        except Exception:
+            log.exception("appointment_cancelled SMS of a close not planned", extra={"case_id": case.case_id})
 
     # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
 

@@ -19,11 +19,12 @@ from xml.sax.saxutils import escape
 import phonenumbers
 
 from chalicelib.domain import opt_out
-from chalicelib.domain.cases import Case, iso, sms_recipient
+from chalicelib.domain.cases import CLOSED, Case, iso, sms_recipient
 from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CANCELLED,
     APPOINTMENT_CHANGED,
+    CANCELLED_BY_CLOSE,
     CASE_TRANSFERRED,
     FAILED,
     INBOUND,
@@ -202,13 +203,21 @@ class MessagingService:
         # Not the cancellation SMS itself: planning it again (a repeated cancel) must find it pending.
         unsent = self.store.for_appointment(case.case_id, appointment.appointment_id)
         self._cancel_pending([m for m in unsent if m.kind != APPOINTMENT_CANCELLED], now, "appointment cancelled")
+        return self.tell_cancelled(case, appointment, partner, now)
+
+    def tell_cancelled(self, case: Case, appointment: Appointment, partner: Partner, now: datetime) -> list[Message]:
+        """`appointment_cancelled` for an appointment whose time is still ahead (idempotent)."""
         start = _aware(appointment.start)
         if start <= now:
             return []
         values = Values(reference=case.reference, partner=partner.short_name, at=start)
         key = (appointment.appointment_id, APPOINTMENT_CANCELLED)
         due = self.policy.delivery.quiet.next_allowed(now)
-        planned = self._plan(case, APPOINTMENT_CANCELLED, key, values, due, now, partner.id, appointment, start)
+        # Called off by closing the case: the usual "we will contact you" would promise what no one will do.
+        template = CANCELLED_BY_CLOSE if case.status == CLOSED else APPOINTMENT_CANCELLED
+        planned = self._plan(
+            case, APPOINTMENT_CANCELLED, key, values, due, now, partner.id, appointment, start, template=template
+        )
         return [planned] if planned else []
 
     def cancel_pending_for_appointment(self, case_id: str, appointment_id: str, now: datetime, reason: str) -> int:
@@ -282,12 +291,14 @@ class MessagingService:
         appointment: Appointment | None = None,
         send_before: datetime | None = None,
         opted_out: Callable[[str], bool] | None = None,
+        template: str | None = None,
     ) -> Message | None:
+        """`template`: the text's key in data/messages when it is not the kind's own."""
         to = sms_recipient(case)
         if to is None:
             return None  # no consent (or withdrawn, or no number): nothing is written
         language = language_or_default(case.language)
-        rendered = render(kind, language, values)
+        rendered = render(template or kind, language, values)
         hashed = phone_hash(to, self.policy.phone_hash_key)
         message = Message(
             message_id=message_id(*key),
@@ -305,7 +316,7 @@ class MessagingService:
             partner_id=partner_id,
             appointment_id=appointment.appointment_id if appointment else None,
             send_before=send_before,
-            place=values.place if appointment else None,
+            place=(values.place or None) if appointment else None,  # a cancellation names no place
         )
         reason = self._refusal(message, opted_out or self.store.is_opted_out)
         if reason is not None:

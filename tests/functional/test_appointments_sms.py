@@ -17,6 +17,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.adapters.dynamodb.message_store import DynamoMessageStore
+from chalicelib.domain.messages import templates
 from chalicelib.errors import RetryableError
 from chalicelib.services.sms_dispatch import NO_LONGER_BOOKED
 from tests.conftest import EMPTY_STRINGS, FrozenClock, post_json
@@ -139,9 +140,11 @@ def test_a_cancellation_sms_still_goes_out_when_the_case_is_moved_or_closed_befo
     assert ("case_transferred" in sent) is (then == "transfer")
 
 
-def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
-    anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]]
+def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms_and_tells_the_applicant(
+    anna: Desk, case_id: str, submit_case: Callable[..., dict[str, Any]], client: Client, fake_sender: Any
 ) -> None:
+    """The applicant may hold the booking SMS (or the status page's word): without being told they
+    would come to an appointment that no longer stands. No "we will contact you": the case is closed."""
     assert anna.book(case_id, "2025-03-12T10:00")[0] == 201
     status, body = anna.post(f"/staff/cases/{case_id}/close", {"outcome": "withdrawn"})
     assert status == 200 and body["status"] == "closed"
@@ -151,7 +154,12 @@ def test_closing_a_case_cancels_its_upcoming_appointments_and_their_sms(
     assert listed["case_status"] == "closed"
     kinds = by_kind(sms(case_id))
     assert ("appointment_booked", "cancelled") in kinds and kinds.count(("reminder", "cancelled")) == 2
-    assert not any(kind == "appointment_cancelled" for kind, _ in kinds)
+    [told] = [m for m in sms(case_id) if m["kind"] == "appointment_cancelled"]
+    assert told["status"] == "pending"
+    sweep(client)
+    [sent] = [d.body for d in fake_sender.accepted if d.message_id == told["message_id"]]
+    promise = templates(told["language"])["appointment_cancelled"][0].rpartition(". ")[2]  # "We will contact you."
+    assert sent.startswith("MigraNet") and " 12" in sent and promise not in sent, (promise, sent)
     other = anna.claimed_case(submit_case)
     status, _ = anna.book(other, "2025-03-12T10:00")  # Anna's time is free again
     assert status == 201
@@ -300,6 +308,8 @@ def test_a_closed_case_sends_no_reminder_when_its_sms_could_not_be_cancelled(
     assert status == 200 and body["status"] == "closed", body
     _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
     assert [a["status"] for a in listed["appointments"]] == ["cancelled"]  # in the close's own write
+    told = sweep(client)  # the applicant hears of the cancellation (planned apart from the failed step)
+    assert told["sent"] == 1 and "Raum" not in fake_sender.accepted[-1].body, told
     report = _pending_left_then_swept(case_id, client, frozen_clock, fake_sender)
     assert report["cancelled"] == 1 and report["sent"] == 0, report
 

@@ -10,11 +10,13 @@ import pytest
 
 from chalicelib.data import default_partners
 from chalicelib.domain.messages import (
+    CANCELLED_BY_CLOSE,
     KINDS,
     LANGUAGES,
     REMINDER,
     REPLY_KEYS,
     TEMPLATE_DIR,
+    TEXT_VARIANTS,
     Values,
     count_segments,
     format_clock,
@@ -125,10 +127,10 @@ MOMENTS = [
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-@pytest.mark.parametrize("key", [*KINDS, *REPLY_KEYS])
+@pytest.mark.parametrize("key", [*KINDS, *TEXT_VARIANTS, *REPLY_KEYS])
 def test_every_template_renders_within_two_segments(language: str, key: str) -> None:
     worst = 0
-    has_values = key in KINDS
+    has_values = key not in REPLY_KEYS
     for partner in PARTNER_NAMES if has_values else PARTNER_NAMES[:1]:
         for place in PLACES if has_values else PLACES[:1]:
             for moment in MOMENTS:
@@ -148,14 +150,17 @@ def test_the_full_text_is_used_when_it_fits(language: str) -> None:
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_language_has_every_text_with_its_placeholders(language: str) -> None:
     texts = templates(language)
-    assert set(texts) == set(KINDS) | set(REPLY_KEYS)
+    assert set(texts) == set(KINDS) | set(TEXT_VARIANTS) | set(REPLY_KEYS)
     full = texts
     assert "{reference}" in full["intake_received"][0] and "{partner}" in full["intake_received"][0]
     assert "{partner}" in full["case_transferred"][0]
     for kind in ("appointment_booked", "appointment_changed", "reminder"):
         assert {"{date}", "{time}", "{partner}", "{place}"} <= set(re.findall(r"\{\w+\}", full[kind][0]))
     assert "{reference}" in full["appointment_booked"][0]
-    assert {"{date}", "{time}"} <= set(re.findall(r"\{\w+\}", full["appointment_cancelled"][0]))
+    for cancelled in ("appointment_cancelled", CANCELLED_BY_CLOSE):
+        assert {"{date}", "{time}", "{partner}"} <= set(re.findall(r"\{\w+\}", full[cancelled][0]))
+    # Closed with the case, the cancellation promises no contact: shorter than the plain one, same start.
+    assert full["appointment_cancelled"][0].startswith(full[CANCELLED_BY_CLOSE][0][:-1])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
