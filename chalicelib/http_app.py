@@ -134,6 +134,24 @@ def request_log(event: Request, get_response: Callable[[Request], Response]) -> 
         logs.forget_sensitive()
 
 
+# Answers that may hold an applicant's data (or their status link's secret): no browser, proxy or
+# CDN may keep a copy. Everything else (pages, assets, partners, schemas) sets its own caching.
+PRIVATE_ROUTES = ("/staff/", "/coordinator/", "/applicant/", "/sms/")
+PRIVATE_EXACT = ("/intake",)
+
+
+def private_not_stored(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """`Cache-Control: no-store` on every answer of a route in PRIVATE_ROUTES that sets none itself."""
+    response = get_response(event)
+    path = event.path or ""
+    headers = response.headers
+    if (path.startswith(PRIVATE_ROUTES) or path in PRIVATE_EXACT) and not any(
+        name.lower() == "cache-control" for name in headers
+    ):
+        headers["Cache-Control"] = "no-store"
+    return response
+
+
 def errors_in_one_shape(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Domain errors become their HTTP status; Chalice's own errors get our error shape."""
     try:
@@ -195,4 +213,4 @@ def current_staff() -> StaffIdentity:
 
 
 # Outermost first: the log line sees every answer, including the error shape and sign-in's 401/403.
-HTTP_MIDDLEWARE = (request_log, errors_in_one_shape, staff_sign_in)
+HTTP_MIDDLEWARE = (request_log, private_not_stored, errors_in_one_shape, staff_sign_in)
