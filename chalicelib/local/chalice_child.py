@@ -8,6 +8,7 @@ Usage: python -m chalicelib.local.chalice_child PARENT_PID CHALICE_ARGS...
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 import time
@@ -21,23 +22,41 @@ def _watch_parent(parent_pid: int) -> None:
     os._exit(0)  # reparented: the stack that started us is gone
 
 
-def request_line_without_query(line: str) -> str:
-    """`GET /staff/cases?reference=... HTTP/1.1` → `GET /staff/cases?... HTTP/1.1`: a query can hold what
-    someone typed (a phone number or name in a search), and the app's own request log leaves it out too."""
+# Path segments shown as they came besides the routes' own words: ids (UUIDs), language codes and
+# file names of pages' assets and schemas. Anything else may be what someone typed into the address.
+SAFE_SEGMENT = re.compile(
+    r"^(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z]{2}|[\w-]+(?:\.[\w-]+)*\.(?:js|css|json))$"
+)
+
+
+def request_line_without_personal_data(line: str, words: frozenset[str] = frozenset()) -> str:
+    """`GET /applicant/+49151…?x=… HTTP/1.1` → `GET /applicant/...?... HTTP/1.1`: a query or a path can hold
+    what someone typed (a phone number, a name, an address), which the app's own request log (by
+    route) never shows. `words`: the literal segments of the app's routes, shown as they are."""
     method, space, rest = line.partition(" ")
     target, space2, version = rest.rpartition(" ") if " " in rest else (rest, "", "")
     path, question, _ = target.partition("?")
-    return f"{method}{space}{path}{'?...' if question else ''}{space2}{version}"
+    shown = "/".join(
+        part if not part or part in words or SAFE_SEGMENT.match(part) else "..." for part in path.split("/")
+    )
+    return f"{method}{space}{shown}{'?...' if question else ''}{space2}{version}"
+
+
+def _route_words() -> frozenset[str]:
+    """The literal segments of the served app's routes (chalice local has imported `app` by then)."""
+    routes = getattr(getattr(sys.modules.get("app"), "app", None), "routes", None) or {}
+    return frozenset(part for route in routes for part in route.split("/") if part and not part.startswith("{"))
 
 
 def _log_request(handler: Any, code: int | str = "-", size: int | str = "-") -> None:
     if isinstance(code, HTTPStatus):
         code = code.value
-    handler.log_message('"%s" %s %s', request_line_without_query(handler.requestline), str(code), str(size))
+    line = request_line_without_personal_data(handler.requestline, _route_words())
+    handler.log_message('"%s" %s %s', line, str(code), str(size))
 
 
 def quiet_access_log() -> None:
-    """chalice local's access log (http.server's) prints the raw request line, query and all."""
+    """chalice local's access log (http.server's) prints the raw request line, path and query and all."""
     from chalice.local import ChaliceRequestHandler
 
     ChaliceRequestHandler.log_request = _log_request  # type: ignore[method-assign]
