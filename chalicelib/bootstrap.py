@@ -341,6 +341,11 @@ class _BookingCheck:
 
         return DynamoBookingCheck(dynamodb_connection()).still_booked(case_id, appointment_id, start, place)
 
+    def still_ahead(self, case_id: str, appointment_id: str, now: datetime) -> bool:
+        from chalicelib.adapters.dynamodb.appointment_store import DynamoBookingCheck
+
+        return DynamoBookingCheck(dynamodb_connection()).still_ahead(case_id, appointment_id, now)
+
 
 class _CaseAttention:
     """DynamoCaseAttention, imported on the first inbound `2` or CANCEL: its module (the appointment

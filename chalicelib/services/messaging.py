@@ -475,6 +475,21 @@ class MessagingService:
                 message.case_id, message.appointment_id, message.send_before, message.place
             ):
                 return message
+        # Moved since the applicant last heard of it (its change SMS not sent: STOP then, or not yet):
+        # their `1` or `2` is still about that appointment, which staff must learn of.
+        earlier = [
+            m
+            for m in ours
+            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+        ]  # fmt: skip
+        earlier.sort(key=lambda m: m.sent_at or m.last_attempt_at or m.created_at, reverse=True)
+        asked: set[str] = set()
+        for message in earlier:
+            if self.bookings is None or message.appointment_id in asked:
+                continue
+            asked.add(message.appointment_id)
+            if self.bookings.still_ahead(message.case_id, message.appointment_id, now):
+                return message
         return None
 
     def _record_consent(self, hashed: str, withdrawn: bool, now: datetime, keyword: str) -> None:

@@ -177,6 +177,10 @@ class BookingCheck(Protocol):
         """The appointment is booked for `start` at `place` (None: not known) and its case is open."""
         ...
 
+    def still_ahead(self, case_id: str, appointment_id: str, now: datetime) -> bool:
+        """The appointment is booked, at whatever time and place, still after `now`, its case open."""
+        ...
+
 
 class SmsConsentLog(Protocol):
     """Records an SMS opt-out (STOP) or opt-in (START) in the consent record of every case of

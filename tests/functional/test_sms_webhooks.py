@@ -263,6 +263,26 @@ def test_cancel_opts_out_and_flags_the_case_for_a_call(client: Client, applicant
     assert flagged == ["cancel_opt_out"]
 
 
+@EMPTY_STRINGS
+def test_a_2_about_an_appointment_moved_without_its_sms_still_reaches_staff(client: Client, applicant: Any) -> None:
+    """Moved while the number had said STOP (its change SMS suppressed): the applicant answers the
+    reminder they hold, and staff must still learn that they cannot come."""
+    moved = datetime(2025, 3, 12, 15, 0, tzinfo=BERLIN)
+    _store_booked(applicant.case.case_id, applicant.case.partner, "appt-1", moved)
+    reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMmoved")))
+    assert reply == render("reply_not_coming", "ar", no_values()).body
+    flagged = [m for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"]
+    assert [(m["attention"], m["appointment_id"]) for m in flagged] == [("cannot_come", "appt-1")]
+
+
+def test_a_2_about_a_cancelled_appointment_finds_none(client: Client, applicant: Any) -> None:
+    from chalicelib.adapters.dynamodb.models import AppointmentModel
+
+    AppointmentModel.get(applicant.case.case_id, "appt-1").update(actions=[AppointmentModel.status.set("cancelled")])
+    reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMgone")))
+    assert reply == render("reply_no_appointment", "ar", no_values()).body
+
+
 def test_a_2_without_a_reminder_is_answered_politely(client: Client, fake_sender: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMz", sender="+4917711111111")))
     assert reply == render("reply_no_appointment", "de", no_values()).body
