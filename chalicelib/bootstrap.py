@@ -326,6 +326,8 @@ def messaging_service() -> MessagingService:
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
         attention=_CaseAttention(),  # a `2` or CANCEL shows on the case for staff
         bookings=_BookingCheck(),  # an appointment's SMS goes out only while the appointment stands
+        # START again: upcoming appointments get the SMS missed meanwhile (built on first use).
+        on_opt_in=lambda case_ids, tag, now: appointment_upkeep().resume_after_opt_in(case_ids, tag, now),
         confirmations=IntakeConfirmations(
             DynamoConfirmationOutbox(), DynamoCaseStore(dynamodb_connection(), case_facts()), directory(), clock()
         ),

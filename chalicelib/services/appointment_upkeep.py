@@ -164,6 +164,23 @@ class AppointmentUpkeep:
         except Exception:
             log.exception("appointment_cancelled SMS of a close not planned", extra={"case_id": case.case_id})
 
+    def resume_after_opt_in(self, case_ids: list[str], tag: str, now: datetime) -> int:
+        """START again (messaging's on_opt_in): each open case's upcoming appointments get the SMS the
+        applicant missed while the number had said STOP (MessagingService.resume_after_opt_in)."""
+        if self.messaging is None:
+            return 0
+        planned = 0
+        for case_id in case_ids:
+            case = self.cases.get_case(case_id)
+            if case is None or case.erased_at is not None or case.status == CLOSED:
+                continue
+            upcoming = [a for a in self.store.for_case(case_id) if a.is_upcoming(now)]
+            if upcoming:
+                partner = self.directory.partners()[case.partner]
+                for appointment in upcoming:
+                    planned += len(self.messaging.resume_after_opt_in(case, appointment, partner, now, tag))
+        return planned
+
     # --- applicants' rights (a PersonalDataHolder of the privacy feature) --------------------
 
     def export_for_case(self, case_id: str) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ from chalicelib.domain.messages import (
 )
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.quiet_hours import reminder_due
+from chalicelib.errors import RetryableError
 from chalicelib.ports import Clock
 from chalicelib.services.confirmations import IntakeConfirmations
 from chalicelib.services.messaging_ports import (
@@ -122,6 +123,9 @@ class MessagingService:
     consent: SmsConsentLog | None = None
     confirmations: IntakeConfirmations | None = None  # the intake outbox (intake_received)
     bookings: BookingCheck | None = None  # asked before an appointment's SMS is sent
+    # START again: (the number's case ids, the inbound SMS's id, now) → the SMS its upcoming
+    # appointments still need planned (appointment_upkeep.resume_after_opt_in).
+    on_opt_in: Callable[[list[str], str, datetime], object] | None = None
     dispatcher: Dispatcher = field(init=False)
 
     def __post_init__(self) -> None:
@@ -436,6 +440,7 @@ class MessagingService:
             self._record_consent(hashed, False, now, intent.keyword or "START")
             self.store.set_opt_out(hashed, False, now, intent.keyword or "START")
             opted_out, reply_key = False, "reply_opted_in"
+            self._resume(hashed, sid, now)
         elif intent.kind == opt_out.HELP:
             reply_key = "reply_help"
         elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
@@ -491,6 +496,37 @@ class MessagingService:
             if self.bookings.still_ahead(message.case_id, message.appointment_id, now):
                 return message
         return None
+
+    def _resume(self, hashed: str, sid: str, now: datetime) -> None:
+        """After START, what the number's upcoming appointments still need. Storage busy fails the
+        webhook, so Twilio's retry (the same MessageSid: planning is keyed by it) does it again."""
+        if self.on_opt_in is None or self.consent is None:
+            return
+        try:
+            self.on_opt_in(self.consent.cases_of_phone(hashed), sid, now)
+        except RetryableError:
+            raise
+        except Exception:
+            log.exception("SMS of upcoming appointments not planned again after START")
+
+    def resume_after_opt_in(
+        self, case: Case, appointment: Appointment, partner: Partner, now: datetime, tag: str
+    ) -> list[Message]:
+        """START again: an upcoming appointment whose current time and place the applicant was not sent
+        (booked or moved while the number had said STOP) gets its booking or change SMS and reminders
+        now, as a move would. One they were told of keeps the reminders still pending: nothing new."""
+        start = _aware(appointment.start)
+        place = appointment.online_url or appointment.location or partner.address
+        known = self.store.for_appointment(case.case_id, appointment.appointment_id)
+        told = [m for m in known if m.kind in (APPOINTMENT_BOOKED, APPOINTMENT_CHANGED) and m.status in MAYBE_SENT]
+        if any(m.send_before is not None and _aware(m.send_before) == start and m.place in (None, place) for m in told):
+            return []
+        kind = APPOINTMENT_CHANGED if told else APPOINTMENT_BOOKED
+        schedule = self._schedule(appointment, partner, now, kind, f"start-{tag}")
+        own = {message_id(*key) for _, key, _ in schedule}
+        stale = [m for m in known if m.message_id not in own and m.kind != APPOINTMENT_CANCELLED]
+        self._cancel_pending(stale, now, "rescheduled")  # reminders of a time they never heard of
+        return self._appointment(case, appointment, partner, now, schedule)
 
     def _record_consent(self, hashed: str, withdrawn: bool, now: datetime, keyword: str) -> None:
         if self.consent is not None:

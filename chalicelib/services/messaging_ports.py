@@ -187,3 +187,7 @@ class SmsConsentLog(Protocol):
     the number (GDPR Art. 7(3)): the keyed phone hash finds them, never the number itself."""
 
     def record_sms_consent(self, hashed: str, withdrawn: bool, at: datetime, keyword: str) -> int: ...
+
+    def cases_of_phone(self, hashed: str) -> list[str]:
+        """The ids of the number's cases."""
+        ...

@@ -275,6 +275,7 @@ def test_a_2_about_an_appointment_moved_without_its_sms_still_reaches_staff(clie
     assert [(m["attention"], m["appointment_id"]) for m in flagged] == [("cannot_come", "appt-1")]
 
 
+@EMPTY_STRINGS
 def test_a_2_about_a_cancelled_appointment_finds_none(client: Client, applicant: Any) -> None:
     from chalicelib.adapters.dynamodb.models import AppointmentModel
 
