@@ -111,6 +111,10 @@ class MessagingPolicy:
     default_language: str = "de"
 
 
+# Why an appointment's first SMS is not sent: SMS quiet hours last until after it has begun.
+QUIET_UNTIL_START = "quiet_hours_until_start"
+
+
 @dataclass
 class MessagingService:
     store: MessageStore
@@ -344,6 +348,9 @@ class MessagingService:
             return f"country_not_allowed: {region or 'unknown'}"
         if message.kind != INTAKE_RECEIVED and opted_out(message.phone_hash):
             return "opted_out"
+        if message.send_before is not None and message.due_at is not None and message.due_at >= message.send_before:
+            # Booked late in the evening for early next morning: said now, staff can still call.
+            return QUIET_UNTIL_START
         return None
 
     # --- delivery and the staff view ---------------------------------------------------

@@ -437,6 +437,21 @@ def test_a_pasted_line_break_in_the_place_becomes_a_space_and_the_note_keeps_its
     assert "Raum 2.14 Haus B" in sent and "\r" not in sent and "\t" not in sent
 
 
+def test_a_booking_the_applicant_cannot_hear_of_before_it_begins_says_so_at_once(
+    anna: Desk, case_id: str, frozen_clock: FrozenClock
+) -> None:
+    """Booked at 22:30 for 07:30: SMS quiet hours last until 08:00. The answer says the booking SMS
+    will not be sent (staff can still call), instead of planning one that would expire unseen."""
+    frozen_clock.set(datetime(2025, 3, 7, 22, 30, tzinfo=BERLIN))
+    status, body = anna.book(case_id, "2025-03-08T07:30")
+    assert status == 201, body
+    assert [(m["kind"], m["status"], m["reason"]) for m in body["messages"]] == [
+        ("appointment_booked", "suppressed", "quiet_hours_until_start")
+    ]
+    status, early = anna.book(case_id, "2025-03-08T09:00")  # after quiet hours: sent at 08:00 as usual
+    assert status == 201 and [m["status"] for m in early["messages"]][:1] == ["pending"], early
+
+
 # --- cancelling ----------------------------------------------------------------------------------
 
 
