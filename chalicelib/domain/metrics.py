@@ -5,7 +5,9 @@ What the figures mean (per partner and network-wide, for a range of Europe/Berli
   31 March and claimed on 2 April counts in March's time to claim. So a month's figures
   settle as its cases move on, and no case is counted twice across consecutive ranges.
 - `intakes` and `routed_per_rule` belong to the partner the intake was first routed to (how
-  routing performs); every other figure to the partner holding the case now (who works it).
+  routing performs); `time_to_claim_hours` to the partner whose staff claimed it first (a case
+  claimed, then transferred, does not make the receiving partner look quick); every other figure
+  to the partner holding the case now (who works it).
 - `time_to_claim_hours`: intake → first claim. `time_to_first_appointment_hours`: intake →
   the earliest start any appointment of the case was booked (or moved) to; a later
   cancellation does not undo it. Cases without that event are left out (`count`).
@@ -45,6 +47,7 @@ class CaseStats:
     routed_partner: str
     rule: str
     claimed_at: datetime | None = None
+    claimed_partner: str | None = None  # None for cases claimed before it was kept: the holder's
     first_appointment_at: datetime | None = None
     appointments: int = 0
     attended: int = 0
@@ -82,8 +85,14 @@ def _durations(pairs: Iterable[tuple[datetime, datetime | None]]) -> dict[str, A
     return {"median": percentile(hours, 0.5), "p90": percentile(hours, 0.9), "count": len(hours)}
 
 
-def figures(cases: list[CaseStats], routed_here: list[CaseStats], rules: Iterable[str]) -> dict[str, Any]:
-    """F for one scope: `cases` now held there, `routed_here` first routed there."""
+def figures(
+    cases: list[CaseStats],
+    routed_here: list[CaseStats],
+    rules: Iterable[str],
+    claimed_here: list[CaseStats] | None = None,
+) -> dict[str, Any]:
+    """F for one scope: `cases` now held there, `routed_here` first routed there, `claimed_here`
+    first claimed there (default: `cases`)."""
     per_rule = dict.fromkeys(sorted(rules), 0)
     for case in routed_here:
         per_rule[case.rule] = per_rule.get(case.rule, 0) + 1
@@ -93,7 +102,9 @@ def figures(cases: list[CaseStats], routed_here: list[CaseStats], rules: Iterabl
     return {
         "intakes": len(routed_here),
         "routed_per_rule": per_rule,
-        "time_to_claim_hours": _durations((c.created_at, c.claimed_at) for c in cases),
+        "time_to_claim_hours": _durations(
+            (c.created_at, c.claimed_at) for c in (cases if claimed_here is None else claimed_here)
+        ),
         "time_to_first_appointment_hours": _durations((c.created_at, c.first_appointment_at) for c in cases),
         "overdue_cases": sum(1 for c in cases if c.overdue),
         "appointments": sum(c.appointments for c in cases),
@@ -121,7 +132,10 @@ def report(
         "network": figures(cases, cases, rule_ids),
         "partners": {
             partner: figures(
-                [c for c in cases if c.partner == partner], [c for c in cases if c.routed_partner == partner], rule_ids
+                [c for c in cases if c.partner == partner],
+                [c for c in cases if c.routed_partner == partner],
+                rule_ids,
+                [c for c in cases if (c.claimed_partner or c.partner) == partner],
             )
             for partner in sorted(partners)
         },

@@ -378,3 +378,32 @@ def test_only_coordinators_see_the_figures(client: Client, staff_token: Callable
     staff = get_metrics(client, staff_token("lmu-klinikum"), "?from=2025-03-01&to=2025-03-31")
     assert staff.status_code == 403
     assert client.http.get("/coordinator/metrics").status_code == 401
+
+
+def test_time_to_claim_stays_with_the_partner_that_claimed_before_a_transfer(
+    client: Client,
+    frozen_clock: FrozenClock,
+    submit_case: Callable[..., dict[str, Any]],
+    staff_token: Callable[..., str],
+) -> None:
+    """Claimed at the hospital after 3 hours, then transferred to VIA: VIA did not claim it at all."""
+    case_id = submit_case("health")["case_id"]
+    frozen_clock.advance(hours=3)
+    anna = staff_token("lmu-klinikum", name="Anna Berger")
+    assert staff_post(client, anna, f"/staff/cases/{case_id}/claim").status_code == 200
+    moved = staff_post(
+        client,
+        anna,
+        f"/staff/cases/{case_id}/transfer",
+        {"partner": "via-bayern", "reason": "Needs general counselling first"},
+    )
+    assert moved.status_code == 200, moved.body
+    response = get_metrics(
+        client, staff_token(None, role="coordinator", name="Chris"), "?from=2025-03-01&to=2025-03-31"
+    )
+    assert response.status_code == 200, response.body
+    figures = json.loads(response.body)
+    claimed = {p: f["time_to_claim_hours"] for p, f in figures["partners"].items()}
+    assert claimed["lmu-klinikum"] == {"median": 3.0, "p90": 3.0, "count": 1}
+    assert claimed["via-bayern"]["count"] == 0
+    assert figures["network"]["time_to_claim_hours"]["count"] == 1

@@ -74,7 +74,8 @@ class DynamoCaseFacts:
             # The first claim stops the unclaimed clock for good; the case is being worked on.
             removals = [getattr(CaseModel, name).remove() for name in ("retention_key", "retention_at", "expires_at")]
             first = CaseModel.claimed_at.set(CaseModel.claimed_at | after.updated_at)
-            return [first, *removals]
+            by = CaseModel.claimed_partner.set(CaseModel.claimed_partner | after.partner)
+            return [first, by, *removals]
         if after.status == CLOSED and before.status != CLOSED:
             closed = datetime.fromisoformat(after.updated_at)
             backstop = self.retention.backstop(CLOSED_CLOCK, closed)
@@ -248,6 +249,7 @@ class DynamoCaseFacts:
             return {}
         values = {name: getattr(item, name) for name in ("stats_month", "routed_partner", "closed_at", "outcome")}
         values |= {name: getattr(item, name) for name in ("claimed_at", "first_appointment_at", "opted_out_at")}
+        values["claimed_partner"] = item.claimed_partner
         values |= {name: int(getattr(item, name) or 0) for name in COUNTERS}
         values["was_overdue"] = bool(item.was_overdue)
         retention = {"clock": item.retention_key, "since": item.retention_at}
@@ -269,6 +271,7 @@ def to_stats(item: CaseModel) -> CaseStats:
         routed_partner=item.routed_partner or item.partner,
         rule=item.rule,
         claimed_at=_when(item.claimed_at),
+        claimed_partner=item.claimed_partner,
         first_appointment_at=_when(item.first_appointment_at),
         appointments=int(item.appointments or 0),
         attended=int(item.attended or 0),

@@ -45,6 +45,7 @@ CASE_STAT_ATTRIBUTES = [
     "rule",
     "status",
     "claimed_at",
+    "claimed_partner",
     "first_appointment_at",
     "appointments",
     "attended",
@@ -209,6 +210,7 @@ class CaseModel(Model):
     stats_month = UnicodeAttribute(null=True)
     routed_partner = UnicodeAttribute(null=True)
     claimed_at = UnicodeAttribute(null=True)
+    claimed_partner = UnicodeAttribute(null=True)  # whose staff claimed it first (time to claim is theirs)
     first_appointment_at = UnicodeAttribute(null=True)
     appointments = NumberAttribute(null=True)
     attended = NumberAttribute(null=True)
