@@ -143,11 +143,12 @@ def check_release(case: Case, who: StaffIdentity) -> None:
     check_not_erased(case)
     if case.status == ROUTED:
         raise InvalidTransitionError("This case is not claimed; there is nothing to release.")
-    if case.status == SCHEDULED:
-        raise InvalidTransitionError("This case has an appointment; cancel the appointment before releasing it.")
     if case.status == CLOSED:
         raise InvalidTransitionError("This case is closed; it cannot be released.")
+    # Before the appointment: "cancel it first" would send someone who may not cancel it either.
     _require_holder(case, who, "release")
+    if case.status == SCHEDULED:
+        raise InvalidTransitionError("This case has an appointment; cancel the appointment before releasing it.")
 
 
 def check_close(case: Case, who: StaffIdentity) -> None:

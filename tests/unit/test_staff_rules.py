@@ -89,6 +89,9 @@ def test_release_rules() -> None:
     for status, words in [(ROUTED, "not claimed"), (SCHEDULED, "appointment"), (CLOSED, "closed")]:
         with pytest.raises(InvalidTransitionError, match=words):
             check_release(a_case(status, ANNA), ANNA)
+    # Someone else's scheduled case: who holds it, not "cancel the appointment first" (they may not).
+    with pytest.raises(ForbiddenError):
+        check_release(a_case(SCHEDULED, ANNA), BEN)
 
 
 def test_close_rules() -> None:
