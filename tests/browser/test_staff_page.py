@@ -414,6 +414,7 @@ def test_a_forged_token_is_refused_with_the_servers_reason(live: LiveApp, deskto
 def test_a_token_pasted_with_its_bearer_prefix_signs_in(live: LiveApp, desktop_page: Any) -> None:
     """The command's hint says to send it as 'Authorization: Bearer …'; people paste it that way."""
     sign_in(desktop_page, live, "Bearer " + staff_token(live, "lmu-klinikum"), "de")
+    desktop_page.locator("#who:visible").wait_for()  # shown once the partners have loaded
     assert desktop_page.locator("#who-name").inner_text() == "Anna Berger"
 
 
