@@ -41,6 +41,8 @@ def test_minimal_intake_without_phone_or_email_is_valid(valid_intake):
         (("email",), "layla@example", "email", "invalid_email"),
         (("email",), "layla haddad@example.org", "email", "invalid_email"),
         (("email",), "@@", "email", "invalid_email"),
+        (("email",), "layla@example.info*", "email", "invalid_email"),  # a domain has no symbols
+        (("email",), "layla@exa_mple.de", "email", "invalid_email"),
         (("qualification", "country"), "XX", "qualification.country", "invalid_choice"),
         (("qualification", "country"), "de", "qualification.country", "invalid_choice"),
         (("qualification", "profession_group"), "pilot", "qualification.profession_group", "invalid_choice"),
@@ -217,3 +219,9 @@ def test_joiners_and_direction_marks_stay_in_names(valid_intake):
     valid_intake["family_name"] = "\u200fمحمد"
     intake, _ = normalise_intake(valid_intake)
     assert intake["given_name"] == "می\u200cخواهم" and intake["family_name"] == "\u200fمحمد"
+
+
+@pytest.mark.parametrize("email", ["layla.haddad@example.org", "a.b+c@mail-server.münchen.de", "ли@пример.рф"])
+def test_real_addresses_are_accepted_in_any_script(valid_intake, email):
+    valid_intake["email"] = email
+    assert codes(valid_intake) == {}
