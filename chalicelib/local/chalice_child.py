@@ -42,10 +42,17 @@ def request_line_without_personal_data(line: str, words: frozenset[str] = frozen
     return f"{method}{space}{shown}{'?...' if question else ''}{space2}{version}"
 
 
+_words: frozenset[str] = frozenset()
+
+
 def _route_words() -> frozenset[str]:
-    """The literal segments of the served app's routes (chalice local has imported `app` by then)."""
-    routes = getattr(getattr(sys.modules.get("app"), "app", None), "routes", None) or {}
-    return frozenset(part for route in routes for part in route.split("/") if part and not part.startswith("{"))
+    """The literal segments of the served app's routes (chalice local has imported `app` by then);
+    worked out once, not for every access line."""
+    global _words
+    if not _words:
+        routes = getattr(getattr(sys.modules.get("app"), "app", None), "routes", None) or {}
+        _words = frozenset(part for route in routes for part in route.split("/") if part and not part.startswith("{"))
+    return _words
 
 
 def _log_request(handler: Any, code: int | str = "-", size: int | str = "-") -> None:

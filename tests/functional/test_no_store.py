@@ -4,15 +4,13 @@ pages and public reference data keep their own caching."""
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from typing import Any
 
 from chalice.test import Client
 
 from tests.conftest import auth
-
-LINK = re.compile(r"/status#(?P<case_id>[0-9a-f-]{36})\.(?P<secret>[A-Za-z0-9_-]+)$")
+from tests.functional.gdpr_helpers import LINK
 
 
 def test_every_answer_with_personal_data_says_no_store(
