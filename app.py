@@ -225,6 +225,11 @@ def post_staff_close(case_id: str) -> Response:
     return json_response(bootstrap.staff_service().close(current_staff(), case_id, _json_body()).as_dict())
 
 
+@app.route("/staff/cases/{case_id}/attention/resolve", methods=["POST"], content_types=ANY_CONTENT_TYPE)
+def post_staff_resolve_attention(case_id: str) -> Response:
+    return json_response(bootstrap.staff_service().resolve_attention(current_staff(), case_id, _json_body()))
+
+
 @app.route("/coordinator/cases", methods=["GET"])
 def get_coordinator_cases() -> Response:
     return json_response(bootstrap.coordinator_service().cases(current_staff(), _query()))

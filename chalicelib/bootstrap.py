@@ -324,7 +324,7 @@ def messaging_service() -> MessagingService:
         verifier=TwilioSignatureVerifier(auth_token),
         limiter=TokenBucket(current.sms_segments_per_second),
         consent=case_facts(),  # STOP/START recorded in the cases' consent (issue 7)
-        attention=_CaseAttention(),  # a `2` or CANCEL shows on the case for staff
+        attention=_CaseAttention(),  # a `2`, CANCEL or an undelivered SMS shows on the case for staff
         bookings=_BookingCheck(),  # an appointment's SMS goes out only while the appointment stands
         # START again: upcoming appointments get the SMS missed meanwhile (built on first use).
         on_opt_in=lambda case_ids, tag, now: appointment_upkeep().resume_after_opt_in(case_ids, tag, now),
@@ -350,7 +350,7 @@ class _BookingCheck:
 
 
 class _CaseAttention:
-    """DynamoCaseAttention, imported on the first inbound `2` or CANCEL: its module (the appointment
+    """DynamoCaseAttention, imported on the first inbound `2` or CANCEL or failed SMS: its module (the appointment
     store) costs ~10 ms that a cold Lambda building messaging for an intake does not need (issue 8)."""
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:

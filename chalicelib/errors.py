@@ -99,6 +99,12 @@ class InvalidTransitionError(ConflictError):
     code = "invalid_transition"
 
 
+class AttentionNotOpenError(ConflictError):
+    """No open flag with this reason and appointment on the case (settled, or resolved by someone)."""
+
+    code = "attention_not_open"
+
+
 class StateChangedError(ConflictError):
     """Raised by a store when a conditional transition found the case changed since it was read."""
 

@@ -272,6 +272,20 @@ OPERATIONS: tuple[Operation, ...] = (
         errors=(404, 409, 503),
     ),
     Operation(
+        "POST",
+        "/staff/cases/{case_id}/attention/resolve",
+        "Mark one of the case's open 'please check' flags as dealt with (e.g. the applicant was called).",
+        "staff",
+        body="attention-resolve",
+        description="Any staff of the case's institution may, whoever holds the case; its status and holder "
+        "stay as they are, and the optional note is kept in the case history. A flag also closes by itself "
+        "when the appointment it names is moved, cancelled or its attendance recorded. "
+        "409 `attention_not_open` if no such flag is open (settled, or resolved by someone else); "
+        "409 `invalid_transition` for an erased case. " + REPEAT,
+        responses={200: Body("The case, with the flags still open.", "Case")},
+        errors=(404, 409, 503),
+    ),
+    Operation(
         "GET",
         "/coordinator/cases",
         "Cases across partners (or one), overdue first; coordinators only.",

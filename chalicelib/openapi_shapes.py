@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chalicelib.domain.appointments import ATTENTION_REASONS
 from chalicelib.domain.reference import REFERENCE_AS_TYPED
 
 _OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"]}
@@ -302,20 +303,21 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "attention": {
                 "type": "array",
                 "items": {"$ref": "#/components/schemas/Attention"},
-                "description": "Applicant SMS waiting for staff (a `2` reply, CANCEL).",
+                "description": "SMS waiting for staff (a `2` reply, CANCEL, an SMS that never arrived).",
             },
         },
     },
     # Appointments (issue 4).
     "Attention": {
         "type": "object",
-        "description": "An applicant's SMS staff must act on, open until the appointment is moved, cancelled or "
-        "its attendance recorded: `cannot_come` (replied 2 to a reminder) or `cancel_opt_out` (sent CANCEL: "
-        "no more SMS, call them).",
+        "description": "An SMS staff must act on, open until the appointment it names is moved, cancelled or "
+        "its attendance recorded, or staff resolve it (POST /staff/cases/{case_id}/attention/resolve): "
+        "`cannot_come` (replied 2 to a reminder), `cancel_opt_out` (sent CANCEL: no more SMS, call them) or "
+        "`sms_not_delivered` (an SMS to the applicant finally failed: the number may be wrong; call or write).",
         "required": ["at", "reason", "appointment_id"],
         "properties": {
             "at": {"type": "string"},
-            "reason": {"enum": ["cannot_come", "cancel_opt_out"]},
+            "reason": {"enum": list(ATTENTION_REASONS)},
             "appointment_id": {"type": ["string", "null"]},
         },
     },

@@ -44,7 +44,8 @@ ATTENDANCE_RECORDED = "attendance_recorded"
 APPOINTMENT_PASSED = "appointment_passed"  # the system: the appointment began, nothing upcoming is left
 VIEW_APPOINTMENTS = "view_appointments"
 VIEW_MESSAGES = "view_messages"
-SMS_ATTENTION = "sms_attention"  # an applicant's SMS staff must act on (a `2`, or CANCEL)
+SMS_ATTENTION = "sms_attention"  # an SMS staff must act on (a `2`, CANCEL, or one that never arrived)
+ATTENTION_RESOLVED = "attention_resolved"  # staff dealt with a flag themselves (e.g. called the applicant)
 
 # Who acts when no person does (the settling schedule, closing a case's leftovers).
 SYSTEM = StaffIdentity(staff_id="system", name="appointment schedule", role="system", partner=None)
@@ -412,13 +413,20 @@ def case_event(case: Case, who: StaffIdentity, now: datetime, action: str, statu
 
 # --- what needs staff's attention ----------------------------------------------------------
 
+# Why a case shows "please check": the applicant replied 2 (cannot come), sent CANCEL (and opted
+# out), or an SMS to them finally failed (wrong or unreachable number: they may not know of the
+# appointment). schemas/attention-resolve.schema.json lists the same reasons.
+CANNOT_COME = "cannot_come"
+CANCEL_OPT_OUT = "cancel_opt_out"
+SMS_NOT_DELIVERED = "sms_not_delivered"
+ATTENTION_REASONS = (CANNOT_COME, CANCEL_OPT_OUT, SMS_NOT_DELIVERED)
+
 _RESOLVES = (APPOINTMENT_RESCHEDULED, APPOINTMENT_CANCELLED, ATTENDANCE_RECORDED)
 
 
 def open_attention(history: list[HistoryEntry]) -> list[dict[str, Any]]:
-    """Applicant SMS still waiting for staff: a `2` (cannot come) or CANCEL, until the appointment
-    they concern is moved, cancelled or its attendance recorded (any appointment, for a flag
-    that names none)."""
+    """SMS still waiting for staff, until the appointment they concern is moved, cancelled or its
+    attendance recorded (any appointment, for a flag that names none), or staff mark it resolved."""
     flags: list[HistoryEntry] = []
     for entry in history:
         if entry.action == SMS_ATTENTION:
@@ -427,6 +435,28 @@ def open_attention(history: list[HistoryEntry]) -> list[dict[str, Any]]:
             done = entry.detail.get("appointment_id")
             # A flag not tied to one appointment (CANCEL after some other SMS) is handled by any of them.
             flags = [f for f in flags if f.detail.get("appointment_id") not in (done, None)]
+        elif entry.action == ATTENTION_RESOLVED:
+            flags = [f for f in flags if not _same_flag(f.detail, entry.detail)]
     return [
         {"at": f.at, "reason": f.detail.get("reason"), "appointment_id": f.detail.get("appointment_id")} for f in flags
     ]
+
+
+def _same_flag(one: dict[str, Any], other: dict[str, Any]) -> bool:
+    return one.get("reason") == other.get("reason") and one.get("appointment_id") == other.get("appointment_id")
+
+
+def is_open_attention(history: list[HistoryEntry], reason: str, appointment_id: str | None) -> bool:
+    return any(f["reason"] == reason and f["appointment_id"] == appointment_id for f in open_attention(history))
+
+
+def attention_resolved(
+    case: Case, who: StaffIdentity, now: datetime, reason: str, appointment_id: str | None, note: str | None
+) -> Case:
+    """The case after staff marked a flag resolved; its status and holder stay as they are."""
+    detail: dict[str, Any] = {"reason": reason}
+    if appointment_id is not None:
+        detail["appointment_id"] = appointment_id
+    if note:
+        detail["note"] = note
+    return case_event(case, who, now, ATTENTION_RESOLVED, case.status, **detail)

@@ -29,6 +29,7 @@ CLOSE_OUTCOMES = ("counselled", "referred_elsewhere", "no_response", "withdrawn"
 
 # Audit actions; appointment actions (a later issue) add their own names.
 VIEW, CLAIM, RELEASE, TRANSFER, REASSIGN, CLOSE = "view", "claim", "release", "transfer", "reassign", "close"
+RESOLVE_ATTENTION = "resolve_attention"
 
 # A request that arrives this soon after its own change was stored is that request again: its
 # first answer was lost (a timeout, a 503 after the write landed) and the client retried. Later,

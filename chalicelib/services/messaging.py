@@ -19,6 +19,7 @@ from xml.sax.saxutils import escape
 import phonenumbers
 
 from chalicelib.domain import opt_out
+from chalicelib.domain.appointments import CANCEL_OPT_OUT, CANNOT_COME
 from chalicelib.domain.cases import CLOSED, Case, iso, sms_recipient
 from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
@@ -66,6 +67,7 @@ from chalicelib.services.sms_dispatch import (
     Dispatcher,
     Limiter,
     SweepReport,
+    flag_not_delivered,
     log_sms_failed,
 )
 
@@ -88,8 +90,6 @@ def parse_countries(text: str) -> frozenset[str]:
 DEFAULT_ALLOWED_COUNTRIES = parse_countries(DEFAULT_COUNTRIES_TEXT)
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week to be safe
-CANNOT_COME = "cannot_come"
-CANCEL_OPT_OUT = "cancel_opt_out"
 
 
 class Appointment(Protocol):
@@ -134,7 +134,13 @@ class MessagingService:
 
     def __post_init__(self) -> None:
         self.dispatcher = Dispatcher(
-            self.store, self.sender, self.clock, self.policy.delivery, self.limiter, bookings=self.bookings
+            self.store,
+            self.sender,
+            self.clock,
+            self.policy.delivery,
+            self.limiter,
+            bookings=self.bookings,
+            attention=self.attention,
         )
 
     def _now(self) -> datetime:
@@ -602,6 +608,8 @@ class MessagingService:
                 code,
                 message.attempts if message else None,
             )
+            if message is not None:
+                flag_not_delivered(self.attention, message, code, self._now())
 
 
 def _aware(value: Any) -> datetime:

@@ -163,7 +163,8 @@ class SignatureVerifier(Protocol):
 
 
 class CaseAttention(Protocol):
-    """Told when an applicant's SMS needs staff (a `2`, or CANCEL); the staff workspace may show it."""
+    """Told when an SMS needs staff (the applicant's `2` or CANCEL, or an SMS to them that finally
+    failed); the staff workspace shows it until it is dealt with."""
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None: ...
 

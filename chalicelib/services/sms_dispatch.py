@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 from chalicelib import logs
+from chalicelib.domain.appointments import SMS_NOT_DELIVERED
 from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CHANGED,
@@ -37,6 +38,7 @@ from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.ports import Clock
 from chalicelib.services.messaging_ports import (
     BookingCheck,
+    CaseAttention,
     LookupFailedError,
     MessageStore,
     OutgoingSms,
@@ -59,6 +61,19 @@ FOR_A_BOOKING = (APPOINTMENT_BOOKED, APPOINTMENT_CHANGED, REMINDER)
 NO_LONGER_BOOKED = "the appointment was cancelled or moved, or the case closed"
 # Twilio error codes (5 digits) and HTTP statuses; anything else is not logged as it came.
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_-]{1,6}")
+
+
+def flag_not_delivered(attention: CaseAttention | None, message: Message, code: str | None, now: datetime) -> None:
+    """The case shows staff an SMS that finally failed ("please check"): the number may be wrong and
+    the applicant may not know of their appointment. Not for a number unsubscribed at Twilio: the
+    case shows the opt-out. Best effort: the message itself already says it failed, and the staff
+    case view lists it either way."""
+    if attention is None or code == UNSUBSCRIBED_AT_TWILIO:
+        return
+    try:
+        attention.flag(message.case_id, SMS_NOT_DELIVERED, message.appointment_id, now)
+    except Exception:
+        log.exception("sms.attention_failed", extra={"case_id": message.case_id})
 
 
 def log_sms_failed(
@@ -140,6 +155,7 @@ class Dispatcher:
     random: random.Random | None = None
     monotonic: Callable[[], float] = time.monotonic
     bookings: BookingCheck | None = None
+    attention: CaseAttention | None = None  # an SMS that finally failed shows on the case for staff
 
     def _now(self) -> datetime:
         return self.clock.now().astimezone(UTC)  # UTC arithmetic: a Berlin wall clock would skew at DST
@@ -273,9 +289,11 @@ class Dispatcher:
         report.sent += 1
 
     def _fail(self, message: Message, now: datetime, reason: str, code: str | None, why: str) -> None:
-        """Final `failed`, logged once: only the run whose conditional write ends the message logs it."""
+        """Final `failed`, logged and shown to staff once: only the run whose conditional write ends
+        the message does it."""
         if self.store.finish(message, FAILED, now, reason, code):
             log_sms_failed(message.message_id, message.case_id, message.kind, FAILED, why, code, message.attempts)
+            flag_not_delivered(self.attention, message, code, now)
 
     def _retry(
         self,

@@ -1,4 +1,5 @@
-"""Staff use cases: the queue, reading a case, claim, release, transfer, close, the audit trail.
+"""Staff use cases: the queue, reading a case, claim, release, transfer, close, resolving a "please
+check" flag, the audit trail.
 
 Visibility first: a case of another institution answers exactly like a missing one (404), on
 every action. Then the domain rule; then one conditional transaction. A lost race re-reads the
@@ -21,7 +22,13 @@ from datetime import datetime
 from typing import Any
 
 from chalicelib.domain import sla
-from chalicelib.domain.appointments import Cancellations, open_attention
+from chalicelib.domain.appointments import (
+    ATTENTION_RESOLVED,
+    Cancellations,
+    attention_resolved,
+    is_open_attention,
+    open_attention,
+)
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, PartnerNotice, QueueEntry
 from chalicelib.domain.reference import REFERENCE_FORMAT, normalise_reference
 from chalicelib.domain.staff import (
@@ -29,12 +36,14 @@ from chalicelib.domain.staff import (
     CLOSE,
     REASSIGN,
     RELEASE,
+    RESOLVE_ATTENTION,
     TRANSFER,
     VIEW,
     AuditEntry,
     StaffIdentity,
     check_claim,
     check_close,
+    check_not_erased,
     check_release,
     check_transfer,
     claimed,
@@ -45,6 +54,7 @@ from chalicelib.domain.staff import (
 )
 from chalicelib.domain.text import multi_line
 from chalicelib.errors import (
+    AttentionNotOpenError,
     ConflictError,
     FieldError,
     ForbiddenError,
@@ -292,6 +302,41 @@ class StaffService:
         if self.on_closed is not None:
             self.on_closed(after)
         return after
+
+    def resolve_attention(self, who: StaffIdentity, case_id: str, body: Any) -> dict[str, Any]:
+        """Mark an open "please check" flag dealt with (e.g. the applicant was called); any staff of
+        the case's institution may, whoever holds it. Answers the case view, the flag gone."""
+        data = checked_body("attention-resolve", body)
+        reason, appointment_id = data["reason"], data.get("appointment_id")
+        note = multi_line(data.get("note") or "") or None
+
+        def decide(case: Case, now: datetime) -> Case:
+            check_not_erased(case)
+            if not is_open_attention(case.history, reason, appointment_id):
+                raise AttentionNotOpenError(
+                    "Nothing with this reason and appointment is waiting on this case: it was settled or "
+                    "resolved already; reload the case."
+                )
+            return attention_resolved(case, who, now, reason, appointment_id, note)
+
+        def repeat(case: Case, now: datetime) -> bool:
+            return repeats_last_step(
+                case, who, now, ATTENTION_RESOLVED, reason=reason, appointment_id=appointment_id, note=note
+            )
+
+        # The note is free text that may name the applicant: it lives in the case, not the audit log.
+        after = self._act(
+            who,
+            case_id,
+            RESOLVE_ATTENTION,
+            decide,
+            lambda case: (
+                {"reason": reason, "has_note": note is not None}
+                | ({"appointment_id": appointment_id} if appointment_id else {})
+            ),
+            repeat=repeat,
+        )
+        return {**after.as_dict(), "attention": open_attention(after.history)}
 
     def transfer(self, who: StaffIdentity, case_id: str, body: Any) -> Case:
         return self._move(who, case_id, body, TRANSFER, "transferred")

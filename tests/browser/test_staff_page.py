@@ -664,6 +664,53 @@ def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp,
     assert recorded == [{"method": "POST", "body": {"attended": False}}]
 
 
+def test_a_flag_for_an_undelivered_sms_is_marked_dealt_with(live: LiveApp, desktop_page: Any) -> None:
+    """The flag shows under its appointment and above the SMS log; "Erledigt" resolves it (the API's own
+    flow is in tests/functional/test_sms_attention.py; here it is served, so nothing depends on timing)."""
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    flag = {"at": "2026-03-02T09:00:00+00:00", "reason": "sms_not_delivered", "appointment_id": "a1"}
+    upcoming = {
+        "appointment_id": "a1",
+        "case_id": case["case_id"],
+        "start": "2099-03-02T08:00:00.000000+00:00",
+        "duration_minutes": 45,
+        "mode": "in_person",
+        "location": "Ziemssenstraße 5",
+        "status": "booked",
+        "upcoming": True,
+    }
+    resolved: list[Any] = []
+
+    def flags() -> list[dict[str, Any]]:
+        return [] if resolved else [flag]
+
+    def appointments(route: Any) -> None:
+        listing = {"case_id": case["case_id"], "appointments": [upcoming], "attention": flags()}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(listing))
+
+    def messages(route: Any) -> None:
+        log = {"case_id": case["case_id"], "sms_consent": True, "opted_out": False, "messages": []}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps({**log, "attention": flags()}))
+
+    _, stored = call(live, "GET", f"/staff/cases/{case['case_id']}", token)
+    page.route(f"**/staff/cases/{case['case_id']}/appointments", appointments)
+    page.route(f"**/staff/cases/{case['case_id']}/messages", messages)
+    done = _json_route({**stored, "attention": []}, resolved)
+    page.route(f"**/staff/cases/{case['case_id']}/attention/resolve", done)
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    reason = text("de", "attention_reasons", "sms_not_delivered")
+    page.locator("#messages-flags", has_text=reason).wait_for()
+    assert reason in page.locator("#appointments li[data-appointment=a1]").inner_text()
+    buttons = page.get_by_role("button", name=text("de", "script", "resolve_attention"))
+    assert buttons.count() == 2  # under the appointment and above the SMS log: either resolves it
+    buttons.first.click()
+    page.locator("#status", has_text=text("de", "script", "attention_resolved")).wait_for()
+    assert resolved == [{"method": "POST", "body": {"reason": "sms_not_delivered", "appointment_id": "a1"}}]
+    page.locator("#messages-flags .attention-line").wait_for(state="detached")
+    assert page.locator("#appointments .attention-line").count() == 0
+
+
 def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the_cursor(
     live: LiveApp, desktop_page: Any
 ) -> None:

@@ -11,12 +11,15 @@ from chalicelib.domain.appointments import (
     APPOINTMENT_CANCELLED,
     APPOINTMENT_RESCHEDULED,
     ATTENDANCE_RECORDED,
+    ATTENTION_REASONS,
+    ATTENTION_RESOLVED,
     SMS_ATTENTION,
     Calendar,
     Slot,
     StartInThePastError,
     attendance_counters,
     check_start,
+    is_open_attention,
     open_attention,
     parse_start,
 )
@@ -145,6 +148,30 @@ def test_a_cancel_naming_no_appointment_is_handled_by_any_appointment_action() -
     assert [f["reason"] for f in open_attention(history)] == ["cancel_opt_out"]
     assert open_attention([*history, entry(ATTENDANCE_RECORDED, appointment_id="z")]) == []
     assert open_attention([*history, entry("claimed")]) != []  # other case events leave it open
+
+
+def test_staff_resolve_one_flag_by_its_reason_and_appointment() -> None:
+    history = [
+        entry(SMS_ATTENTION, reason="sms_not_delivered", appointment_id="a"),
+        entry(SMS_ATTENTION, reason="cannot_come", appointment_id="a"),
+        entry(SMS_ATTENTION, reason="sms_not_delivered"),
+        entry(ATTENTION_RESOLVED, reason="sms_not_delivered", appointment_id="a"),
+    ]
+    assert [(f["reason"], f["appointment_id"]) for f in open_attention(history)] == [
+        ("cannot_come", "a"),
+        ("sms_not_delivered", None),
+    ]
+    assert is_open_attention(history, "sms_not_delivered", None)
+    assert not is_open_attention(history, "sms_not_delivered", "a")
+    resolved = [*history, entry(ATTENTION_RESOLVED, reason="sms_not_delivered")]
+    assert [f["reason"] for f in open_attention(resolved)] == ["cannot_come"]
+    # A later failure of the same kind is a new flag: the resolution before it does not hide it.
+    again = [*resolved, entry(SMS_ATTENTION, reason="sms_not_delivered", appointment_id="a")]
+    assert ("sms_not_delivered", "a") in [(f["reason"], f["appointment_id"]) for f in open_attention(again)]
+
+
+def test_the_resolve_schema_names_every_reason_a_flag_can_have() -> None:
+    assert load_schema("attention-resolve")["properties"]["reason"]["enum"] == list(ATTENTION_REASONS)
 
 
 def test_attendance_counters_for_first_recording_and_corrections() -> None:

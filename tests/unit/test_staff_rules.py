@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.domain.appointments import Cancellations
+from chalicelib.domain.appointments import ATTENTION_RESOLVED, SMS_ATTENTION, Cancellations
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, SCHEDULED, Case, HistoryEntry, PartnerNotice, QueueEntry
 from chalicelib.domain.partners import Partner
 from chalicelib.domain.staff import (
@@ -26,6 +26,7 @@ from chalicelib.domain.staff import (
 )
 from chalicelib.errors import (
     AlreadyClaimedError,
+    AttentionNotOpenError,
     ConflictError,
     ForbiddenError,
     InvalidTransitionError,
@@ -308,3 +309,39 @@ def test_a_repeated_close_cancels_nothing_more() -> None:
     assert closings == ["anna"] and [a.action for a in store.applied] == ["close"]
     with pytest.raises(InvalidTransitionError, match="already closed"):
         staff.close(ANNA, "c-1", {"outcome": "withdrawn"})
+
+
+# --- "please check" flags ------------------------------------------------------------------------
+
+
+def test_a_colleague_resolves_a_flag_and_status_holder_and_note_are_kept() -> None:
+    flagged = HistoryEntry(NOW.isoformat(), SMS_ATTENTION, "lmu-klinikum", None, {"reason": "sms_not_delivered"})
+    case = a_case(SCHEDULED, ANNA)
+    store = FakeStore(replace(case, history=[*case.history, flagged]))
+    staff = service(store)
+    body = {"reason": "sms_not_delivered", "note": "  Called her: the number had a typo\x00 "}
+    view = staff.resolve_attention(BEN, "c-1", body)
+    assert (view["status"], view["claimed_by"], view["attention"]) == (SCHEDULED, "anna", [])
+    last = view["history"][-1]
+    assert (last["action"], last["by"], last["detail"]) == (
+        ATTENTION_RESOLVED,
+        "ben",
+        {"by_name": "Ben Vogel", "reason": "sms_not_delivered", "note": "Called her: the number had a typo"},
+    )
+    # The audit log keeps codes only: the note may name the applicant.
+    [audit] = store.applied
+    assert (audit.action, audit.detail) == ("resolve_attention", {"reason": "sms_not_delivered", "has_note": True})
+    # Ben's retry after a lost answer is answered as done; Anna finds nothing left to resolve.
+    assert staff.resolve_attention(BEN, "c-1", body)["attention"] == [] and len(store.applied) == 1
+    with pytest.raises(AttentionNotOpenError):
+        staff.resolve_attention(ANNA, "c-1", {"reason": "sms_not_delivered"})
+    with pytest.raises(NotFoundError):
+        staff.resolve_attention(OTTO, "c-1", {"reason": "sms_not_delivered"})
+
+
+def test_resolving_names_the_field_it_cannot_use() -> None:
+    staff = service(FakeStore(a_case(CLAIMED, ANNA)))
+    for body, field in [({}, "reason"), ({"reason": "call_me"}, "reason"), ({"reason": "cannot_come", "x": 1}, "x")]:
+        with pytest.raises(ValidationError) as raised:
+            staff.resolve_attention(ANNA, "c-1", body)
+        assert [e.field for e in raised.value.errors] == [field]

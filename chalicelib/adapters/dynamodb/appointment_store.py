@@ -29,7 +29,7 @@ from chalicelib.domain.appointments import (
     Cancellations,
     Change,
     Slot,
-    open_attention,
+    is_open_attention,
 )
 from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
@@ -259,8 +259,9 @@ class DynamoAppointmentStore:
 
 @storage_errors_retryable
 class DynamoCaseAttention:
-    """Messaging's CaseAttention: an applicant's `2` or CANCEL becomes an entry in the case history,
-    which the staff case view lists as open until the appointment is moved, cancelled or settled."""
+    """Messaging's CaseAttention: an applicant's `2` or CANCEL, or an SMS that finally failed, becomes
+    an entry in the case history, which the staff case view lists as open until the appointment is
+    moved, cancelled or settled, or staff mark it resolved."""
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:
         try:
@@ -268,7 +269,7 @@ class DynamoCaseAttention:
         except CaseModel.DoesNotExist:
             return
         history = [HistoryEntry.from_dict(h) for h in item.history or []]
-        if any(f["reason"] == reason and f["appointment_id"] == appointment_id for f in open_attention(history)):
+        if is_open_attention(history, reason, appointment_id):
             return  # staff already see this one: a repeated `2` must not grow the case without bound
         entry = HistoryEntry(iso(at), SMS_ATTENTION, item.partner, None, {"reason": reason})
         if appointment_id:

@@ -26,7 +26,7 @@
   var openId = null;
   var editing = null;  // the appointment being rescheduled
   var appointments = [];
-  var attention = [];  // applicant SMS waiting for staff (a "2", or CANCEL)
+  var attention = [];  // SMS waiting for staff (a "2", CANCEL, one that never arrived)
   var partners = [];
   var ticket = 0;
 
@@ -196,6 +196,9 @@
     if (d.by_name) parts.push(t("by", { name: d.by_name }));
     if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
     if (d.outcome) parts.push(S.label("outcomes", d.outcome));
+    if (d.reason && (entry.action === "sms_attention" || entry.action === "attention_resolved")) {
+      parts.push(S.label("attention_reasons", d.reason));
+    }
     // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
     if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
     if (d.note) parts.push(d.note);
@@ -247,15 +250,33 @@
     return a.status !== "cancelled" && !!start && start.getTime() <= Date.now();
   }
 
+  /* Each flag with a "dealt with" button (e.g. after a phone call): anyone at the institution may. */
   function attentionItems(flags, appointmentId) {
+    var erased = !current || !!current.erased_at;
     return (flags || []).filter(function (f) {
       return appointmentId === undefined || f.appointment_id === appointmentId;
     }).map(function (f) {
-      return el("p", { className: "attention-line" }, [
-        el("span", { className: "badge attention", text: t("attention") }), " ",
-        t("attention_line", { reason: S.label("attention_reasons", f.reason), when: S.formatTime(f.at) })
-      ]);
+      var parts = [el("span", { className: "badge attention", text: t("attention") }), " ",
+        t("attention_line", { reason: S.label("attention_reasons", f.reason), when: S.formatTime(f.at) })];
+      if (!erased) {
+        parts.push(" ", el("button", { type: "button", className: "secondary small", text: t("resolve_attention"),
+          "data-resolve": f.reason, "data-resolve-appointment": f.appointment_id || "" }));
+      }
+      return el("p", { className: "attention-line" }, parts);
     });
+  }
+
+  function resolveAttention(button) {
+    var body = { reason: button.getAttribute("data-resolve") };
+    var appointment = button.getAttribute("data-resolve-appointment");
+    if (appointment) body.appointment_id = appointment;
+    S.hideProblem(problem);
+    S.busy(button, S.api("POST", path("/attention/resolve"), body)).then(function (c) {
+      S.announce(t("attention_resolved"));
+      refocusPending = true;  // the flag and its button are gone
+      show(c);
+      loadExtras();
+    }, function (error) { failed(error, null); });
   }
 
   /* Why an SMS was not sent, in the page's language where the reason is a known one ("code: detail"
@@ -607,6 +628,10 @@
     S.byId("appointments").addEventListener("click", function (event) {
       var button = event.target.closest ? event.target.closest("[data-act]") : null;
       if (button) appointmentAction(button);
+    });
+    panel.addEventListener("click", function (event) {
+      var button = event.target.closest ? event.target.closest("[data-resolve]") : null;
+      if (button) resolveAttention(button);
     });
     transferForm.addEventListener("submit", submitTransfer);
     closeForm.addEventListener("submit", submitClose);

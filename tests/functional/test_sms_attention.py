@@ -1,0 +1,146 @@
+"""An SMS that never reached the applicant shows on the case ("please check": call or write to them),
+and staff mark any such flag dealt with: POST /staff/cases/{case_id}/attention/resolve."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from chalice.test import Client
+
+from tests.conftest import FrozenClock, twilio_signature
+from tests.functional.appointment_desk import BASE, LMU, TWILIO_TOKEN, VIA, Desk, sms, sweep, twilio_configured
+
+
+@pytest.fixture(autouse=True)
+def _twilio_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    twilio_configured(monkeypatch)
+
+
+@pytest.fixture
+def booked(anna: Desk, case_id: str, client: Client) -> dict[str, Any]:
+    """12 March 10:00, booked after the intake's confirmation SMS went out; its booking SMS waits."""
+    sweep(client)
+    status, body = anna.book(case_id, "2025-03-12T10:00")
+    assert status == 201, body
+    return body["appointment"]
+
+
+def twilio_reports(client: Client, message: dict[str, Any], status: str, code: str = "") -> None:
+    pairs = [("MessageSid", message["twilio_sid"]), ("MessageStatus", status), ("ErrorCode", code)]
+    path = f"/sms/status?m={message['message_id']}"
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": twilio_signature(TWILIO_TOKEN, BASE + path, pairs),
+    }
+    response = client.http.post(path, body=urlencode(pairs).encode(), headers=headers)
+    assert response.status_code == 200, response.body
+
+
+def flags(desk: Desk, case_id: str) -> list[tuple[str, str | None]]:
+    return [(f["reason"], f["appointment_id"]) for f in desk.case(case_id)["attention"]]
+
+
+def resolve(desk: Desk, case_id: str, body: Any) -> tuple[int, Any]:
+    return desk.post(f"/staff/cases/{case_id}/attention/resolve", body)
+
+
+def test_a_booking_sms_twilio_refused_flags_the_case_until_a_colleague_resolves_it(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any], fake_sender: Any, desk: Callable[..., Desk]
+) -> None:
+    fake_sender.fail_next("21614")  # not a mobile number
+    sweep(client)
+    [refused] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    assert (refused["status"], refused["error_code"]) == ("failed", "21614")
+    expected = [("sms_not_delivered", booked["appointment_id"])]
+    assert flags(anna, case_id) == expected
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    _, listed = anna.get(f"/staff/cases/{case_id}/appointments")
+    assert [(f["reason"], f["appointment_id"]) for f in log["attention"]] == expected
+    assert [(f["reason"], f["appointment_id"]) for f in listed["attention"]] == expected
+
+    # Lena, Anna's colleague, called the applicant: any staff of the institution may resolve it.
+    lena = desk(LMU, name="Lena Huber")
+    body = {"reason": "sms_not_delivered", "appointment_id": booked["appointment_id"], "note": "Called: she comes"}
+    status, case = resolve(lena, case_id, body)
+    assert status == 200, case
+    assert (case["attention"], case["status"], case["claimed_by_name"]) == ([], "scheduled", "Anna Berger")
+    last = case["history"][-1]
+    assert (last["action"], last["detail"]["note"], last["detail"]["by_name"]) == (
+        "attention_resolved",
+        "Called: she comes",
+        "Lena Huber",
+    )
+    assert flags(anna, case_id) == []
+    # Her retry after a lost answer is answered as done, written once; Anna then finds nothing open.
+    assert resolve(lena, case_id, body)[0] == 200
+    assert [h["action"] for h in anna.case(case_id)["history"]].count("attention_resolved") == 1
+    status, error = resolve(anna, case_id, body)
+    assert (status, error["code"]) == (409, "attention_not_open")
+    _, trail = anna.get(f"/staff/cases/{case_id}/audit")
+    [entry] = [e for e in trail["entries"] if e["action"] == "resolve_attention"]
+    assert entry["staff_name"] == "Lena Huber" and "Called" not in str(entry)  # the note stays in the case
+
+
+def test_twilio_reporting_undelivered_flags_once_and_moving_the_appointment_settles_it(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    sweep(client)
+    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    assert sent["twilio_sid"] and flags(anna, case_id) == []
+    twilio_reports(client, sent, "undelivered", "30003")  # the phone is off or unreachable
+    twilio_reports(client, sent, "undelivered", "30003")  # Twilio's retry of the same callback
+    assert flags(anna, case_id) == [("sms_not_delivered", booked["appointment_id"])]
+    assert [h["action"] for h in anna.case(case_id)["history"]].count("sms_attention") == 1
+    frozen_clock.advance(minutes=5)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment_id']}"
+    assert anna.patch(path, {"start": "2025-03-13T10:00"})[0] == 200
+    assert flags(anna, case_id) == []
+
+
+def test_a_delivered_sms_and_an_opt_out_at_twilio_raise_no_flag(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any], fake_sender: Any
+) -> None:
+    sweep(client)
+    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    twilio_reports(client, sent, "delivered")
+    assert flags(anna, case_id) == []
+    anna.book(case_id, "2025-03-19T10:00")
+    fake_sender.fail_next("21610")  # unsubscribed at Twilio: the case shows the opt-out instead
+    sweep(client)
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert log["opted_out"] is True and log["attention"] == [] and flags(anna, case_id) == []
+
+
+def test_an_unsent_confirmation_flags_the_case_without_an_appointment(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any
+) -> None:
+    fake_sender.fail_next("21211")  # invalid number
+    sweep(client)
+    assert flags(anna, case_id) == [("sms_not_delivered", None)]
+    assert resolve(anna, case_id, {"reason": "sms_not_delivered", "appointment_id": None})[0] == 200
+    assert flags(anna, case_id) == []
+
+
+def test_resolving_refuses_bad_input_and_other_institutions(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
+) -> None:
+    fake_sender.fail_next("21211")
+    sweep(client)
+    before = anna.case(case_id)
+    for body, field in [
+        ({}, "reason"),
+        ({"reason": "lost"}, "reason"),
+        ({"reason": "sms_not_delivered", "appointment_id": ""}, "appointment_id"),
+        ({"reason": "sms_not_delivered", "note": "x" * 2001}, "note"),
+        ({"reason": "sms_not_delivered", "who": "me"}, "who"),
+    ]:
+        status, error = resolve(anna, case_id, body)
+        assert status == 400 and [e["field"] for e in error["errors"]] == [field], error
+    status, error = resolve(desk(VIA, name="Vera Vogel"), case_id, {"reason": "sms_not_delivered"})
+    assert (status, error["code"]) == (404, "not_found")
+    assert client.http.post(f"/staff/cases/{case_id}/attention/resolve").status_code == 401
+    after = anna.case(case_id)
+    assert after["attention"] == before["attention"] != [] and after["history"] == before["history"]
