@@ -1,0 +1,255 @@
+"""Twilio's webhooks: an applicant's SMS (STOP/START/HELP, answers 1 and 2, CANCEL) and delivery
+status callbacks. Mixed into MessagingService, which holds the store, the policy and the ports."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
+
+from chalicelib.domain import opt_out
+from chalicelib.domain.appointments import CANCEL_OPT_OUT, CANNOT_COME
+from chalicelib.domain.messages import (
+    FAILED,
+    INBOUND,
+    MAYBE_SENT,
+    OUTBOUND,
+    RECEIVED,
+    REMINDER,
+    TWILIO_STATUS,
+    UNDELIVERED,
+    Message,
+    Values,
+    message_id,
+    phone_hash,
+    render,
+)
+from chalicelib.errors import RetryableError
+from chalicelib.services.messaging_ports import (
+    BookingCheck,
+    CaseAttention,
+    MessageStore,
+    SignatureVerifier,
+    SmsConsentLog,
+    WebhookRequest,
+    WebhookSignatureError,
+)
+from chalicelib.services.sms_dispatch import FOR_A_BOOKING, REPORTED_BY_TWILIO, flag_not_delivered, log_sms_failed
+
+if TYPE_CHECKING:
+    from chalicelib.services.messaging import MessagingPolicy
+
+log = logging.getLogger(__name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week to be safe
+
+
+class SmsWebhooks:
+    """The webhook half of MessagingService (a plain base class: the dataclass's fields are its own)."""
+
+    store: MessageStore
+    policy: MessagingPolicy
+    verifier: SignatureVerifier | None
+    attention: CaseAttention | None
+    consent: SmsConsentLog | None
+    bookings: BookingCheck | None
+    on_opt_in: Callable[[list[str], str, datetime], object] | None
+
+    def _now(self) -> datetime:
+        raise NotImplementedError  # MessagingService's clock, in UTC
+
+    def _verify(self, request: WebhookRequest) -> None:
+        verifier = self.verifier
+        if verifier is None or not verifier.valid(
+            request.url, request.params, request.signature, request.signature_settings
+        ):
+            raise WebhookSignatureError("invalid or missing X-Twilio-Signature")
+
+    def handle_inbound(self, request: WebhookRequest) -> str:
+        """An SMS from an applicant → TwiML (possibly empty). Twilio's retries get the first answer."""
+        self._verify(request)
+        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        sender = request.params.get("From", "")
+        if not sid or not sender:
+            return EMPTY_TWIML
+        now = self._now()
+        key = f"inbound#{sid}"
+        if not self.store.first_webhook(key, now, WEBHOOK_MEMORY):
+            return self.store.webhook_reply(key) or EMPTY_TWIML
+        try:
+            answer = self._inbound(sid, sender, request.params.get("Body", ""), now)
+        except Exception:
+            self.store.forget_webhook(key)  # let Twilio's retry try again
+            raise
+        twiml = _twiml(answer)
+        self.store.save_webhook_reply(key, twiml)
+        return twiml
+
+    def _inbound(self, sid: str, sender: str, body: str, now: datetime) -> str | None:
+        hashed = phone_hash(sender, self.policy.phone_hash_key)
+        ours = [m for m in self.store.recent_for_phone(hashed) if m.direction == OUTBOUND]
+        language = ours[0].language if ours else self.policy.default_language
+        opted_out = self.store.is_opted_out(hashed)
+        intent = opt_out.classify(body, opted_out)
+        about = ours[0] if ours else None
+        reply_key: str | None = None
+        attention: str | None = None
+        answer: str | None = None
+        if intent.kind == opt_out.OPT_OUT:
+            # The consent record first: if it fails, Twilio's retry finds the opt-out not yet done.
+            self._record_consent(hashed, True, now, intent.keyword or "STOP")
+            changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
+            attention = CANCEL_OPT_OUT if intent.is_cancel else None
+            if changed:  # confirmed once; a repeated STOP gets silence
+                reply_key = "reply_opted_out_cancel" if intent.is_cancel else "reply_opted_out"
+        elif intent.kind == opt_out.OPT_IN:
+            self._record_consent(hashed, False, now, intent.keyword or "START")
+            self.store.set_opt_out(hashed, False, now, intent.keyword or "START")
+            opted_out, reply_key = False, "reply_opted_in"
+            self._resume(hashed, sid, now)
+        elif intent.kind == opt_out.HELP:
+            reply_key = "reply_help"
+        elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
+            answer = "1" if intent.kind == opt_out.COMING else "2"
+            replied_to = self._about_an_upcoming_appointment(ours, now)
+            if replied_to is None:
+                reply_key = "reply_no_appointment"
+            else:
+                about = replied_to
+                self.store.record_reply(replied_to.message_id, answer, now)
+                attention = CANNOT_COME if answer == "2" else None
+                reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
+        else:
+            reply_key = "reply_unknown"
+        if about is not None:
+            self._keep_inbound(sid, sender, hashed, body, about, answer, attention, now)
+        if opted_out and intent.kind != opt_out.OPT_OUT:
+            return None  # nothing, ever, to a number that opted out
+        return render(reply_key, language, Values()).body if reply_key else None
+
+    def _about_an_upcoming_appointment(self, ours: list[Message], now: datetime) -> Message | None:
+        """The newest SMS we sent about an appointment that is still ahead and still stands: a reminder,
+        or the booking or change message when no reminder has gone out yet. Not one about an earlier,
+        finished or cancelled appointment: a `2` must reach the appointment it can still change."""
+        candidates = [
+            m
+            for m in ours
+            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+            and m.send_before is not None and m.send_before > now
+        ]  # fmt: skip
+        # The one the applicant read last (booking and reminders are planned at once, sent apart);
+        # sent in one sweep, the reminder is the one that asks for 1 or 2.
+        candidates.sort(key=lambda m: (m.sent_at or m.last_attempt_at or m.created_at, m.kind == REMINDER))
+        candidates.reverse()
+        for message in candidates:
+            if self.bookings is None or self.bookings.still_booked(
+                message.case_id, message.appointment_id, message.send_before, message.place
+            ):
+                return message
+        # Moved since the applicant last heard of it (its change SMS not sent: STOP then, or not yet):
+        # their `1` or `2` is still about that appointment, which staff must learn of.
+        earlier = [
+            m
+            for m in ours
+            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+        ]  # fmt: skip
+        earlier.sort(key=lambda m: m.sent_at or m.last_attempt_at or m.created_at, reverse=True)
+        asked: set[str] = set()
+        for message in earlier:
+            if self.bookings is None or message.appointment_id in asked:
+                continue
+            asked.add(message.appointment_id)
+            if self.bookings.still_ahead(message.case_id, message.appointment_id, now):
+                return message
+        return None
+
+    def _resume(self, hashed: str, sid: str, now: datetime) -> None:
+        """After START, what the number's upcoming appointments still need. Storage busy fails the
+        webhook, so Twilio's retry (the same MessageSid: planning is keyed by it) does it again."""
+        if self.on_opt_in is None or self.consent is None:
+            return
+        try:
+            self.on_opt_in(self.consent.cases_of_phone(hashed), sid, now)
+        except RetryableError:
+            raise
+        except Exception:
+            log.exception("SMS of upcoming appointments not planned again after START")
+
+    def _record_consent(self, hashed: str, withdrawn: bool, now: datetime, keyword: str) -> None:
+        if self.consent is not None:
+            self.consent.record_sms_consent(hashed, withdrawn, now, keyword)
+
+    def _keep_inbound(
+        self,
+        sid: str,
+        sender: str,
+        hashed: str,
+        body: str,
+        about: Message,
+        answer: str | None,
+        attention: str | None,
+        now: datetime,
+    ) -> None:
+        record = Message(
+            message_id=message_id("inbound", sid),
+            case_id=about.case_id,
+            kind="inbound",
+            language=about.language,
+            to=sender,
+            phone_hash=hashed,
+            body=body,
+            segments=0,
+            encoding="",
+            status=RECEIVED,
+            created_at=now,
+            appointment_id=about.appointment_id,
+            direction=INBOUND,
+            reply=answer,
+            attention=attention,
+            twilio_sid=None,
+        )
+        self.store.add(record, self.policy.delivery.shard_count)
+        if attention and self.attention is not None:
+            try:
+                self.attention.flag(about.case_id, attention, about.appointment_id, now)
+            except Exception:
+                log.exception("sms.attention_failed", extra={"case_id": about.case_id})
+
+    def handle_status(self, request: WebhookRequest) -> None:
+        """Twilio's status callback: forward-only status and error code on the message."""
+        self._verify(request)
+        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        status = TWILIO_STATUS.get((request.params.get("MessageStatus") or "").lower())
+        if not sid or status is None:
+            return
+        code = request.params.get("ErrorCode") or None
+        target = (request.query or {}).get("m")
+        found: Message | None = None
+        if not target:
+            found = self.store.by_sid(sid)
+            target = found.message_id if found else None
+        if not target or not self.store.update_delivery(target, status, code, sid, self._now()):
+            return  # unknown, or not a step forward: a repeated or late callback changes and logs nothing
+        if status in (FAILED, UNDELIVERED):
+            # Only the callback whose conditional write moved the message to failed/undelivered gets here.
+            message = found or self.store.get(target)
+            log_sms_failed(
+                target,
+                message.case_id if message else None,
+                message.kind if message else None,
+                status,
+                REPORTED_BY_TWILIO,
+                code,
+                message.attempts if message else None,
+            )
+            if message is not None:
+                flag_not_delivered(self.attention, message, code, self._now())
+
+
+def _twiml(text: str | None) -> str:
+    if not text:
+        return EMPTY_TWIML
+    return f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}</Message></Response>'
