@@ -4,14 +4,26 @@ and staff mark any such flag dealt with: POST /staff/cases/{case_id}/attention/r
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from chalice.test import Client
 
+from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
 from tests.conftest import FrozenClock, twilio_signature
-from tests.functional.appointment_desk import BASE, LMU, TWILIO_TOKEN, VIA, Desk, sms, sweep, twilio_configured
+from tests.functional.appointment_desk import (
+    BASE,
+    BERLIN,
+    LMU,
+    TWILIO_TOKEN,
+    VIA,
+    Desk,
+    sms,
+    sweep,
+    twilio_configured,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -144,3 +156,36 @@ def test_resolving_refuses_bad_input_and_other_institutions(
     assert client.http.post(f"/staff/cases/{case_id}/attention/resolve").status_code == 401
     after = anna.case(case_id)
     assert after["attention"] == before["attention"] != [] and after["history"] == before["history"]
+
+
+def test_resolving_on_an_unclaimed_case_keeps_an_overdue_mark_made_meanwhile(
+    client: Client,
+    submit_case: Callable[..., dict[str, Any]],
+    fake_sender: Any,
+    frozen_clock: FrozenClock,
+    desk: Callable[..., Desk],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SLA sweep marks the case overdue between the resolve's read and its write: the resolve
+    changes neither status nor partner, so it must not write the old `overdue: false` back."""
+    case_id = submit_case("health")["case_id"]  # Friday 10:00, routed to the hospital
+    fake_sender.fail_next("21211")
+    sweep(client)
+    frozen_clock.set(datetime(2025, 3, 11, 10, 0, tzinfo=BERLIN))  # Tuesday 10:00: two working days
+    original = DynamoQueueStore.apply
+
+    def apply_after_the_sla_sweep(store: Any, *args: Any, **kwargs: Any) -> None:
+        event = client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]
+        )
+        assert client.lambda_.invoke("mark_overdue_cases", event).payload["marked"] == 1
+        monkeypatch.setattr(DynamoQueueStore, "apply", original)
+        original(store, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoQueueStore, "apply", apply_after_the_sla_sweep)
+    lena = desk(LMU, name="Lena Huber")
+    assert resolve(lena, case_id, {"reason": "sms_not_delivered"})[0] == 200
+    case = lena.case(case_id)
+    assert (case["status"], case["overdue"], case["attention"]) == ("routed", True, [])
+    assert [h["action"] for h in case["history"]][-2:] == ["overdue", "attention_resolved"]
+    assert [c["overdue"] for c in lena.queue()["cases"] if c["case_id"] == case_id] == [True]

@@ -63,6 +63,10 @@ def _unflagged(attribute: Any) -> Any:
     return attribute.does_not_exist() | (attribute == False)  # noqa: E712 (a DynamoDB condition)
 
 
+def _moves(before: Case, after: Case) -> bool:
+    return (before.status, before.partner, before.overdue) != (after.status, after.partner, after.overdue)
+
+
 def _same_state(before: Case) -> Any:
     """The case is as the service saw it: same status, same partner, same holder, not erased since
     (erasure changes none of those three, and must not be written over)."""
@@ -100,7 +104,9 @@ class DynamoQueueStore:
             CaseModel.partner_status.set(f"{after.partner}#{queue_status(after.status)}"),
             CaseModel.queued_at.set(after.queued_at),
             CaseModel.updated_at.set(after.updated_at),
-            CaseModel.overdue.set(after.overdue),
+            # A step that moves the case (claim, transfer, release) settles the flag; one that leaves it
+            # where it is (a resolved flag) must not undo a mark_overdue_cases that ran since the read.
+            *([CaseModel.overdue.set(after.overdue)] if _moves(before, after) else []),
             *_optional(CaseModel.claimed_by, after.claimed_by),
             *_optional(CaseModel.claimed_by_name, after.claimed_by_name),
             CaseModel.history.set(CaseModel.history.append(new_history)),
