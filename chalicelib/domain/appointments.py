@@ -426,20 +426,27 @@ _RESOLVES = (APPOINTMENT_RESCHEDULED, APPOINTMENT_CANCELLED, ATTENDANCE_RECORDED
 
 def open_attention(history: list[HistoryEntry]) -> list[dict[str, Any]]:
     """SMS still waiting for staff, until the appointment they concern is moved, cancelled or its
-    attendance recorded (any appointment, for a flag that names none), or staff mark it resolved."""
+    attendance recorded, or staff mark them resolved. A CANCEL naming no appointment is handled by
+    any appointment's; an undelivered SMS naming none (the confirmation) only by staff: booking or
+    moving an appointment says nothing about whether the number works. An erased case's flags have
+    lost their reason with its free text: nothing is left to act on."""
     flags: list[HistoryEntry] = []
     for entry in history:
-        if entry.action == SMS_ATTENTION:
+        if entry.action == SMS_ATTENTION and entry.detail.get("reason") in ATTENTION_REASONS:
             flags.append(entry)
         elif entry.action in _RESOLVES:
             done = entry.detail.get("appointment_id")
-            # A flag not tied to one appointment (CANCEL after some other SMS) is handled by any of them.
-            flags = [f for f in flags if f.detail.get("appointment_id") not in (done, None)]
+            flags = [f for f in flags if not _settled_by(f.detail, done)]
         elif entry.action == ATTENTION_RESOLVED:
             flags = [f for f in flags if not _same_flag(f.detail, entry.detail)]
     return [
         {"at": f.at, "reason": f.detail.get("reason"), "appointment_id": f.detail.get("appointment_id")} for f in flags
     ]
+
+
+def _settled_by(flag: dict[str, Any], appointment_id: str | None) -> bool:
+    named = flag.get("appointment_id")
+    return named == appointment_id or (named is None and flag.get("reason") != SMS_NOT_DELIVERED)
 
 
 def _same_flag(one: dict[str, Any], other: dict[str, Any]) -> bool:

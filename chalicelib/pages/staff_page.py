@@ -343,6 +343,7 @@ def script_data(language: str, base: str, settings: Settings) -> dict[str, Any]:
         "message_statuses": labels["message_statuses"],
         "appointment_statuses": labels["appointment_statuses"],
         "attention_reasons": labels["attention_reasons"],
+        "attention_kinds": labels["attention_kinds"],
         "message_reasons": labels["message_reasons"],
         "errors": labels["errors"],
         "problems": labels["problems"],

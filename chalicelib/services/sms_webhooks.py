@@ -36,7 +36,13 @@ from chalicelib.services.messaging_ports import (
     WebhookRequest,
     WebhookSignatureError,
 )
-from chalicelib.services.sms_dispatch import FOR_A_BOOKING, REPORTED_BY_TWILIO, flag_not_delivered, log_sms_failed
+from chalicelib.services.sms_dispatch import (
+    FOR_A_BOOKING,
+    REPORTED_BY_TWILIO,
+    UNSUBSCRIBED_AT_TWILIO,
+    flag_not_delivered,
+    log_sms_failed,
+)
 
 if TYPE_CHECKING:
     from chalicelib.services.messaging import MessagingPolicy
@@ -246,6 +252,8 @@ class SmsWebhooks:
                 message.attempts if message else None,
             )
             if message is not None:
+                if code == UNSUBSCRIBED_AT_TWILIO:  # as when Twilio refuses the send: honour it too
+                    self.store.set_opt_out(message.phone_hash, True, self._now(), "TWILIO_21610")
                 flag_not_delivered(self.attention, message, code, self._now())
 
 

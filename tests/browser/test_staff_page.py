@@ -702,8 +702,10 @@ def test_a_flag_for_an_undelivered_sms_is_marked_dealt_with(live: LiveApp, deskt
     reason = text("de", "attention_reasons", "sms_not_delivered")
     page.locator("#messages-flags", has_text=reason).wait_for()
     assert reason in page.locator("#appointments li[data-appointment=a1]").inner_text()
-    buttons = page.get_by_role("button", name=text("de", "script", "resolve_attention"))
+    named = text("de", "script", "resolve_attention_named", reason=text("de", "attention_kinds", "sms_not_delivered"))
+    buttons = page.get_by_role("button", name=named, exact=True)
     assert buttons.count() == 2  # under the appointment and above the SMS log: either resolves it
+    assert buttons.first.inner_text() == text("de", "script", "resolve_attention")
     buttons.first.click()
     page.locator("#status", has_text=text("de", "script", "attention_resolved")).wait_for()
     assert resolved == [{"method": "POST", "body": {"reason": "sms_not_delivered", "appointment_id": "a1"}}]

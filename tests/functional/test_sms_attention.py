@@ -136,6 +136,33 @@ def test_an_unsent_confirmation_flags_the_case_without_an_appointment(
     assert flags(anna, case_id) == []
 
 
+def test_an_erased_case_keeps_no_flag(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
+) -> None:
+    fake_sender.fail_next("21211")
+    sweep(client)
+    assert flags(anna, case_id) == [("sms_not_delivered", None)]
+    clara = desk(None, role="coordinator", name="Clara Coordinator")
+    status, body = clara.post(f"/coordinator/cases/{case_id}/erase", {"reason": "applicant_request"})
+    assert status == 200, body
+    assert flags(anna, case_id) == []  # nothing left to act on, and nothing that could be resolved
+
+
+def test_twilio_reporting_an_unsubscribed_number_records_the_opt_out(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any]
+) -> None:
+    sweep(client)
+    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    twilio_reports(client, sent, "undelivered", "21610")
+    _, log = anna.get(f"/staff/cases/{case_id}/messages")
+    assert log["opted_out"] is True and log["attention"] == []
+    anna.book(case_id, "2025-03-19T10:00")  # the next booking's SMS is not even tried
+    assert sorted(m["status"] for m in sms(case_id) if m["kind"] == "appointment_booked") == [
+        "suppressed",
+        "undelivered",
+    ]
+
+
 def test_resolving_refuses_bad_input_and_other_institutions(
     anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk]
 ) -> None:

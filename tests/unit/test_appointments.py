@@ -170,6 +170,19 @@ def test_staff_resolve_one_flag_by_its_reason_and_appointment() -> None:
     assert ("sms_not_delivered", "a") in [(f["reason"], f["appointment_id"]) for f in open_attention(again)]
 
 
+def test_an_undelivered_confirmation_waits_for_staff_not_for_any_appointment() -> None:
+    """Booking or moving an appointment says nothing about whether the number works; a CANCEL naming
+    no appointment is still handled by any appointment's cancellation or move."""
+    history = [entry(SMS_ATTENTION, reason="sms_not_delivered"), entry(SMS_ATTENTION, reason="cancel_opt_out")]
+    moved = [*history, entry(APPOINTMENT_RESCHEDULED, appointment_id="a")]
+    assert [(f["reason"], f["appointment_id"]) for f in open_attention(moved)] == [("sms_not_delivered", None)]
+
+
+def test_an_erased_cases_flags_are_gone_with_their_reason() -> None:
+    # Erasure keeps only codes from the allow-list (domain/privacy.py): a flag's reason is not one.
+    assert open_attention([entry(SMS_ATTENTION), entry("erased", reason="applicant_request")]) == []
+
+
 def test_the_resolve_schema_names_every_reason_a_flag_can_have() -> None:
     assert load_schema("attention-resolve")["properties"]["reason"]["enum"] == list(ATTENTION_REASONS)
 

@@ -260,8 +260,8 @@ class DynamoAppointmentStore:
 @storage_errors_retryable
 class DynamoCaseAttention:
     """Messaging's CaseAttention: an applicant's `2` or CANCEL, or an SMS that finally failed, becomes
-    an entry in the case history, which the staff case view lists as open until the appointment is
-    moved, cancelled or settled, or staff mark it resolved."""
+    an entry in the case history, which the staff case view lists as open until domain/appointments.py's
+    open_attention says it is dealt with."""
 
     def flag(self, case_id: str, reason: str, appointment_id: str | None, at: datetime) -> None:
         try:

@@ -197,7 +197,7 @@
     if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
     if (d.outcome) parts.push(S.label("outcomes", d.outcome));
     if (d.reason && (entry.action === "sms_attention" || entry.action === "attention_resolved")) {
-      parts.push(S.label("attention_reasons", d.reason));
+      parts.push(S.label("attention_kinds", d.reason));  // the short name: a resolved one is no to-do
     }
     // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
     if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
@@ -260,6 +260,7 @@
         t("attention_line", { reason: S.label("attention_reasons", f.reason), when: S.formatTime(f.at) })];
       if (!erased) {
         parts.push(" ", el("button", { type: "button", className: "secondary small", text: t("resolve_attention"),
+          "aria-label": t("resolve_attention_named", { reason: S.label("attention_kinds", f.reason) }),
           "data-resolve": f.reason, "data-resolve-appointment": f.appointment_id || "" }));
       }
       return el("p", { className: "attention-line" }, parts);
