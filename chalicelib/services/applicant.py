@@ -194,7 +194,7 @@ class ApplicantService:
             raise ForbiddenError("Only network coordinators can export or erase an applicant's data.")
         case = self.cases.get_case(case_id) if case_id else None
         if case is None:
-            raise NotFoundError("No case with this id.")
+            raise NotFoundError("No case has this id.")
         return case
 
     def coordinator_export(self, who: StaffIdentity, case_id: str) -> dict[str, Any]:

@@ -80,7 +80,7 @@ Repeat = Callable[[Case, datetime], bool]  # is the case already as this very re
 
 def not_found() -> NotFoundError:
     # One message for "missing" and "another institution's": no enumeration of case ids.
-    return NotFoundError("No case with this id.")
+    return NotFoundError("No case has this id.")
 
 
 def query_params(params: Mapping[str, str] | None, allowed: tuple[str, ...]) -> dict[str, str]:

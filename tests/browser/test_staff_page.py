@@ -520,6 +520,18 @@ def test_on_a_phone_the_queue_and_the_case_fit_the_screen(live: LiveApp, mobile_
     screenshot(page, "staff-case-de-mobile")
 
 
+def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    waiting, opened = new_case(live, "lmu-klinikum"), new_case(live, "lmu-klinikum")
+    sign_in(page, live, staff_token(live, "lmu-klinikum"), "de")
+    open_case(page, opened)
+    claim = row(page, waiting["reference"]).locator("button[data-claim]")
+    box, panel = claim.bounding_box(), page.locator("#queue-table").bounding_box()
+    wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1, "the claim button is cut off by the panel"
+    assert panel["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
+
+
 def test_views_switch_with_the_arrow_keys_and_a_case_opens_with_enter(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case = new_case(live, "lmu-klinikum")
@@ -711,6 +723,32 @@ def test_a_flag_for_an_undelivered_sms_is_marked_dealt_with(live: LiveApp, deskt
     assert resolved == [{"method": "POST", "body": {"reason": "sms_not_delivered", "appointment_id": "a1"}}]
     page.locator("#messages-flags .attention-line").wait_for(state="detached")
     assert page.locator("#appointments .attention-line").count() == 0
+
+
+def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_page: Any) -> None:
+    """The API refuses every action on an erased case (409); the page does not offer them."""
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum")
+    token = staff_token(live, "lmu-klinikum")
+    _, stored = call(live, "GET", f"/staff/cases/{case['case_id']}", token)
+    erased_at = "2026-03-02T09:00:00.000000+00:00"
+    history = [
+        *stored["history"],
+        {
+            "at": erased_at,
+            "action": "erased",
+            "partner": "lmu-klinikum",
+            "by": None,
+            "detail": {"reason": "applicant_request"},
+        },
+    ]
+    erased = {**stored, "reference": "ERASED", "intake": {"goals": ["job"]}, "erased_at": erased_at, "history": history}
+    page.route(f"**/staff/cases/{case['case_id']}", _json_route(erased))
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#case-state", has_text=text("de", "script", "erased_case")).wait_for()
+    for control in ("#case-claim", "#case-release", "#appointment-form", "#section-close", "#section-move"):
+        assert page.locator(control).is_hidden(), control
+    assert text("de", "actions", "erased") in page.locator("#history").inner_text()
 
 
 def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the_cursor(

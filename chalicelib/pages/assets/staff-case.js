@@ -129,15 +129,18 @@
     var stateLine = S.clear(S.byId("case-state"));
     if (c.overdue) stateLine.appendChild(el("span", { className: "badge overdue", text: t("overdue") }));
     stateLine.appendChild(document.createTextNode(" " + line.join(" · ")));
+    // An erased case is its anonymised record for the statistics: the API refuses every action on it.
+    var erased = !!c.erased_at;
+    if (erased) stateLine.appendChild(el("span", { className: "erased-note", text: " · " + t("erased_case") }));
 
-    claimButton.hidden = c.status !== "routed";
-    releaseButton.hidden = !(c.status === "claimed" && mayWork(c));
-    var working = (c.status === "claimed" || c.status === "scheduled") && mayWork(c);
+    claimButton.hidden = erased || c.status !== "routed";
+    releaseButton.hidden = erased || !(c.status === "claimed" && mayWork(c));
+    var working = !erased && (c.status === "claimed" || c.status === "scheduled") && mayWork(c);
     appointmentForm.hidden = !working;
     S.byId("section-close").hidden = !working;
     S.byId("close-cancels").hidden = c.status !== "scheduled";
-    var movable = (c.status === "routed" || c.status === "claimed") && mayWork(c);
-    var blocked = c.status === "scheduled" && mayWork(c);  // said, rather than the section vanishing
+    var movable = !erased && (c.status === "routed" || c.status === "claimed") && mayWork(c);
+    var blocked = !erased && c.status === "scheduled" && mayWork(c);  // said, rather than the section vanishing
     S.byId("section-move").hidden = !(movable || blocked);
     S.byId("move-blocked").hidden = !blocked;
     transferForm.hidden = !movable;

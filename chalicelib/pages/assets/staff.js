@@ -325,7 +325,8 @@
       state.rows = state.rows.concat(body.cases || []);
       state.cursor = body.next_cursor || null;
       renderQueue();
-      if (!quiet) S.announceLoaded(t("queue_loaded", { title: queueTitle.textContent, count: state.rows.length }));
+      var loaded = state.rows.length === 1 ? "queue_loaded_one" : "queue_loaded";
+      if (!quiet) S.announceLoaded(t(loaded, { title: queueTitle.textContent, count: state.rows.length }));
     }, function (error) {
       if (ticket === state.loading && session.token) S.announce(S.explain(error));
     }).then(function () {
