@@ -224,7 +224,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "QueueEntry": {
         "type": "object",
         "description": "A case in a partner's queue: no personal data, only what triage needs.",
-        "required": ["case_id", "reference", "partner", "status", "queued_at", "overdue"],
+        "required": ["case_id", "reference", "partner", "status", "queued_at", "overdue", "attention"],
         "properties": {
             "case_id": {"type": "string"},
             "reference": {"type": "string"},
@@ -240,6 +240,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "claimed_by": {"type": ["string", "null"]},
             "claimed_by_name": {"type": ["string", "null"]},
             "overdue": {"type": "boolean", "description": "Routed past the partner's SLA (working days)."},
+            "attention": {
+                "type": "boolean",
+                "description": "A 'please check' flag waits on the case (its `attention` list says which).",
+            },
         },
     },
     "Found": {

@@ -136,6 +136,7 @@ class QueueEntry:
     claimed_by: str | None = None
     claimed_by_name: str | None = None
     overdue: bool = False
+    attention: bool = False  # a "please check" flag waits on the case (an SMS staff must act on)
 
     @classmethod
     def for_case(cls, case: Case) -> QueueEntry:
@@ -166,6 +167,7 @@ class QueueEntry:
             "claimed_by": self.claimed_by,
             "claimed_by_name": self.claimed_by_name,
             "overdue": self.overdue,
+            "attention": self.attention,
         }
 
 

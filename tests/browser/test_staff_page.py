@@ -751,12 +751,12 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     assert text("de", "actions", "erased") in page.locator("#history").inner_text()
 
 
-def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the_cursor(
+def test_overdue_and_flagged_cases_are_visibly_marked_and_further_pages_load_with_the_cursor(
     live: LiveApp, desktop_page: Any
 ) -> None:
     page = desktop_page
 
-    def queue_row(reference: str, queued_at: str, overdue: bool) -> dict[str, Any]:
+    def queue_row(reference: str, queued_at: str, overdue: bool, attention: bool = False) -> dict[str, Any]:
         return {
             "case_id": f"case-{reference}",
             "reference": reference,
@@ -771,12 +771,13 @@ def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the
             "claimed_by": None,
             "claimed_by_name": None,
             "overdue": overdue,
+            "attention": attention,
         }
 
     pages = {
         None: {
             "cases": [
-                queue_row("AAAA-AAAA", "2026-03-02T08:00:00+00:00", False),
+                queue_row("AAAA-AAAA", "2026-03-02T08:00:00+00:00", False, attention=True),
                 queue_row("BBBB-BBBB", "2026-03-03T08:00:00+00:00", True),
             ],
             "next_cursor": "page-2",
@@ -799,6 +800,9 @@ def test_overdue_cases_come_first_visibly_marked_and_further_pages_load_with_the
     overdue = page.locator('#queue-table tr[data-reference="BBBB-BBBB"]')
     assert "overdue" in (overdue.get_attribute("class") or "")
     assert text("de", "script", "overdue") in overdue.inner_text(), "marked in words, not by colour alone"
+    flagged = page.locator('#queue-table tr[data-reference="AAAA-AAAA"] .badge.attention')
+    assert flagged.inner_text() == text("de", "script", "attention")  # an SMS staff must act on waits there
+    assert page.locator('#queue-table tr[data-reference="BBBB-BBBB"] .badge.attention').count() == 0
 
     page.click("#queue-more")
     page.locator('#queue-table tr[data-reference="CCCC-CCCC"]').wait_for()

@@ -216,3 +216,62 @@ def test_resolving_on_an_unclaimed_case_keeps_an_overdue_mark_made_meanwhile(
     assert (case["status"], case["overdue"], case["attention"]) == ("routed", True, [])
     assert [h["action"] for h in case["history"]][-2:] == ["overdue", "attention_resolved"]
     assert [c["overdue"] for c in lena.queue()["cases"] if c["case_id"] == case_id] == [True]
+
+
+def queue_says_check(desk: Desk, case_id: str, query: str = "?status=claimed") -> bool:
+    [row] = [c for c in desk.queue(query)["cases"] if c["case_id"] == case_id]
+    return row["attention"]
+
+
+def test_the_queue_row_says_please_check_while_a_flag_waits(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any], fake_sender: Any, frozen_clock: FrozenClock
+) -> None:
+    assert queue_says_check(anna, case_id) is False
+    fake_sender.fail_next("21614")
+    sweep(client)  # the booking SMS is refused
+    assert queue_says_check(anna, case_id) is True
+    body = {"reason": "sms_not_delivered", "appointment_id": booked["appointment_id"]}
+    assert resolve(anna, case_id, body)[0] == 200
+    assert queue_says_check(anna, case_id) is False
+    # A later failure raises it again; moving the appointment it names settles it.
+    frozen_clock.advance(minutes=5)
+    path = f"/staff/cases/{case_id}/appointments/{booked['appointment_id']}"
+    assert anna.patch(path, {"start": "2025-03-13T10:00"})[0] == 200
+    fake_sender.fail_next("21614")
+    sweep(client)  # the change SMS is refused too
+    assert queue_says_check(anna, case_id) is True
+    frozen_clock.advance(minutes=5)
+    assert anna.patch(path, {"start": "2025-03-14T10:00"})[0] == 200
+    assert queue_says_check(anna, case_id) is False and flags(anna, case_id) == []
+
+
+def test_a_flag_raised_while_a_colleague_resolves_another_keeps_the_queue_row_marked(
+    anna: Desk,
+    case_id: str,
+    client: Client,
+    booked: dict[str, Any],
+    fake_sender: Any,
+    desk: Callable[..., Desk],
+    frozen_clock: FrozenClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The second flag lands between the resolve's read and its write: the resolve did not see it,
+    so neither the case nor its queue row may lose it."""
+    fake_sender.fail_next("21614")
+    sweep(client)
+    original = DynamoQueueStore.apply
+
+    def apply_after_another_flag(store: Any, *args: Any, **kwargs: Any) -> None:
+        from chalicelib.adapters.dynamodb.appointment_store import DynamoCaseAttention
+
+        monkeypatch.setattr(DynamoQueueStore, "apply", original)
+        frozen_clock.advance(seconds=1)
+        DynamoCaseAttention().flag(case_id, "cannot_come", booked["appointment_id"], frozen_clock.now())
+        original(store, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoQueueStore, "apply", apply_after_another_flag)
+    frozen_clock.advance(seconds=1)
+    lena = desk(LMU, name="Lena Huber")
+    assert resolve(lena, case_id, {"reason": "sms_not_delivered", "appointment_id": booked["appointment_id"]})[0] == 200
+    assert flags(anna, case_id) == [("cannot_come", booked["appointment_id"])]
+    assert queue_says_check(anna, case_id) is True

@@ -30,6 +30,7 @@ from chalicelib.domain.appointments import (
     Change,
     Slot,
     is_open_attention,
+    open_attention,
 )
 from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
@@ -247,6 +248,7 @@ class DynamoAppointmentStore:
                 CaseModel.status.set(after.status),
                 CaseModel.updated_at.set(after.updated_at),
                 CaseModel.history.set(CaseModel.history.append(new_history)),
+                *attention_seen(after.history),
                 *counters,
             ],
             condition=_case_unchanged(before),
@@ -275,10 +277,24 @@ class DynamoCaseAttention:
         if appointment_id:
             entry.detail["appointment_id"] = appointment_id
         # list_append only: no status or updated_at change, so no staff action loses its race to it.
+        # A write that read the case before this flag sees no newer flag than it knew: the queue row
+        # keeps showing this one until a later write has seen it dealt with (attention_seen).
         CaseModel(case_id).update(
-            actions=[CaseModel.history.set(CaseModel.history.append([entry.as_dict()]))],
+            actions=[
+                CaseModel.history.set(CaseModel.history.append([entry.as_dict()])),
+                CaseModel.attention_at.set(entry.at),
+            ],
             condition=CaseModel.case_id.exists(),
         )
+
+
+def attention_seen(history: list[HistoryEntry]) -> list[Any]:
+    """For a staff write of the case: when it leaves no flag open, the newest flag it knew of is
+    dealt with, and the queue row stops saying "please check" unless a newer one was raised since."""
+    if open_attention(history):
+        return []
+    newest = max((h.at for h in history if h.action == SMS_ATTENTION), default=None)
+    return [] if newest is None else [CaseModel.attention_seen_through.set(newest)]
 
 
 @storage_errors_retryable

@@ -90,7 +90,13 @@ def entry_from_index(item: CaseModel | TransferredEntryModel) -> QueueEntry:
         claimed_by=item.claimed_by,
         claimed_by_name=item.claimed_by_name,
         overdue=bool(item.overdue),
+        attention=_attention_waits(getattr(item, "attention_at", None), getattr(item, "attention_seen_through", None)),
     )
+
+
+def _attention_waits(raised: str | None, seen_through: str | None) -> bool:
+    """A flag raised after the last staff write that left none open (ISO times compare as text)."""
+    return raised is not None and (seen_through is None or raised > seen_through)
 
 
 def transferred_to_model(entry: QueueEntry) -> TransferredEntryModel:

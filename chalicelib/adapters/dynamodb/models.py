@@ -105,6 +105,8 @@ QUEUE_ATTRIBUTES = [
     "claimed_by",
     "claimed_by_name",
     "overdue",
+    "attention_at",
+    "attention_seen_through",
 ]
 
 
@@ -180,6 +182,10 @@ class CaseModel(Model):
     claimed_by = UnicodeAttribute(null=True)
     claimed_by_name = UnicodeAttribute(null=True)
     overdue = BooleanAttribute(default=False)
+    # "Please check" for the queue row: when the newest flag was raised, and the newest flag a staff
+    # write had seen when it left none open (domain/appointments.py open_attention decides that).
+    attention_at = UnicodeAttribute(null=True)
+    attention_seen_through = UnicodeAttribute(null=True)
     # A DynamoDB list (not JSON text) so that staff actions append with list_append in their update.
     history = ListAttribute(default=list)
     consent = JSONAttribute(default=dict)

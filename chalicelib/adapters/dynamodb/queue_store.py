@@ -17,7 +17,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PynamoDBException, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamodb.appointment_store import write_cancellations
+from chalicelib.adapters.dynamodb.appointment_store import attention_seen, write_cancellations
 from chalicelib.adapters.dynamodb.audit_store import audit_put_condition, audit_to_model, worth_a_retry
 from chalicelib.adapters.dynamodb.case_facts import DynamoCaseFacts
 from chalicelib.adapters.dynamodb.case_store import entry_from_index, load_case, transferred_to_model
@@ -110,6 +110,7 @@ class DynamoQueueStore:
             *_optional(CaseModel.claimed_by, after.claimed_by),
             *_optional(CaseModel.claimed_by_name, after.claimed_by_name),
             CaseModel.history.set(CaseModel.history.append(new_history)),
+            *attention_seen(after.history),
             *self._facts.on_transition(before, after),
             *(getattr(CaseModel, name).add(by) for name, by in counters),
         ]

@@ -280,6 +280,7 @@
       refocusPending = true;  // the flag and its button are gone
       show(c);
       loadExtras();
+      S.refreshQueue();  // its row may stop saying "please check"
     }, function (error) { failed(error, null); });
   }
 
@@ -453,6 +454,7 @@
       S.announce(act === "cancel" ? t("cancelled_ok", { when: when }) : t("attendance_ok"));
       refocusPending = true;  // the list is drawn anew, and the button with it
       refresh();
+      S.refreshQueue();  // status, and a "please check" this settled
     }, function (error) { failed(error, null); });
   }
 

@@ -375,7 +375,10 @@
       var tr = S.el("tr", { "data-case": row.case_id, "data-reference": row.reference,
         className: row.overdue ? "overdue" : "" }, [
         S.el("th", { scope: "row", className: "col-reference" }, [
-          S.el("a", { href: "#/case/" + encodeURIComponent(row.case_id), className: "ref", text: row.reference })]),
+          S.el("a", { href: "#/case/" + encodeURIComponent(row.case_id), className: "ref", text: row.reference }),
+          // An SMS staff must act on (a "2", CANCEL, one that never arrived): the case says which.
+          row.attention ? " " : null,
+          row.attention ? S.el("span", { className: "badge attention", text: t("attention") }) : null]),
         cell("queued", [S.formatTime(row.queued_at)]),
         cell("due", due.length ? due : [t("none")]),
         cell("profession", [optionName("qualification.profession_group", row.profession_group)]),
