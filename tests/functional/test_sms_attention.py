@@ -4,6 +4,7 @@ and staff mark any such flag dealt with: POST /staff/cases/{case_id}/attention/r
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -275,3 +276,20 @@ def test_a_flag_raised_while_a_colleague_resolves_another_keeps_the_queue_row_ma
     assert resolve(lena, case_id, {"reason": "sms_not_delivered", "appointment_id": booked["appointment_id"]})[0] == 200
     assert flags(anna, case_id) == [("cannot_come", booked["appointment_id"])]
     assert queue_says_check(anna, case_id) is True
+
+
+def test_two_colleagues_resolving_the_same_flag_at_once_write_it_once(
+    anna: Desk, case_id: str, client: Client, fake_sender: Any, desk: Callable[..., Desk], frozen_clock: FrozenClock
+) -> None:
+    fake_sender.fail_next("21211")
+    sweep(client)
+    frozen_clock.advance(minutes=1)  # a case write's time tells it apart from the claim's
+    lena, max_ = desk(LMU, name="Lena Huber"), desk(LMU, name="Max Weber")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda who: resolve(who, case_id, {"reason": "sms_not_delivered"}), [lena, max_] * 2))
+    codes = sorted(status for status, _ in answers)
+    assert codes[0] == 200 and set(codes) <= {200, 409}
+    assert [body["code"] for status, body in answers if status == 409] == ["attention_not_open"] * codes.count(409)
+    history = anna.case(case_id)["history"]
+    assert [h["action"] for h in history].count("attention_resolved") == 1
+    assert [h["at"] for h in history] == sorted(h["at"] for h in history)

@@ -115,7 +115,9 @@ class DynamoQueueStore:
             *(getattr(CaseModel, name).add(by) for name, by in counters),
         ]
         condition = _same_state(before)
-        if cancellations is not None:
+        # A close with cancellations, and a step that leaves the case where it is (a resolved flag:
+        # two people resolving the same one at once must not both write), need it exactly as read.
+        if cancellations is not None or not _moves(before, after):
             condition &= CaseModel.updated_at == before.updated_at
         if after.partner != before.partner:
             case_actions += notice_due(after.queued_at)  # the new partner hears of it
