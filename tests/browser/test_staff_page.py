@@ -532,6 +532,23 @@ def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(live: LiveApp, 
     assert panel["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
 
 
+def test_beside_an_open_case_a_coordinators_list_of_every_partner_keeps_its_buttons(
+    live: LiveApp, desktop_page: Any
+) -> None:
+    page = desktop_page  # a partner column more than a partner's own queue
+    waiting, opened = new_case(live, "lmu-klinikum"), new_case(live, "lmu-klinikum")
+    coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Katrin Vogel")
+    sign_in(page, live, coordinator, "de", "#/network")
+    row(page, waiting["reference"]).wait_for()
+    open_case(page, opened)
+    claim = row(page, waiting["reference"]).locator("button[data-claim]")
+    box, panel = claim.bounding_box(), page.locator("#queue-table").bounding_box()
+    wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1, "the claim button is cut off by the panel"
+    assert panel["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
+    screenshot(page, "staff-network-beside-case-de")
+
+
 def test_views_switch_with_the_arrow_keys_and_a_case_opens_with_enter(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case = new_case(live, "lmu-klinikum")
@@ -714,15 +731,40 @@ def test_a_flag_for_an_undelivered_sms_is_marked_dealt_with(live: LiveApp, deskt
     reason = text("de", "attention_reasons", "sms_not_delivered")
     page.locator("#messages-flags", has_text=reason).wait_for()
     assert reason in page.locator("#appointments li[data-appointment=a1]").inner_text()
+    # Above the SMS log the flag says which appointment it is about, and so does each button's name.
+    appointment = page.locator("#appointments li[data-appointment=a1] .when").inner_text().split(",")[0]
+    assert appointment in page.locator("#messages-flags").inner_text()
     named = text("de", "script", "resolve_attention_named", reason=text("de", "attention_kinds", "sms_not_delivered"))
-    buttons = page.get_by_role("button", name=named, exact=True)
+    buttons = page.get_by_role("button", name=named)
     assert buttons.count() == 2  # under the appointment and above the SMS log: either resolves it
+    assert all(appointment in (b.get_attribute("aria-label") or "") for b in buttons.all())
     assert buttons.first.inner_text() == text("de", "script", "resolve_attention")
     buttons.first.click()
     page.locator("#status", has_text=text("de", "script", "attention_resolved")).wait_for()
     assert resolved == [{"method": "POST", "body": {"reason": "sms_not_delivered", "appointment_id": "a1"}}]
     page.locator("#messages-flags .attention-line").wait_for(state="detached")
     assert page.locator("#appointments .attention-line").count() == 0
+
+
+def test_a_flag_a_colleague_resolved_first_is_reported_as_done(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    flag = {"at": "2026-03-02T09:00:00+00:00", "reason": "sms_not_delivered", "appointment_id": None}
+    log = {"case_id": case["case_id"], "sms_consent": True, "opted_out": False, "attention": [flag], "messages": []}
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
+
+    def already(route: Any) -> None:
+        body = {"error": "attention_not_open", "code": "attention_not_open", "message": "Nothing … waiting"}
+        route.fulfill(status=409, content_type="application/json", body=json.dumps(body))
+
+    page.route(f"**/staff/cases/{case['case_id']}/attention/resolve", already)
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    flags = page.locator("#messages-flags")
+    flags.locator("button").wait_for()
+    assert text("de", "script", "attention_no_appointment") in flags.inner_text()
+    flags.locator("button").click()
+    page.locator("#status", has_text=text("de", "script", "attention_already_resolved")).wait_for()
+    assert page.locator("#case-problem").is_hidden(), "what was wanted is done: no error"
 
 
 def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_page: Any) -> None:

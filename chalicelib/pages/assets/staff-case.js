@@ -27,6 +27,7 @@
   var editing = null;  // the appointment being rescheduled
   var appointments = [];
   var attention = [];  // SMS waiting for staff (a "2", CANCEL, one that never arrived)
+  var messageLog = null;  // the SMS log as last read
   var partners = [];
   var ticket = 0;
 
@@ -49,6 +50,7 @@
     if (openId !== caseId) {
       openId = caseId;
       current = null;
+      messageLog = null;
       resetForms();
       ["case-intake", "case-routing", "appointments", "messages", "history", "audit"].forEach(function (id) {
         S.clear(S.byId(id));
@@ -99,6 +101,7 @@
       appointments = body.appointments || [];
       attention = body.attention || [];
       renderAppointments();
+      if (messageLog) renderMessages(messageLog);  // its flags name their appointments' times
     }, function () { appointments = []; renderAppointments(); });
     S.api("GET", path("/messages")).then(function (body) {
       if (id === openId) renderMessages(body);
@@ -196,7 +199,8 @@
   function detailText(entry) {
     var d = entry.detail || {};
     var parts = [];
-    if (d.by_name) parts.push(t("by", { name: d.by_name }));
+    if (entry.by === "system") parts.push(t("by_system"));  // the appointment schedule, not a person
+    else if (d.by_name) parts.push(t("by", { name: d.by_name }));
     if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
     if (d.outcome) parts.push(S.label("outcomes", d.outcome));
     if (d.reason && (entry.action === "sms_attention" || entry.action === "attention_resolved")) {
@@ -261,13 +265,24 @@
     }).map(function (f) {
       var parts = [el("span", { className: "badge attention", text: t("attention") }), " ",
         t("attention_line", { reason: S.label("attention_reasons", f.reason), when: S.formatTime(f.at) })];
+      var about = flagSubject(f);
+      if (appointmentId === undefined && about) parts.push(" ", el("strong", { text: about }));
       if (!erased) {
         parts.push(" ", el("button", { type: "button", className: "secondary small", text: t("resolve_attention"),
-          "aria-label": t("resolve_attention_named", { reason: S.label("attention_kinds", f.reason) }),
+          "aria-label": t("resolve_attention_named", { reason: S.label("attention_kinds", f.reason) +
+            (about ? " – " + about : "") }),
           "data-resolve": f.reason, "data-resolve-appointment": f.appointment_id || "" }));
       }
       return el("p", { className: "attention-line" }, parts);
     });
+  }
+
+  /* Which appointment a flag is about (or that it names none: the confirmation), so two flags of
+   * one kind can be told apart in the list above the SMS log and by their buttons. */
+  function flagSubject(f) {
+    if (!f.appointment_id) return f.reason === "sms_not_delivered" ? t("attention_no_appointment") : "";
+    var a = appointments.filter(function (x) { return String(appointmentId(x)) === f.appointment_id; })[0];
+    return a ? t("attention_appointment", { when: S.formatTime(a.start, "weekday") }) : "";
   }
 
   function resolveAttention(button) {
@@ -281,7 +296,16 @@
       show(c);
       loadExtras();
       S.refreshQueue();  // its row may stop saying "please check"
-    }, function (error) { failed(error, null); });
+    }, function (error) {
+      if (error.status === 409 && error.body && error.body.code === "attention_not_open") {
+        S.announce(t("attention_already_resolved"));  // a colleague was quicker: what was wanted is done
+        refocusPending = true;
+        refresh();
+        S.refreshQueue();
+        return;
+      }
+      failed(error, null);
+    });
   }
 
   /* Why an SMS was not sent, in the page's language where the reason is a known one ("code: detail"
@@ -461,6 +485,7 @@
   /* ---- messages ---- */
 
   function renderMessages(log) {
+    messageLog = log;
     var messages = log.messages || [];
     var list = S.clear(S.byId("messages"));
     var notes = S.clear(S.byId("messages-flags"));
