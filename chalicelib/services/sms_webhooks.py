@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week to be safe
+# What a `1` or `2` can answer: an SMS that may have reached the phone, and one the carrier reported
+# undelivered (such reports are sometimes wrong, and the reply itself shows it arrived).
+REPLIED_TO = (*MAYBE_SENT, UNDELIVERED)
 
 
 class SmsWebhooks:
@@ -143,7 +146,7 @@ class SmsWebhooks:
         candidates = [
             m
             for m in ours
-            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+            if m.kind in FOR_A_BOOKING and m.status in REPLIED_TO and m.appointment_id is not None
             and m.send_before is not None and m.send_before > now
         ]  # fmt: skip
         # The one the applicant read last (booking and reminders are planned at once, sent apart);
@@ -160,7 +163,7 @@ class SmsWebhooks:
         earlier = [
             m
             for m in ours
-            if m.kind in FOR_A_BOOKING and m.status in MAYBE_SENT and m.appointment_id is not None
+            if m.kind in FOR_A_BOOKING and m.status in REPLIED_TO and m.appointment_id is not None
         ]  # fmt: skip
         earlier.sort(key=lambda m: m.sent_at or m.last_attempt_at or m.created_at, reverse=True)
         asked: set[str] = set()

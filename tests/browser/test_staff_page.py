@@ -639,13 +639,24 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
                 "created_at": at,
             },
             {"direction": "outbound", "kind": "reminder", "status": "unknown", "body": "…", "created_at": at},
+            {
+                "direction": "outbound",
+                "kind": "appointment_changed",
+                "status": "undelivered",
+                "error_code": "21610",
+                "reason": "Twilio reported undelivered",
+                "body": "…",
+                "created_at": at,
+            },
         ],
     }
     page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     items = page.locator("#messages li.message")
     items.first.wait_for()
-    assert items.count() == 5
+    assert items.count() == 6
+    unsubscribed = page.locator("#messages li[data-status=undelivered]").inner_text()
+    assert text("de", "script", "unsubscribed_at_twilio") in unsubscribed, "an opt-out, not a fault"
     for status in ("delivered", "failed", "sent", "received", "unknown"):
         item = page.locator(f"#messages li[data-status={status}]")
         assert text("de", "message_statuses", status) in item.inner_text(), status

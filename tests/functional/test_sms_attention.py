@@ -13,7 +13,8 @@ import pytest
 from chalice.test import Client
 
 from chalicelib.adapters.dynamodb.queue_store import DynamoQueueStore
-from tests.conftest import FrozenClock, twilio_signature
+from chalicelib.domain.messages import Values, render
+from tests.conftest import EMPTY_STRINGS, FrozenClock, twilio_signature
 from tests.functional.appointment_desk import (
     BASE,
     BERLIN,
@@ -21,6 +22,7 @@ from tests.functional.appointment_desk import (
     TWILIO_TOKEN,
     VIA,
     Desk,
+    applicant_sends,
     sms,
     sweep,
     twilio_configured,
@@ -293,3 +295,19 @@ def test_two_colleagues_resolving_the_same_flag_at_once_write_it_once(
     history = anna.case(case_id)["history"]
     assert [h["action"] for h in history].count("attention_resolved") == 1
     assert [h["at"] for h in history] == sorted(h["at"] for h in history)
+
+
+@EMPTY_STRINGS  # the inbound SMS record
+def test_a_2_to_an_sms_reported_undelivered_still_reaches_staff(
+    anna: Desk, case_id: str, client: Client, booked: dict[str, Any]
+) -> None:
+    """Carriers sometimes report a delivered SMS as undelivered; the applicant's answer shows it arrived."""
+    sweep(client)
+    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    twilio_reports(client, sent, "undelivered", "30003")
+    answer = applicant_sends(client, "2", "SM-two-after-undelivered")
+    assert render("reply_not_coming", "ar", Values()).body in answer  # not "we find no appointment"
+    assert sorted(flags(anna, case_id)) == [
+        ("cannot_come", booked["appointment_id"]),
+        ("sms_not_delivered", booked["appointment_id"]),
+    ]

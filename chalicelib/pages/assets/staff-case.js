@@ -511,7 +511,9 @@
       }
       if (m.attention) item.appendChild(el("p", { className: "help", text: S.label("attention_reasons", m.attention) }));
       if (m.error_code) item.appendChild(el("p", { className: "help", text: t("error_code", { code: m.error_code }) }));
-      if (m.reason) item.appendChild(el("p", { className: "help", text: reasonText(m.reason) }));
+      // 21610: the number had unsubscribed at Twilio (STOP to another sender): an opt-out, not a fault.
+      var why = m.error_code === "21610" ? t("unsubscribed_at_twilio") : m.reason ? reasonText(m.reason) : "";
+      if (why) item.appendChild(el("p", { className: "help", text: why }));
       list.appendChild(item);
     });
     if (!messages.length) list.appendChild(el("li", { text: t("no_messages") }));
