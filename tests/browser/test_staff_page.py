@@ -520,16 +520,20 @@ def test_on_a_phone_the_queue_and_the_case_fit_the_screen(live: LiveApp, mobile_
     screenshot(page, "staff-case-de-mobile")
 
 
+def assert_claim_button_in_the_list(page: Any, reference: str) -> None:
+    claim = row(page, reference).locator("button[data-claim]")
+    box, table = claim.bounding_box(), page.locator("#queue-table").bounding_box()
+    wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
+    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1, "the claim button is cut off by the panel"
+    assert table["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
+
+
 def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     waiting, opened = new_case(live, "lmu-klinikum"), new_case(live, "lmu-klinikum")
     sign_in(page, live, staff_token(live, "lmu-klinikum"), "de")
     open_case(page, opened)
-    claim = row(page, waiting["reference"]).locator("button[data-claim]")
-    box, panel = claim.bounding_box(), page.locator("#queue-table").bounding_box()
-    wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
-    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1, "the claim button is cut off by the panel"
-    assert panel["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
+    assert_claim_button_in_the_list(page, waiting["reference"])
 
 
 def test_beside_an_open_case_a_coordinators_list_of_every_partner_keeps_its_buttons(
@@ -541,11 +545,7 @@ def test_beside_an_open_case_a_coordinators_list_of_every_partner_keeps_its_butt
     sign_in(page, live, coordinator, "de", "#/network")
     row(page, waiting["reference"]).wait_for()
     open_case(page, opened)
-    claim = row(page, waiting["reference"]).locator("button[data-claim]")
-    box, panel = claim.bounding_box(), page.locator("#queue-table").bounding_box()
-    wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
-    assert box["x"] + box["width"] <= wrap["x"] + wrap["width"] + 1, "the claim button is cut off by the panel"
-    assert panel["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
+    assert_claim_button_in_the_list(page, waiting["reference"])
     screenshot(page, "staff-network-beside-case-de")
 
 

@@ -54,6 +54,13 @@ def twilio_reports(client: Client, message: dict[str, Any], status: str, code: s
     assert response.status_code == 200, response.body
 
 
+def booking_sms_reported(client: Client, case_id: str, status: str, code: str) -> None:
+    """The booking SMS goes out, then Twilio reports on it."""
+    sweep(client)
+    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
+    twilio_reports(client, sent, status, code)
+
+
 def flags(desk: Desk, case_id: str) -> list[tuple[str, str | None]]:
     return [(f["reason"], f["appointment_id"]) for f in desk.case(case_id)["attention"]]
 
@@ -154,9 +161,7 @@ def test_an_erased_case_keeps_no_flag(
 def test_twilio_reporting_an_unsubscribed_number_records_the_opt_out(
     anna: Desk, case_id: str, client: Client, booked: dict[str, Any]
 ) -> None:
-    sweep(client)
-    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
-    twilio_reports(client, sent, "undelivered", "21610")
+    booking_sms_reported(client, case_id, "undelivered", "21610")
     _, log = anna.get(f"/staff/cases/{case_id}/messages")
     assert log["opted_out"] is True and log["attention"] == []
     anna.book(case_id, "2025-03-19T10:00")  # the next booking's SMS is not even tried
@@ -302,9 +307,7 @@ def test_a_2_to_an_sms_reported_undelivered_still_reaches_staff(
     anna: Desk, case_id: str, client: Client, booked: dict[str, Any]
 ) -> None:
     """Carriers sometimes report a delivered SMS as undelivered; the applicant's answer shows it arrived."""
-    sweep(client)
-    [sent] = [m for m in sms(case_id) if m["kind"] == "appointment_booked"]
-    twilio_reports(client, sent, "undelivered", "30003")
+    booking_sms_reported(client, case_id, "undelivered", "30003")
     answer = applicant_sends(client, "2", "SM-two-after-undelivered")
     assert render("reply_not_coming", "ar", Values()).body in answer  # not "we find no appointment"
     assert sorted(flags(anna, case_id)) == [
