@@ -787,6 +787,14 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     erased_at = "2026-03-02T09:00:00.000000+00:00"
     history = [
         *stored["history"],
+        {"at": erased_at, "action": "sms_consent_withdrawn", "partner": "lmu-klinikum", "by": None, "detail": {}},
+        {
+            "at": erased_at,
+            "action": "appointment_passed",
+            "partner": "lmu-klinikum",
+            "by": "system",
+            "detail": {"by_name": "appointment schedule"},
+        },
         {
             "at": erased_at,
             "action": "erased",
@@ -801,7 +809,10 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     page.locator("#case-state", has_text=text("de", "script", "erased_case")).wait_for()
     for control in ("#case-claim", "#case-release", "#appointment-form", "#section-close", "#section-move"):
         assert page.locator(control).is_hidden(), control
-    assert text("de", "actions", "erased") in page.locator("#history").inner_text()
+    history_text = page.locator("#history").inner_text()
+    for action in ("erased", "sms_consent_withdrawn", "appointment_passed"):
+        assert text("de", "actions", action) in history_text, action
+    assert text("de", "script", "by_system") in history_text and "appointment schedule" not in history_text
 
 
 def test_overdue_and_flagged_cases_are_visibly_marked_and_further_pages_load_with_the_cursor(
