@@ -348,6 +348,11 @@ class _BookingCheck:
 
         return DynamoBookingCheck(dynamodb_connection()).still_ahead(case_id, appointment_id, now)
 
+    def case_open(self, case_id: str) -> bool:
+        from chalicelib.adapters.dynamodb.appointment_store import DynamoBookingCheck
+
+        return DynamoBookingCheck(dynamodb_connection()).case_open(case_id)
+
 
 class _CaseAttention:
     """DynamoCaseAttention, imported on the first inbound `2` or CANCEL or failed SMS: its module (the appointment

@@ -38,6 +38,7 @@ REPLY_KEYS = (
     "reply_coming",
     "reply_not_coming",
     "reply_no_appointment",
+    "reply_no_case",
     "reply_unknown",
 )
 LANGUAGES = ("de", "en", "ar", "uk", "tr", "ru", "fa", "ro", "pl", "es", "fr")

@@ -182,6 +182,10 @@ class BookingCheck(Protocol):
         """The appointment is booked, at whatever time and place, still after `now`, its case open."""
         ...
 
+    def case_open(self, case_id: str) -> bool:
+        """The case exists (not erased) and is not closed: staff still handle it."""
+        ...
+
 
 class SmsConsentLog(Protocol):
     """Records an SMS opt-out (STOP) or opt-in (START) in the consent record of every case of

@@ -104,16 +104,30 @@ class SmsWebhooks:
         opted_out = self.store.is_opted_out(hashed)
         intent = opt_out.classify(body, opted_out)
         about = ours[0] if ours else None
+        appointment_id = about.appointment_id if about else None
         reply_key: str | None = None
         attention: str | None = None
         answer: str | None = None
+        open_case = True  # a case still being handled, to which staff can react
+        if intent.is_cancel or intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
+            upcoming = self._about_an_upcoming_appointment(ours, now)
+            if upcoming is not None:
+                about, appointment_id = upcoming, upcoming.appointment_id
+            else:  # nothing ahead to answer or cancel: the number's newest case still open, if any
+                appointment_id = None
+                handled = self._open_case_message(ours)
+                open_case = handled is not None
+                about = handled or about
         if intent.kind == opt_out.OPT_OUT:
             # The consent record first: if it fails, Twilio's retry finds the opt-out not yet done.
             self._record_consent(hashed, True, now, intent.keyword or "STOP")
             changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
-            attention = CANCEL_OPT_OUT if intent.is_cancel else None
+            # CANCEL may mean the appointment or the whole request: staff of an open case call.
+            attention = CANCEL_OPT_OUT if intent.is_cancel and open_case else None
             if changed:  # confirmed once; a repeated STOP gets silence
-                reply_key = "reply_opted_out_cancel" if intent.is_cancel else "reply_opted_out"
+                # "We will call about your appointment" only when there is one and staff were told.
+                calls = intent.is_cancel and appointment_id is not None
+                reply_key = "reply_opted_out_cancel" if calls else "reply_opted_out"
         elif intent.kind == opt_out.OPT_IN:
             self._record_consent(hashed, False, now, intent.keyword or "START")
             self.store.set_opt_out(hashed, False, now, intent.keyword or "START")
@@ -123,18 +137,17 @@ class SmsWebhooks:
             reply_key = "reply_help"
         elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
             answer = "1" if intent.kind == opt_out.COMING else "2"
-            replied_to = self._about_an_upcoming_appointment(ours, now)
-            if replied_to is None:
-                reply_key = "reply_no_appointment"
+            if appointment_id is None:
+                reply_key = "reply_no_appointment" if open_case else "reply_no_case"
             else:
-                about = replied_to
-                self.store.record_reply(replied_to.message_id, answer, now)
+                assert about is not None
+                self.store.record_reply(about.message_id, answer, now)
                 attention = CANNOT_COME if answer == "2" else None
                 reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
         else:
             reply_key = "reply_unknown"
         if about is not None:
-            self._keep_inbound(sid, sender, hashed, body, about, answer, attention, now)
+            self._keep_inbound(sid, sender, hashed, body, about, appointment_id, answer, attention, now)
         if opted_out and intent.kind != opt_out.OPT_OUT:
             return None  # nothing, ever, to a number that opted out
         return render(reply_key, language, Values()).body if reply_key else None
@@ -175,6 +188,17 @@ class SmsWebhooks:
                 return message
         return None
 
+    def _open_case_message(self, ours: list[Message]) -> Message | None:
+        """The newest SMS of a case of this number that is still open, if any."""
+        asked: set[str] = set()
+        for message in ours:
+            if message.case_id in asked:
+                continue
+            asked.add(message.case_id)
+            if self.bookings is None or self.bookings.case_open(message.case_id):
+                return message
+        return None
+
     def _resume(self, hashed: str, sid: str, now: datetime) -> None:
         """After START, what the number's upcoming appointments still need. Storage busy fails the
         webhook, so Twilio's retry (the same MessageSid: planning is keyed by it) does it again."""
@@ -198,6 +222,7 @@ class SmsWebhooks:
         hashed: str,
         body: str,
         about: Message,
+        appointment_id: str | None,
         answer: str | None,
         attention: str | None,
         now: datetime,
@@ -214,7 +239,7 @@ class SmsWebhooks:
             encoding="",
             status=RECEIVED,
             created_at=now,
-            appointment_id=about.appointment_id,
+            appointment_id=appointment_id,
             direction=INBOUND,
             reply=answer,
             attention=attention,
@@ -223,7 +248,7 @@ class SmsWebhooks:
         self.store.add(record, self.policy.delivery.shard_count)
         if attention and self.attention is not None:
             try:
-                self.attention.flag(about.case_id, attention, about.appointment_id, now)
+                self.attention.flag(about.case_id, attention, appointment_id, now)
             except Exception:
                 log.exception("sms.attention_failed", extra={"case_id": about.case_id})
 

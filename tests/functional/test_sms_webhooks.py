@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +15,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.domain.messages import render
-from tests.conftest import EMPTY_STRINGS, post_json, twilio_signature
+from tests.conftest import EMPTY_STRINGS, auth, post_json, twilio_signature
 
 TOKEN = "twilio-test-auth-token"
 BASE = "https://abc123.execute-api.eu-central-1.amazonaws.com/api"  # API Gateway stage "api" in the path
@@ -284,9 +285,57 @@ def test_a_2_about_a_cancelled_appointment_finds_none(client: Client, applicant:
     assert reply == render("reply_no_appointment", "ar", no_values()).body
 
 
-def test_a_2_without_a_reminder_is_answered_politely(client: Client, fake_sender: Any) -> None:
+def test_a_2_from_a_number_without_a_case_promises_nobody_will_call(client: Client, fake_sender: Any) -> None:
     reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMz", sender="+4917711111111")))
-    assert reply == render("reply_no_appointment", "de", no_values()).body
+    assert reply == render("reply_no_case", "de", no_values()).body
+    assert "meldet sich" not in reply
+
+
+def _close(case_id: str, erase: bool = False) -> None:
+    from chalicelib.adapters.dynamodb.models import AppointmentModel, CaseModel
+
+    AppointmentModel.get(case_id, "appt-1").update(actions=[AppointmentModel.status.set("cancelled")])
+    if erase:
+        CaseModel.get(case_id).delete()
+    else:
+        CaseModel.get(case_id).update(actions=[CaseModel.status.set("closed")])
+
+
+@EMPTY_STRINGS
+@pytest.mark.parametrize("erase", [False, True], ids=["closed", "erased"])
+def test_a_2_on_a_case_no_longer_handled_says_so_and_flags_nothing(client: Client, applicant: Any, erase: bool) -> None:
+    """Nobody holds a closed or erased case: the reply must not promise that the office gets in touch."""
+    _close(applicant.case.case_id, erase)
+    reply = message_text(post_form(client, "/sms/inbound", inbound("2", "SMclosed")))
+    assert reply == render("reply_no_case", "ar", no_values()).body
+    inbound_sms = [m for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"]
+    assert [(m["reply"], m["attention"]) for m in inbound_sms] == [("2", None)]
+
+
+@EMPTY_STRINGS
+def test_cancel_with_no_appointment_ahead_flags_an_open_case_without_promising_a_call(
+    client: Client, applicant: Any, staff_token: Callable[..., str]
+) -> None:
+    from chalicelib.adapters.dynamodb.models import AppointmentModel
+
+    AppointmentModel.get(applicant.case.case_id, "appt-1").update(actions=[AppointmentModel.status.set("cancelled")])
+    reply = message_text(post_form(client, "/sms/inbound", inbound("CANCEL", "SMc0")))
+    assert reply == render("reply_opted_out", "ar", no_values()).body
+    flagged = [m for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"]
+    assert [(m["attention"], m["appointment_id"]) for m in flagged] == [("cancel_opt_out", None)]
+    staff = auth(staff_token(applicant.case.partner))
+    case = json.loads(client.http.get(f"/staff/cases/{applicant.case.case_id}", headers=staff).body)
+    assert [(a["reason"], a["appointment_id"]) for a in case["attention"]] == [("cancel_opt_out", None)]
+
+
+@EMPTY_STRINGS
+@pytest.mark.parametrize("erase", [False, True], ids=["closed", "erased"])
+def test_cancel_on_a_closed_case_opts_out_without_a_flag(client: Client, applicant: Any, erase: bool) -> None:
+    _close(applicant.case.case_id, erase)
+    reply = message_text(post_form(client, "/sms/inbound", inbound("CANCEL", "SMc1")))
+    assert reply == render("reply_opted_out", "ar", no_values()).body
+    assert bootstrap.message_store().is_opted_out(_hash(PHONE))
+    assert [m["attention"] for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"] == [None]
 
 
 # --- status callbacks ------------------------------------------------------------------------

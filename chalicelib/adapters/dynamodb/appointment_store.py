@@ -309,14 +309,14 @@ class DynamoBookingCheck:
         appointment = self._appointments.get(case_id, appointment_id)
         if appointment is None or not appointment.is_booked_at(start, place):
             return False
-        return self._case_open(case_id)
+        return self.case_open(case_id)
 
     def still_ahead(self, case_id: str, appointment_id: str, now: datetime) -> bool:
         appointment = self._appointments.get(case_id, appointment_id)
-        return appointment is not None and appointment.is_upcoming(now) and self._case_open(case_id)
+        return appointment is not None and appointment.is_upcoming(now) and self.case_open(case_id)
 
     @staticmethod
-    def _case_open(case_id: str) -> bool:
+    def case_open(case_id: str) -> bool:
         try:
             case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status"])
         except CaseModel.DoesNotExist:
