@@ -672,6 +672,27 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
     assert page.locator("#messages li[data-status=unknown] .badge.attention").count() == 1
 
 
+def test_sms_allowed_no_longer_says_yes_once_the_applicant_opted_out(live: LiveApp, desktop_page: Any) -> None:
+    """The intake said yes; STOP by SMS since (in the consent record) or an opt-out Twilio reported
+    (the SMS log's opted_out) must show beside it, where staff look before promising an SMS."""
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    status, stored = call(live, "GET", f"/staff/cases/{case['case_id']}", token)
+    assert status == 200 and stored["consent"]["sms"] is True, stored
+    log = {"case_id": case["case_id"], "sms_consent": True, "opted_out": True, "attention": [], "messages": []}
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    field = page.locator("#case-intake dd.field-consent-sms")
+    page.locator("#messages-flags p").first.wait_for()
+    assert field.inner_text() == text("de", "script", "sms_consent_opted_out")
+
+    withdrawn = {**stored, "consent": {**stored["consent"], "sms_withdrawn_at": "2026-03-02T08:15:00.000000+00:00"}}
+    page.route(f"**/staff/cases/{case['case_id']}", _json_route(withdrawn))
+    page.reload()
+    page.locator("#messages-flags p").first.wait_for()
+    assert field.inner_text() == text("de", "script", "sms_consent_withdrawn", when="02.03.2026, 09:15")
+
+
 def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

@@ -151,7 +151,7 @@
     S.byId("move-title-coordinator").hidden = !session.isCoordinator;
     S.byId("transfer-submit").textContent = data.page[session.isCoordinator ? "reassign_submit" : "transfer_submit"];
     fillMoveTargets(c.partner);
-    renderIntake(c.intake || {});
+    renderIntake(c.intake || {}, c.consent || {});
     renderRouting(c);
     renderHistory(c.history || []);
   }
@@ -172,11 +172,20 @@
     return names && names[raw] || String(raw);
   }
 
-  function renderIntake(intake) {
+  /* What the applicant said at intake, unless taken back since: STOP by SMS (in the consent record),
+   * or an opt-out the SMS log knows of (Twilio's 21610, a STOP about another case of the number). */
+  function smsConsentText(consent) {
+    if (!consent.sms) return null;
+    if (consent.sms_withdrawn_at) return t("sms_consent_withdrawn", { when: S.formatTime(consent.sms_withdrawn_at) });
+    return messageLog && messageLog.opted_out ? t("sms_consent_opted_out") : null;
+  }
+
+  function renderIntake(intake, consent) {
     var list = S.clear(S.byId("case-intake"));
     INTAKE_FIELDS.forEach(function (field) {
       var text = shown(field, value(intake, field));
       if (text === null) return;
+      if (field === "consent.sms") text = smsConsentText(consent) || text;
       list.appendChild(el("div", { className: "fact" }, [
         el("dt", { text: data.fields[field] || field }),
         el("dd", { text: text, dir: LTR_FIELDS[field] ? "ltr" : "auto", className: "field-" + field.replace(".", "-") })
@@ -490,6 +499,9 @@
     var list = S.clear(S.byId("messages"));
     var notes = S.clear(S.byId("messages-flags"));
     if (log.opted_out) notes.appendChild(el("p", { className: "flag" }, [el("span", { className: "badge attention", text: t("attention") }), " ", t("opted_out")]));
+    var consentField = panel.querySelector("dd.field-consent-sms");
+    var consentText = current && smsConsentText(current.consent || {});
+    if (consentField && consentText) consentField.textContent = consentText;
     if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
     if (log.confirmation_pending) notes.appendChild(el("p", { className: "flag", text: t("confirmation_pending") }));
     attentionItems(log.attention).forEach(function (node) { notes.appendChild(node); });
