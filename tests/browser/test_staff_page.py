@@ -636,6 +636,7 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
                 "body": "2",
                 "reply": "2",
                 "attention": "cannot_come",
+                "appointment_id": "a1",
                 "created_at": at,
             },
             {"direction": "outbound", "kind": "reminder", "status": "unknown", "body": "…", "created_at": at},
@@ -670,6 +671,17 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
     assert text("de", "script", "opted_out") in flags
     assert text("de", "attention_reasons", "cannot_come") in flags
     assert page.locator("#messages li[data-status=unknown] .badge.attention").count() == 1
+    assert page.locator("#messages li[data-status=received] .badge.attention").count() == 1
+
+    # Once the flag is dealt with, the `2` it came from stays in the log with its reason, but no
+    # longer asks for anyone.
+    page.unroute(f"**/staff/cases/{case['case_id']}/messages")
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route({**log, "attention": []}))
+    page.reload()
+    items.first.wait_for()
+    received = page.locator("#messages li[data-status=received]")
+    assert text("de", "attention_reasons", "cannot_come") in received.inner_text()
+    assert received.locator(".badge.attention").count() == 0
 
 
 def test_sms_allowed_no_longer_says_yes_once_the_applicant_opted_out(live: LiveApp, desktop_page: Any) -> None:

@@ -493,6 +493,12 @@
 
   /* ---- messages ---- */
 
+  function stillOpen(flags, m) {
+    return !!m.attention && (flags || []).some(function (f) {
+      return f.reason === m.attention && (f.appointment_id || null) === (m.appointment_id || null);
+    });
+  }
+
   function renderMessages(log) {
     messageLog = log;
     var messages = log.messages || [];
@@ -513,7 +519,8 @@
       var head = [el("strong", { text: S.label("message_kinds", kind) }), " ",
         el("span", { className: "badge status-" + status, text: S.label("message_statuses", status) }), " ",
         el("time", { datetime: when || "", text: S.formatTime(when) })];
-      if (m.attention || status === "unknown") head.push(" ", el("span", { className: "badge attention", text: t("attention") }));
+      // An inbound SMS's flag keeps its reason, but asks for staff only while the flag is open.
+      if (stillOpen(log.attention, m) || status === "unknown") head.push(" ", el("span", { className: "badge attention", text: t("attention") }));
       var item = el("li", { className: "message " + (inbound ? "inbound" : "outbound"), "data-kind": kind,
         "data-status": status }, [el("div", {}, head)]);
       if (m.body) item.appendChild(el("p", { className: "sms", text: m.body, lang: m.language || null, dir: "auto" }));
