@@ -198,7 +198,16 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     assert withdrawn.count() >= 1, "the 10:30 texts are withdrawn"
     assert text("de", "message_reasons", "rescheduled") in withdrawn.first.inner_text()  # why, in German
 
+    # Cancelling asks first and says the applicant will be texted; "No" keeps the appointment.
     page.locator("#appointments [data-act=cancel]").click()
+    question = page.locator("#appointments .cancel-confirm")
+    assert text("de", "script", "cancel_confirm_sms") in question.inner_text()
+    assert page.evaluate("document.activeElement.dataset.act") == "cancel-confirmed"
+    page.locator("#appointments [data-act=keep]").click()
+    assert question.count() == 0 and page.evaluate("document.activeElement.dataset.act") == "cancel"
+    assert not [r for r in sent if r["method"] == "DELETE"], "nothing cancelled yet"
+    page.locator("#appointments [data-act=cancel]").click()
+    page.locator("#appointments [data-act=cancel-confirmed]").click()
     page.locator("#appointments li.appointment[data-status=cancelled]").wait_for()
     assert text("de", "appointment_statuses", "cancelled") in page.locator("#appointments").inner_text()
     # The applicant is told of the cancellation; every other text still waiting for the time is withdrawn.
@@ -290,6 +299,21 @@ def test_a_case_opens_from_the_reference_the_applicant_reads_out(live: LiveApp, 
     page.click("#find-form button[type=submit]")
     page.locator("#case-reference", has_text=case["reference"]).wait_for()
     assert page.evaluate("location.hash") == f"#/case/{case['case_id']}"
+
+
+def test_cancelling_for_an_applicant_without_sms_says_staff_must_tell_them(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum", sms=False)
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", token)[0] == 200
+    booked = {"start": f"{working_day(4).isoformat()}T10:00", "duration_minutes": 60, "location": "Raum E.12"}
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/appointments", token, booked)[0] == 201
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#messages-flags p").first.wait_for()  # the SMS log has been read: no consent
+    page.locator("#appointments [data-act=cancel]").click()
+    question = page.locator("#appointments .cancel-confirm").inner_text()
+    assert text("de", "script", "cancel_confirm_no_sms") in question
+    assert text("de", "script", "cancel_confirm_sms") not in question
 
 
 def test_the_german_page_explains_a_refused_booking_in_german(live: LiveApp, desktop_page: Any) -> None:

@@ -478,17 +478,46 @@
     var act = button.getAttribute("data-act");
     if (!a) return;
     if (act === "reschedule") { startReschedule(a); return; }
+    if (act === "cancel") { askToCancel(item, a); return; }
+    if (act === "keep") { stopAsking(item); return; }
+    var cancelling = act === "cancel-confirmed";
     var base = path("/appointments/" + encodeURIComponent(id));
-    var request = act === "cancel" ? S.api("DELETE", base)
+    var request = cancelling ? S.api("DELETE", base)
       : S.api("POST", base + "/attendance", { attended: act === "attended" });
     var when = S.formatTime(a.start, "weekday");
     S.hideProblem(problem);
     S.busy(button, request).then(function () {
-      S.announce(act === "cancel" ? t("cancelled_ok", { when: when }) : t("attendance_ok"));
+      S.announce(cancelling ? t("cancelled_ok", { when: when }) : t("attendance_ok"));
       refocusPending = true;  // the list is drawn anew, and the button with it
       refresh();
       S.refreshQueue();  // status, and a "please check" this settled
     }, function (error) { failed(error, null); });
+  }
+
+  /* A cancel cannot be undone and texts the applicant: the appointment's buttons give way to a
+   * question that says whether an SMS goes out (no consent, or STOP: staff must tell them). */
+  function askToCancel(item, a) {
+    var buttons = item.querySelector(".buttons");
+    var texted = messageLog && (messageLog.sms_consent !== false && !messageLog.opted_out);
+    var sms = messageLog ? " " + t(texted ? "cancel_confirm_sms" : "cancel_confirm_no_sms") : "";  // log not read yet: not known
+    var question = el("p", { id: "cancel-question-" + appointmentId(a),
+      text: t("cancel_confirm", { when: S.formatTime(a.start, "weekday") }) + sms });
+    var yes = el("button", { type: "button", className: "primary small", "data-act": "cancel-confirmed", text: t("cancel_confirm_yes"),
+      "aria-describedby": question.id });
+    var confirm = el("div", { className: "cancel-confirm", role: "group", "aria-labelledby": question.id }, [question,
+      el("div", { className: "buttons inline" }, [yes,
+        el("button", { type: "button", className: "secondary small", "data-act": "keep", text: t("cancel_confirm_keep") })])]);
+    buttons.hidden = true;
+    item.appendChild(confirm);
+    yes.focus();
+  }
+
+  function stopAsking(item) {
+    var confirm = item.querySelector(".cancel-confirm");
+    if (confirm) confirm.remove();
+    var buttons = item.querySelector(".buttons");
+    buttons.hidden = false;
+    buttons.querySelector("[data-act=cancel]").focus();
   }
 
   /* ---- messages ---- */
