@@ -294,7 +294,29 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "reference": {"type": "string"},
             "partner": {"type": "string"},
             "status": {"enum": ["routed", "claimed", "scheduled", "closed"]},
-            "routing": {"type": "object"},
+            "routing": {
+                "type": "object",
+                "description": "The routing decision made at intake (a later transfer shows in partner and history).",
+                "properties": {
+                    "rule": {"type": "string"},
+                    "partner": {"type": "string"},
+                    "reason": {"type": "string", "description": "In the rules' English."},
+                    "conditions": {
+                        "type": ["array", "null"],
+                        "description": "The reason read back into the rule's conditions, for pages in other "
+                        "languages: [] for the fallback rule, null for a reason not in the rules' wording.",
+                        "items": {
+                            "type": "object",
+                            "required": ["field", "test", "values"],
+                            "properties": {
+                                "field": {"type": "string", "description": "Intake field path."},
+                                "test": {"enum": ["is", "contains"]},
+                                "values": {"type": "array", "items": {"type": "string"}},
+                            },
+                        },
+                    },
+                },
+            },
             "language": {"type": "string"},
             "intake": {"type": "object"},
             "created_at": {"type": "string"},

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from chalicelib.domain.routing import conditions_of
+
 ROUTED = "routed"
 CLAIMED = "claimed"
 SCHEDULED = "scheduled"
@@ -81,7 +83,12 @@ class Case:
             "partner": self.partner,
             "status": self.status,
             # The routing decision as made at intake; a later transfer shows in `partner` and history.
-            "routing": {"rule": self.rule, "partner": self.routed_partner, "reason": self.routing_reason},
+            "routing": {
+                "rule": self.rule,
+                "partner": self.routed_partner,
+                "reason": self.routing_reason,
+                "conditions": conditions_of(self.routing_reason),  # the reason, for pages in other languages
+            },
             "language": self.language,
             "intake": self.intake,
             "created_at": self.created_at,

@@ -47,8 +47,31 @@ class Rule:
 
     def reason(self) -> str:
         if not self.conditions:
-            return "no earlier rule matched (fallback)"
+            return FALLBACK_REASON
         return " and ".join(c.explain() for c in self.conditions)
+
+
+FALLBACK_REASON = "no earlier rule matched (fallback)"
+_TESTS = (" is ", " contains ")
+
+
+def conditions_of(reason: str) -> list[dict[str, Any]] | None:
+    """The conditions a stored reason states (Rule.reason's wording, read back), so that a page can
+    say them in its own language: [] for the fallback, None for a text not in that wording. Fields
+    and values are codes without spaces, which keeps the wording unambiguous."""
+    if reason == FALLBACK_REASON:
+        return []
+    conditions = []
+    for part in reason.split(" and "):
+        test = next((t for t in _TESTS if t in part), None)
+        if test is None:
+            return None
+        field, _, values = part.partition(test)
+        listed = values.split(" or ")
+        if not field or " " in field or any(not v or " " in v for v in listed):
+            return None
+        conditions.append({"field": field, "test": test.strip(), "values": listed})
+    return conditions
 
 
 @dataclass(frozen=True)

@@ -301,6 +301,22 @@ def test_a_case_opens_from_the_reference_the_applicant_reads_out(live: LiveApp, 
     assert page.evaluate("location.hash") == f"#/case/{case['case_id']}"
 
 
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_routing_reason_is_in_the_pages_language(live: LiveApp, desktop_page: Any, language: str) -> None:
+    """The rule's reason is stored in the rules' English ("qualification.profession_group is health");
+    staff read it with their page's names for the field and the option."""
+    from chalicelib.pages.labels import labels as intake_labels
+
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    sign_in(page, live, token, language, f"#/case/{case['case_id']}")
+    reason = page.locator('#case-routing [data-routing="routing_reason"]')
+    reason.wait_for()
+    group = intake_labels(language)["fields"]["qualification.profession_group"]["options"]["health"]
+    field = text(language, "fields", "qualification.profession_group")
+    assert reason.inner_text() == text(language, "script", "rule_is", field=field, values=group)
+
+
 def test_cancelling_for_an_applicant_without_sms_says_staff_must_tell_them(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case = new_case(live, "lmu-klinikum", sms=False)

@@ -351,7 +351,12 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
     expected = {"by_name": "Anna Berger", "from": LMU, "to": VIA, "reason": REASON}
     assert case["history"][-1]["detail"] == expected
     # The routing decision still says who the rules chose, not who holds the case now.
-    assert case["routing"] == {"rule": "health-professions", "partner": LMU, "reason": case["routing"]["reason"]}
+    assert case["routing"] == {
+        "rule": "health-professions",
+        "partner": LMU,
+        "reason": "qualification.profession_group is health",
+        "conditions": [{"field": "qualification.profession_group", "test": "is", "values": ["health"]}],
+    }
 
     deliver_stream(anna.client)
     messages = sqs_messages(VIA)

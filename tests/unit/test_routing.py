@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from chalicelib.data import default_partners, default_routing_rules
-from chalicelib.domain.routing import RoutingPolicy, RoutingPolicyError
+from chalicelib.domain.routing import RoutingPolicy, RoutingPolicyError, conditions_of
 from chalicelib.validation import validate
 
 PARTNER_IDS = {p["id"] for p in default_partners()}
@@ -105,3 +105,23 @@ def test_rules_schema_rejects_unknown_operators():
     rules = copy.deepcopy(default_routing_rules())
     rules["rules"][0]["when"][0] = {"field": "goals", "matches": "job"}
     assert validate("routing-rules", rules)
+
+
+def _shown(value: object) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+
+
+def test_every_shipped_rules_reason_reads_back_into_its_conditions(policy: RoutingPolicy) -> None:
+    """Pages say a stored reason in their own language from these conditions (staff page)."""
+    for rule in policy.rules:
+        expected = [
+            {"field": c.field, "test": "contains" if c.operator == "contains_any" else "is", "values": _shown(c.value)}
+            for c in rule.conditions
+        ]
+        assert conditions_of(rule.reason()) == expected, rule.id
+
+
+@pytest.mark.parametrize("reason", ["", "routed by hand", "goals contains", "a b is c", "goals contains job or"])
+def test_a_reason_not_in_the_rules_wording_is_left_as_it_is(reason: str) -> None:
+    assert conditions_of(reason) is None

@@ -193,11 +193,26 @@
     });
   }
 
+  /* The rule's conditions in the page's language ("Berufsfeld: Gesundheit"); the stored English
+   * reason when the server could not read it back into conditions. */
+  function routingReason(routing) {
+    var conditions = routing.conditions;
+    if (!Array.isArray(conditions)) return routing.reason;
+    if (!conditions.length) return t("rule_fallback");
+    return conditions.map(function (condition) {
+      var values = condition.values.map(function (v) {
+        return shown(condition.field, v === "true" ? true : v === "false" ? false : v);
+      });
+      return t(condition.test === "contains" ? "rule_contains" : "rule_is",
+        { field: data.fields[condition.field] || condition.field, values: values.join(t("rule_or")) });
+    }).join(t("rule_and"));
+  }
+
   function renderRouting(c) {
     var routing = c.routing || {};
     var list = S.clear(S.byId("case-routing"));
     [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule],
-      ["routing_reason", routing.reason]].forEach(function (pair) {
+      ["routing_reason", routingReason(routing)]].forEach(function (pair) {
       list.appendChild(el("div", { className: "fact" }, [
         el("dt", { text: data.page[pair[0]] }),
         el("dd", { text: pair[1] || t("none"), "data-routing": pair[0] })
