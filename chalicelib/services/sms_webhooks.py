@@ -108,21 +108,14 @@ class SmsWebhooks:
         reply_key: str | None = None
         attention: str | None = None
         answer: str | None = None
-        open_case = True  # a case still being handled, to which staff can react
+        open_case = True  # a case staff still handle, so that a flag reaches someone
         if intent.is_cancel or intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
-            upcoming = self._about_an_upcoming_appointment(ours, now)
-            if upcoming is not None:
-                about, appointment_id = upcoming, upcoming.appointment_id
-            else:  # nothing ahead to answer or cancel: the number's newest case still open, if any
-                appointment_id = None
-                handled = self._open_case_message(ours)
-                open_case = handled is not None
-                about = handled or about
+            about, appointment_id, open_case = self._what_it_answers(ours, now)
         if intent.kind == opt_out.OPT_OUT:
             # The consent record first: if it fails, Twilio's retry finds the opt-out not yet done.
             self._record_consent(hashed, True, now, intent.keyword or "STOP")
             changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
-            # CANCEL may mean the appointment or the whole request: staff of an open case call.
+            # CANCEL may mean the appointment or the whole request: staff of an open case hear of it.
             attention = CANCEL_OPT_OUT if intent.is_cancel and open_case else None
             if changed:  # confirmed once; a repeated STOP gets silence
                 # "We will call about your appointment" only when there is one and staff were told.
@@ -137,10 +130,9 @@ class SmsWebhooks:
             reply_key = "reply_help"
         elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
             answer = "1" if intent.kind == opt_out.COMING else "2"
-            if appointment_id is None:
+            if appointment_id is None or about is None:
                 reply_key = "reply_no_appointment" if open_case else "reply_no_case"
             else:
-                assert about is not None
                 self.store.record_reply(about.message_id, answer, now)
                 attention = CANNOT_COME if answer == "2" else None
                 reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
@@ -187,6 +179,16 @@ class SmsWebhooks:
             if self.bookings.still_ahead(message.case_id, message.appointment_id, now):
                 return message
         return None
+
+    def _what_it_answers(self, ours: list[Message], now: datetime) -> tuple[Message | None, str | None, bool]:
+        """What a 1, 2 or CANCEL is about: (the SMS, its appointment, whether staff still handle the
+        case). An appointment still ahead first; else the newest SMS of a case still open, about no
+        appointment; else the newest SMS (kept on its case), with nobody left to tell."""
+        upcoming = self._about_an_upcoming_appointment(ours, now)
+        if upcoming is not None:
+            return upcoming, upcoming.appointment_id, True
+        handled = self._open_case_message(ours)
+        return handled or (ours[0] if ours else None), None, handled is not None
 
     def _open_case_message(self, ours: list[Message]) -> Message | None:
         """The newest SMS of a case of this number that is still open, if any."""
