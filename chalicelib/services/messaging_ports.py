@@ -182,9 +182,18 @@ class BookingCheck(Protocol):
         """The appointment is booked, at whatever time and place, still after `now`, its case open."""
         ...
 
-    def case_open(self, case_id: str) -> bool:
-        """The case exists (not erased) and is not closed: staff still handle it."""
+    def open_case(self, case_id: str, now: datetime) -> OpenCase | None:
+        """The case if staff still handle it (not closed, not erased), with its next appointment."""
         ...
+
+
+@dataclass(frozen=True)
+class OpenCase:
+    """A case staff still handle, as an applicant's `1`, `2` or CANCEL may concern it."""
+
+    case_id: str
+    language: str
+    next_appointment_id: str | None  # the earliest booked appointment still ahead
 
 
 class SmsConsentLog(Protocol):

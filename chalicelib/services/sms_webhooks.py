@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -31,6 +32,7 @@ from chalicelib.services.messaging_ports import (
     BookingCheck,
     CaseAttention,
     MessageStore,
+    OpenCase,
     SignatureVerifier,
     SmsConsentLog,
     WebhookRequest,
@@ -54,6 +56,18 @@ WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week t
 # What a `1` or `2` can answer: an SMS that may have reached the phone, and one the carrier reported
 # undelivered (such reports are sometimes wrong, and the reply itself shows it arrived).
 REPLIED_TO = (*MAYBE_SENT, UNDELIVERED)
+
+
+@dataclass(frozen=True)
+class Answered:
+    """What an applicant's SMS concerns: the case it is kept on, the appointment, the reply's language,
+    our SMS it answers (its reply is noted there), and whether staff still handle the case."""
+
+    case_id: str | None
+    appointment_id: str | None
+    language: str
+    message: Message | None
+    handled: bool
 
 
 class SmsWebhooks:
@@ -100,26 +114,31 @@ class SmsWebhooks:
     def _inbound(self, sid: str, sender: str, body: str, now: datetime) -> str | None:
         hashed = phone_hash(sender, self.policy.phone_hash_key)
         ours = [m for m in self.store.recent_for_phone(hashed) if m.direction == OUTBOUND]
-        language = ours[0].language if ours else self.policy.default_language
+        newest = ours[0] if ours else None
         opted_out = self.store.is_opted_out(hashed)
         intent = opt_out.classify(body, opted_out)
-        about = ours[0] if ours else None
-        appointment_id = about.appointment_id if about else None
+        if intent.is_cancel or intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
+            about = self._what_it_answers(hashed, ours, now)
+        else:  # kept on the case of the newest SMS, about what it was about
+            about = Answered(
+                newest.case_id if newest else None,
+                newest.appointment_id if newest else None,
+                newest.language if newest else self.policy.default_language,
+                newest,
+                handled=newest is not None,
+            )
         reply_key: str | None = None
         attention: str | None = None
         answer: str | None = None
-        open_case = True  # a case staff still handle, so that a flag reaches someone
-        if intent.is_cancel or intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
-            about, appointment_id, open_case = self._what_it_answers(ours, now)
         if intent.kind == opt_out.OPT_OUT:
             # The consent record first: if it fails, Twilio's retry finds the opt-out not yet done.
             self._record_consent(hashed, True, now, intent.keyword or "STOP")
             changed = self.store.set_opt_out(hashed, True, now, intent.keyword or "STOP")
             # CANCEL may mean the appointment or the whole request: staff of an open case hear of it.
-            attention = CANCEL_OPT_OUT if intent.is_cancel and open_case else None
+            attention = CANCEL_OPT_OUT if intent.is_cancel and about.handled else None
             if changed:  # confirmed once; a repeated STOP gets silence
                 # "We will call about your appointment" only when there is one and staff were told.
-                calls = intent.is_cancel and appointment_id is not None
+                calls = intent.is_cancel and about.appointment_id is not None
                 reply_key = "reply_opted_out_cancel" if calls else "reply_opted_out"
         elif intent.kind == opt_out.OPT_IN:
             self._record_consent(hashed, False, now, intent.keyword or "START")
@@ -130,19 +149,49 @@ class SmsWebhooks:
             reply_key = "reply_help"
         elif intent.kind in (opt_out.COMING, opt_out.NOT_COMING):
             answer = "1" if intent.kind == opt_out.COMING else "2"
-            if appointment_id is None or about is None:
-                reply_key = "reply_no_appointment" if open_case else "reply_no_case"
+            if about.appointment_id is None:
+                reply_key = "reply_no_appointment" if about.handled else "reply_no_case"
             else:
-                self.store.record_reply(about.message_id, answer, now)
+                if about.message is not None:
+                    self.store.record_reply(about.message.message_id, answer, now)
                 attention = CANNOT_COME if answer == "2" else None
                 reply_key = "reply_coming" if answer == "1" else "reply_not_coming"
         else:
             reply_key = "reply_unknown"
-        if about is not None:
-            self._keep_inbound(sid, sender, hashed, body, about, appointment_id, answer, attention, now)
+        self._keep_inbound(sid, sender, hashed, body, about, answer, attention, now)
         if opted_out and intent.kind != opt_out.OPT_OUT:
             return None  # nothing, ever, to a number that opted out
-        return render(reply_key, language, Values()).body if reply_key else None
+        return render(reply_key, about.language, Values()).body if reply_key else None
+
+    def _what_it_answers(self, hashed: str, ours: list[Message], now: datetime) -> Answered:
+        """What a 1, 2 or CANCEL is about. The appointment the SMS we sent name first (the one the
+        applicant read last); else a case of the number staff still handle, with its next appointment
+        (booked by phone, its SMS not gone out yet) or none; else nothing anyone still handles."""
+        upcoming = self._about_an_upcoming_appointment(ours, now)
+        if upcoming is not None:
+            return Answered(upcoming.case_id, upcoming.appointment_id, upcoming.language, upcoming, handled=True)
+        found = self._open_case(hashed, ours, now)
+        if found is not None:
+            return Answered(found.case_id, found.next_appointment_id, found.language, None, handled=True)
+        newest = ours[0] if ours else None
+        language = newest.language if newest else self.policy.default_language
+        return Answered(newest.case_id if newest else None, None, language, None, handled=False)
+
+    def _open_case(self, hashed: str, ours: list[Message], now: datetime) -> OpenCase | None:
+        """The number's case staff still handle: one with an appointment ahead first, else the one we
+        last texted about, else any (a new intake whose confirmation is not planned yet)."""
+        if self.bookings is None:
+            return None
+        case_ids = list(dict.fromkeys(m.case_id for m in ours))  # newest first
+        if self.consent is not None:
+            case_ids += [c for c in self.consent.cases_of_phone(hashed) if c not in case_ids]
+        first: OpenCase | None = None
+        for case_id in case_ids:
+            found = self.bookings.open_case(case_id, now)
+            if found is not None and found.next_appointment_id is not None:
+                return found
+            first = first or found
+        return first
 
     def _about_an_upcoming_appointment(self, ours: list[Message], now: datetime) -> Message | None:
         """The newest SMS we sent about an appointment that is still ahead and still stands: a reminder,
@@ -180,27 +229,6 @@ class SmsWebhooks:
                 return message
         return None
 
-    def _what_it_answers(self, ours: list[Message], now: datetime) -> tuple[Message | None, str | None, bool]:
-        """What a 1, 2 or CANCEL is about: (the SMS, its appointment, whether staff still handle the
-        case). An appointment still ahead first; else the newest SMS of a case still open, about no
-        appointment; else the newest SMS (kept on its case), with nobody left to tell."""
-        upcoming = self._about_an_upcoming_appointment(ours, now)
-        if upcoming is not None:
-            return upcoming, upcoming.appointment_id, True
-        handled = self._open_case_message(ours)
-        return handled or (ours[0] if ours else None), None, handled is not None
-
-    def _open_case_message(self, ours: list[Message]) -> Message | None:
-        """The newest SMS of a case of this number that is still open, if any."""
-        asked: set[str] = set()
-        for message in ours:
-            if message.case_id in asked:
-                continue
-            asked.add(message.case_id)
-            if self.bookings is None or self.bookings.case_open(message.case_id):
-                return message
-        return None
-
     def _resume(self, hashed: str, sid: str, now: datetime) -> None:
         """After START, what the number's upcoming appointments still need. Storage busy fails the
         webhook, so Twilio's retry (the same MessageSid: planning is keyed by it) does it again."""
@@ -223,12 +251,13 @@ class SmsWebhooks:
         sender: str,
         hashed: str,
         body: str,
-        about: Message,
-        appointment_id: str | None,
+        about: Answered,
         answer: str | None,
         attention: str | None,
         now: datetime,
     ) -> None:
+        if about.case_id is None:
+            return  # a number we never texted and without a case: nothing to keep it on
         record = Message(
             message_id=message_id("inbound", sid),
             case_id=about.case_id,
@@ -241,7 +270,7 @@ class SmsWebhooks:
             encoding="",
             status=RECEIVED,
             created_at=now,
-            appointment_id=appointment_id,
+            appointment_id=about.appointment_id,
             direction=INBOUND,
             reply=answer,
             attention=attention,
@@ -250,7 +279,7 @@ class SmsWebhooks:
         self.store.add(record, self.policy.delivery.shard_count)
         if attention and self.attention is not None:
             try:
-                self.attention.flag(about.case_id, attention, appointment_id, now)
+                self.attention.flag(about.case_id, attention, about.appointment_id, now)
             except Exception:
                 log.exception("sms.attention_failed", extra={"case_id": about.case_id})
 

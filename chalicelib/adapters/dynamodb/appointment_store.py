@@ -35,6 +35,7 @@ from chalicelib.domain.appointments import (
 from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
+from chalicelib.services.messaging_ports import OpenCase
 
 UPCOMING = "upcoming"  # the one partition of the sparse upcoming index
 
@@ -309,14 +310,25 @@ class DynamoBookingCheck:
         appointment = self._appointments.get(case_id, appointment_id)
         if appointment is None or not appointment.is_booked_at(start, place):
             return False
-        return self.case_open(case_id)
+        return self._case_open(case_id)
 
     def still_ahead(self, case_id: str, appointment_id: str, now: datetime) -> bool:
         appointment = self._appointments.get(case_id, appointment_id)
-        return appointment is not None and appointment.is_upcoming(now) and self.case_open(case_id)
+        return appointment is not None and appointment.is_upcoming(now) and self._case_open(case_id)
+
+    def open_case(self, case_id: str, now: datetime) -> OpenCase | None:
+        try:
+            case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status", "language", "erased_at"])
+        except CaseModel.DoesNotExist:
+            return None
+        if case.status == CLOSED or case.erased_at:
+            return None
+        ahead = [a for a in self._appointments.for_case(case_id) if a.is_upcoming(now)]
+        nearest = min(ahead, key=lambda a: a.start, default=None)
+        return OpenCase(case_id, case.language, nearest.appointment_id if nearest else None)
 
     @staticmethod
-    def case_open(case_id: str) -> bool:
+    def _case_open(case_id: str) -> bool:
         try:
             case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status"])
         except CaseModel.DoesNotExist:
