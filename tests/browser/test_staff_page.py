@@ -202,8 +202,13 @@ def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     page.locator("#appointments [data-act=cancel]").click()
     question = page.locator("#appointments .cancel-confirm")
     assert text("de", "script", "cancel_confirm_sms") in question.inner_text()
-    assert page.evaluate("document.activeElement.dataset.act") == "cancel-confirmed"
-    page.locator("#appointments [data-act=keep]").click()
+    # By keyboard: the focus starts on "No", so Enter pressed twice cancels nothing; Escape keeps it too.
+    assert page.evaluate("document.activeElement.dataset.act") == "keep"
+    page.keyboard.press("Enter")
+    assert question.count() == 0 and page.evaluate("document.activeElement.dataset.act") == "cancel"
+    page.keyboard.press("Enter")
+    question.wait_for()
+    page.keyboard.press("Escape")
     assert question.count() == 0 and page.evaluate("document.activeElement.dataset.act") == "cancel"
     assert not [r for r in sent if r["method"] == "DELETE"], "nothing cancelled yet"
     page.locator("#appointments [data-act=cancel]").click()
@@ -689,13 +694,18 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
                 "body": "…",
                 "created_at": at,
             },
+            {"direction": "outbound", "kind": "reminder", "status": "pending", "body": "…", "due_at": at},
         ],
     }
     page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     items = page.locator("#messages li.message")
     items.first.wait_for()
-    assert items.count() == 6
+    assert items.count() == 7
+    # Opted out: the reminder still planned says it will not go out, and the opt-out is a state
+    # (no "please check" badge, which nothing here could clear).
+    held = page.locator("#messages li[data-status=pending]").inner_text()
+    assert text("de", "script", "held_by_opt_out") in held
     unsubscribed = page.locator("#messages li[data-status=undelivered]").inner_text()
     assert text("de", "script", "unsubscribed_at_twilio") in unsubscribed, "an opt-out, not a fault"
     for status in ("delivered", "failed", "sent", "received", "unknown"):
@@ -709,6 +719,7 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
     assert reply in page.locator("#messages li[data-status=sent]").inner_text()
     flags = page.locator("#messages-flags").inner_text()
     assert text("de", "script", "opted_out") in flags
+    assert page.locator("#messages-flags p", has_text=text("de", "script", "opted_out")).locator(".badge").count() == 0
     assert text("de", "attention_reasons", "cannot_come") in flags
     assert page.locator("#messages li[data-status=unknown] .badge.attention").count() == 1
     assert page.locator("#messages li[data-status=received] .badge.attention").count() == 1
@@ -740,9 +751,13 @@ def test_sms_allowed_no_longer_says_yes_once_the_applicant_opted_out(live: LiveA
 
     withdrawn = {**stored, "consent": {**stored["consent"], "sms_withdrawn_at": "2026-03-02T08:15:00.000000+00:00"}}
     page.route(f"**/staff/cases/{case['case_id']}", _json_route(withdrawn))
+    # After a STOP the API reports no SMS consent as well; the SMS section names the reason only.
+    page.unroute(f"**/staff/cases/{case['case_id']}/messages")
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route({**log, "sms_consent": False}))
     page.reload()
     page.locator("#messages-flags p").first.wait_for()
     assert field.inner_text() == text("de", "script", "sms_consent_withdrawn", when="02.03.2026, 09:15")
+    assert text("de", "script", "no_sms_consent") not in page.locator("#messages-flags").inner_text()
 
 
 def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp, desktop_page: Any) -> None:

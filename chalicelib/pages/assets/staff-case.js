@@ -519,12 +519,16 @@
       text: t("cancel_confirm", { when: S.formatTime(a.start, "weekday") }) + sms });
     var yes = el("button", { type: "button", className: "primary small", "data-act": "cancel-confirmed", text: t("cancel_confirm_yes"),
       "aria-describedby": question.id });
+    var keep = el("button", { type: "button", className: "secondary small", "data-act": "keep", text: t("cancel_confirm_keep") });
     var confirm = el("div", { className: "cancel-confirm", role: "group", "aria-labelledby": question.id }, [question,
-      el("div", { className: "buttons inline" }, [yes,
-        el("button", { type: "button", className: "secondary small", "data-act": "keep", text: t("cancel_confirm_keep") })])]);
+      el("div", { className: "buttons inline" }, [yes, keep])]);
+    // Escape keeps the appointment; the focus starts on "keep", so that a second Enter cancels nothing.
+    confirm.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { event.preventDefault(); stopAsking(item); }
+    });
     buttons.hidden = true;
     item.appendChild(confirm);
-    yes.focus();
+    keep.focus();
   }
 
   function stopAsking(item) {
@@ -548,11 +552,13 @@
     var messages = log.messages || [];
     var list = S.clear(S.byId("messages"));
     var notes = S.clear(S.byId("messages-flags"));
-    if (log.opted_out) notes.appendChild(el("p", { className: "flag" }, [el("span", { className: "badge attention", text: t("attention") }), " ", t("opted_out")]));
     var consentField = panel.querySelector("dd.field-consent-sms");
     var consentText = current && smsConsentText(current.consent || {});
     if (consentField && consentText) consentField.textContent = consentText;
-    if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
+    // A state, not a task: no "please check" badge (nothing here can be marked dealt with), and a
+    // STOP is the reason for "no consent", so only the opt-out is said.
+    if (log.opted_out) notes.appendChild(el("p", { className: "flag", text: t("opted_out") }));
+    else if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
     if (log.confirmation_pending) notes.appendChild(el("p", { className: "flag", text: t("confirmation_pending") }));
     attentionItems(log.attention).forEach(function (node) { notes.appendChild(node); });
     messages.forEach(function (m) {
@@ -574,6 +580,7 @@
       }
       if (m.attention) item.appendChild(el("p", { className: "help", text: S.label("attention_reasons", m.attention) }));
       if (m.error_code) item.appendChild(el("p", { className: "help", text: t("error_code", { code: m.error_code }) }));
+      if (log.opted_out && !inbound && status === "pending") item.appendChild(el("p", { className: "help", text: t("held_by_opt_out") }));
       // 21610: the number had unsubscribed at Twilio (STOP to another sender): an opt-out, not a fault.
       var why = m.error_code === "21610" ? t("unsubscribed_at_twilio") : m.reason ? reasonText(m.reason) : "";
       if (why) item.appendChild(el("p", { className: "help", text: why }));
