@@ -573,10 +573,13 @@ def assert_claim_button_in_the_list(page: Any, reference: str) -> None:
     assert table["width"] <= wrap["width"] + 1, "the list scrolls sideways beside the case"
 
 
-def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(live: LiveApp, desktop_page: Any) -> None:
+@pytest.mark.parametrize("partner", ["lmu-klinikum", "akademie-ingenieure"])  # the longest profession name
+def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(
+    live: LiveApp, desktop_page: Any, partner: str
+) -> None:
     page = desktop_page
-    waiting, opened = new_case(live, "lmu-klinikum"), new_case(live, "lmu-klinikum")
-    sign_in(page, live, staff_token(live, "lmu-klinikum"), "de")
+    waiting, opened = new_case(live, partner), new_case(live, partner)
+    sign_in(page, live, staff_token(live, partner), "de")
     open_case(page, opened)
     assert_claim_button_in_the_list(page, waiting["reference"])
 

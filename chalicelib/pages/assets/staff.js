@@ -360,6 +360,7 @@
     S.clear(queueBody);
     var table = S.byId("queue-table");
     table.classList.toggle("network", state.view === "network");
+    table.classList.toggle("routed", state.view === "routed");
     ordered(state.rows).forEach(function (row) {
       var holder = row.claimed_by ? (row.claimed_by === session.staffId ? t("you") : row.claimed_by_name || "") : "";
       var due = [];
