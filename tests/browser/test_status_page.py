@@ -18,9 +18,9 @@ from tests.live import LiveApp
 LINK = re.compile(r"/status#(?P<case_id>[0-9a-f-]{36})\.(?P<secret>[A-Za-z0-9_-]+)$")
 
 
-def submit_intake(live: LiveApp, family: str) -> tuple[dict[str, Any], str]:
+def submit_intake(live: LiveApp, family: str, language: str = "ar") -> tuple[dict[str, Any], str]:
     body = {
-        "language": "ar",
+        "language": language,
         "given_name": "Layla",
         "family_name": family,
         "phone": "0151 1234 5678",
@@ -189,3 +189,39 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     page.reload()  # and so it opens next time, until its time has passed
     cancelled.wait_for()
     assert items.count() == 2 and items.nth(1).get_attribute("class") == "cancelled"
+
+
+PERSIAN_SOLAR_MONTHS = (
+    "فروردین",
+    "اردیبهشت",
+    "خرداد",
+    "تیر",
+    "مرداد",
+    "شهریور",
+    "مهر",
+    "آبان",
+    "آذر",
+    "دی",
+    "بهمن",
+    "اسفند",
+)
+
+
+def test_a_farsi_page_dates_the_appointment_as_its_sms_does(live: LiveApp, mobile_page: Any) -> None:
+    """The SMS and the .ics say 1 December; the page must not say 10 Azar (Persian solar calendar)."""
+    from babel.dates import get_month_names
+
+    created, fragment = submit_intake(live, f"Taqvim{uuid.uuid4().hex[:8]}", language="fa")
+    token = staff_token(live, created["partner"], name="Anna Berger")
+    path = f"/staff/cases/{created['case_id']}"
+    assert call(live, "POST", f"{path}/claim", token)[0] == 200
+    day = working_day(3)
+    booked = {"start": f"{day.isoformat()}T14:00", "duration_minutes": 45, "location": "Raum 2.14"}
+    assert call(live, "POST", f"{path}/appointments", token, booked)[0] == 201
+    page = mobile_page
+    page.goto(f"{live.url}/status#{fragment}")
+    when = page.locator("#appointment-list li time").first
+    when.wait_for()
+    shown = when.inner_text()
+    assert get_month_names("wide", locale="fa")[day.month] in shown, shown  # the SMS's month name
+    assert not [m for m in PERSIAN_SOLAR_MONTHS if re.search(rf"(^|\s){m}(\s|$|،)", shown)], shown

@@ -50,9 +50,15 @@
     });
   }
 
+  /* The Gregorian calendar in every language, as in the SMS and the .ics: Farsi would otherwise
+   * get the Persian solar calendar (10 Azar for the SMS's 1 December). */
+  function calendarLocale() {
+    return lang + "-u-ca-gregory";
+  }
+
   function day(iso) {
     try {
-      return new Intl.DateTimeFormat(lang, { dateStyle: "long", timeZone: "Europe/Berlin" }).format(new Date(iso));
+      return new Intl.DateTimeFormat(calendarLocale(), { dateStyle: "long", timeZone: "Europe/Berlin" }).format(new Date(iso));
     } catch (e) {
       return iso.slice(0, 10);
     }
@@ -62,7 +68,7 @@
     var start = new Date(a.start);
     var end = new Date(a.end);
     try {
-      var format = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Berlin" });
+      var format = new Intl.DateTimeFormat(calendarLocale(), { dateStyle: "full", timeStyle: "short", timeZone: "Europe/Berlin" });
       return format.formatRange ? format.formatRange(start, end) : format.format(start);
     } catch (e) {
       return a.start;
