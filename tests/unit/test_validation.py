@@ -32,6 +32,9 @@ def test_minimal_intake_without_phone_or_email_is_valid(valid_intake):
         (("language",), "xx", "language", "invalid_choice"),
         (("given_name",), "", "given_name", "required"),
         (("given_name",), "   ", "given_name", "required"),
+        (("given_name",), "   \u200b ", "given_name", "required"),  # a zero-width space is no name
+        (("family_name",), "\u200f\u200e\u2066", "family_name", "required"),  # nor are direction marks
+        (("qualification", "title"), "\u00ad\u2060", "qualification.title", "required"),
         (("family_name",), "x" * 101, "family_name", "too_long"),
         (("postcode",), "8033", "postcode", "invalid_postcode"),
         (("postcode",), 80331, "postcode", "wrong_type"),
@@ -144,7 +147,7 @@ def test_normalise_trims_and_converts(valid_intake):
 
 
 def test_names_in_any_script_are_accepted(valid_intake):
-    for name in ("Олександра", "محمد", "Ayşe", "Nguyễn", "李"):
+    for name in ("Олександра", "محمد", "Ayşe", "Nguyễn", "李", "مهر\u200cناز"):  # a ZWNJ inside a Persian name
         valid_intake["given_name"] = name
         assert validate("intake", valid_intake) == []
 
