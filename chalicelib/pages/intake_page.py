@@ -24,6 +24,7 @@ SCRIPT_TEXTS = (
     "network_error",
     "server_error",
     "conflict",
+    "changes_not_saved",
     "retry",
 )
 GLOBE = (
@@ -57,6 +58,7 @@ def _result_section(texts: dict[str, Any]) -> str:
     return (
         '<section id="result" class="result" hidden tabindex="-1" aria-labelledby="result-title">'
         f'<h2 id="result-title">{esc(texts["result_title"])}</h2>'
+        '<p id="result-changes-lost" class="notice" hidden></p>'
         f'<p>{esc(texts["result_reference"])}</p><p class="reference" id="result-reference" dir="ltr"></p>'
         f"<p>{esc(texts['result_reference_help'])}</p>"
         f'<p>{esc(texts["result_partner"])}</p><p class="partner" id="result-partner" dir="auto"></p>'

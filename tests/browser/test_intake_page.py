@@ -192,6 +192,39 @@ def test_a_retry_after_a_lost_answer_creates_one_case(live: LiveApp, mobile_page
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
 
 
+def test_an_entry_changed_after_a_lost_answer_still_shows_the_reference(live: LiveApp, mobile_page: Any) -> None:
+    """The first send arrived but its answer was lost; the applicant adds to the message instead of
+    pressing "try again". They must still get their reference and link (the stored answer), and be
+    told that the change was not saved, rather than "probably received, do not send again"."""
+    page = mobile_page
+    family = unique_family_name("Sokolova")
+    answers: list[int] = []
+
+    def drop_first_answer(route: Any) -> None:
+        if not answers:
+            answers.append(route.fetch().status)  # stored …
+            route.abort("connectionreset")  # … unheard
+        else:
+            response = route.fetch()
+            answers.append(response.status)
+            route.fulfill(response=response)
+
+    page.route("**/intake", drop_first_answer)
+    page.goto(f"{live.url}/ru")
+    fill_intake(page, given_name="Olga", family_name=family)
+    page.tap("#submit")
+    page.locator("#send-problem").wait_for(state="visible")
+    page.fill("#f-message", "Звоните после 17:00")
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    cases = live.cases_of(family)
+    assert len(cases) == 1 and "17:00" not in cases[0]["intake"]["message"]
+    assert page.locator("#result-reference").inner_text() == cases[0]["reference"]
+    assert page.locator("#result-status-link").is_visible()
+    assert page.locator("#result-changes-lost").inner_text() == text("ru", "page", "changes_not_saved")
+    assert answers == [201, 409, 201], "the changed body refused, then the first answer replayed"
+
+
 @pytest.mark.parametrize("language", ["de", "en", "ar", "uk", "tr", "ru", "fa", "ro", "pl", "es", "fr"])
 def test_at_320_px_nothing_scrolls_sideways_and_targets_are_large(browser: Any, live: LiveApp, language: str) -> None:
     context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)

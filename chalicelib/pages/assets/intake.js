@@ -21,6 +21,8 @@
   var attempted = false;
   var touched = {};
   var pendingBody = null;
+  // Sent, its answer lost: the server may hold a case for it under this form fill's key.
+  var lostBody = null;
   // One key for this form fill: a double tap, a retry or a resend after a lost answer all
   // carry it, so the server stores at most one case whatever the network did.
   var idempotencyKey = newKey();
@@ -232,7 +234,10 @@
     else problem.focus();
   }
 
-  function showResult(body) {
+  function showResult(body, changesLost) {
+    var lost = document.getElementById("result-changes-lost");
+    lost.textContent = changesLost ? data.texts.changes_not_saved : "";
+    lost.hidden = !changesLost;
     document.getElementById("result-reference").textContent = body.reference;
     document.getElementById("result-partner").textContent = body.partner_name || body.partner;
     document.getElementById("result-partner-about").textContent = data.partners[body.partner] || "";
@@ -250,8 +255,9 @@
     window.scrollTo(0, 0);
   }
 
-  /* POST `body`; the caller has already set the form busy. */
-  function send(body) {
+  /* POST `body`; the caller has already set the form busy. `recovering`: the body whose answer was
+   * lost, sent again because the applicant's changed one found it stored. */
+  function send(body, recovering) {
     pendingBody = body;
     problem.hidden = true;
     var controller = typeof AbortController === "function" ? new AbortController() : null;
@@ -268,10 +274,18 @@
       clearTimeout(timer);
       setBusy(false);
       if (answer.status === 200 || answer.status === 201) {
-        showResult(answer.body);
+        lostBody = null;
+        showResult(answer.body, !!recovering);
       } else if (answer.status === 400 && Array.isArray(answer.body.errors)) {
         pendingBody = null;  // nothing was stored: the applicant may change the entries
         showErrors(answer.body.errors, true);
+      } else if (answer.status === 409 && answer.body.code === "idempotency_key_reused" && lostBody && lostBody !== body) {
+        // The send whose answer was lost did arrive, and the entries changed since: its stored answer
+        // (reference and link) is what the applicant needs, with word that the changes were not saved.
+        var earlier = lostBody;
+        lostBody = null;
+        setBusy(true);
+        send(earlier, true);
       } else if (answer.status === 409) {
         showProblem(data.texts.conflict, false);
       } else {
@@ -281,6 +295,7 @@
       clearTimeout(timer);
       setBusy(false);
       // The answer was lost, not necessarily the request: retry the same body with the same key.
+      lostBody = body;
       showProblem(data.texts.network_error, true);
     });
   }
