@@ -66,7 +66,8 @@ def _result_section(texts: dict[str, Any]) -> str:
         f"<p>{esc(texts['result_next'])}</p>"
         # The status link (issue 7): the only place the applicant ever sees its secret.
         f"<p>{esc(texts['result_status_link'])}</p>"
-        '<p class="status-link" hidden><a id="result-status-link" dir="ltr" href=""></a></p></section>'
+        '<p class="status-link" hidden><a id="result-status-link" dir="ltr" href=""></a></p>'
+        f'<button type="button" id="new-request" class="secondary">{esc(texts["new_request"])}</button></section>'
     )
 
 

@@ -125,11 +125,28 @@ def test_the_intake_page_hands_over_the_link_and_it_opens_the_status_page(live: 
     assert link.is_visible() and LINK.search(link.inner_text())
     assert page.locator("#result").inner_text().count(labels("de")["page"]["result_status_link"]) == 1
 
+    # A reload (a phone reloads a page left in the background) keeps the reference and the link on
+    # screen, in this tab only.
+    shown_link = link.inner_text()
+    page.reload()
+    page.locator("#result").wait_for(state="visible")
+    assert page.locator("#result-reference").inner_text() == reference and link.inner_text() == shown_link
+    assert page.locator("#intake").is_hidden()
+
     link.click()
     page.locator("#case").wait_for(state="visible")
     assert page.url.split("#")[0].endswith("/status")
     assert page.locator("#case-reference").inner_text() == reference
     assert page.locator("html").get_attribute("lang") == "de"
+
+    # "New request" forgets it: an empty form, and the next visit starts there too.
+    page.goto(f"{live.url}/de")
+    page.locator("#new-request").tap()
+    page.locator("#intake").wait_for(state="visible")
+    assert page.locator("#result").is_hidden() and page.locator("#f-given_name").input_value() == ""
+    page.goto(f"{live.url}/de")
+    page.locator("#intake").wait_for(state="visible")
+    assert page.locator("#result").is_hidden()
 
 
 def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mobile_page: Any) -> None:

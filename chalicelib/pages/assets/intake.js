@@ -234,7 +234,28 @@
     else problem.focus();
   }
 
+  /* The answer outlives a reload of this tab (a phone reloads a page when it was in the background):
+   * the reference and the status link are shown once only by the server. "New request" forgets it. */
+  var RESULT_KEY = "migranet.intake.result";
+
+  function keepResult(body) {
+    try {
+      window.sessionStorage.setItem(RESULT_KEY, JSON.stringify({ reference: body.reference, partner: body.partner,
+        partner_name: body.partner_name, status_link: body.status_link }));
+    } catch (e) { /* storage off (private mode): the result is still on screen */ }
+  }
+
+  function keptResult() {
+    try {
+      var kept = JSON.parse(window.sessionStorage.getItem(RESULT_KEY) || "null");
+      return kept && kept.reference ? kept : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   function showResult(body, changesLost) {
+    keepResult(body);
     var lost = document.getElementById("result-changes-lost");
     lost.textContent = changesLost ? data.texts.changes_not_saved : "";
     lost.hidden = !changesLost;
@@ -340,6 +361,13 @@
     if (ev.target.getAttribute("aria-invalid") === "true") recheck(ev);
   });
 
+  document.getElementById("new-request").addEventListener("click", function () {
+    try { window.sessionStorage.removeItem(RESULT_KEY); } catch (e) { /* nothing kept */ }
+    window.location.reload();  // an empty form with a new key
+  });
+
+  var kept = keptResult();
+  if (kept) showResult(kept, false);
   loadSchema().catch(function () { /* retried when the applicant sends */ });
   submitButton.disabled = false;
 })();
