@@ -28,7 +28,7 @@ DURATIONS = (15, 30, 45, 60, 90, 120)
 DEFAULT_DURATION = 45
 # Option names the case view shows, taken from the intake page's label files (one source).
 OPTION_FIELDS = ("qualification.profession_group", "qualification.level", "german_level", "goals")
-SCRIPTS = ("schema-validate.js", "staff-core.js", "staff-case.js", "staff-metrics.js", "staff.js")
+SCRIPTS = ("schema-validate.js", "staff-core.js", "staff-case.js", "staff-privacy.js", "staff-metrics.js", "staff.js")
 STYLESHEETS = ("base.css", "staff.css")
 OAUTH_SCOPES = "openid email profile"
 # Button and heading texts the script swaps in (the rest of "page" is rendered here).
@@ -259,6 +259,30 @@ def _close_form(texts: dict[str, str], outcomes: dict[str, str]) -> str:
     )
 
 
+@cache
+def _erase_reasons() -> tuple[str, ...]:
+    """The codes POST /coordinator/cases/{id}/erase accepts, from its schema (one source)."""
+    from chalicelib.schemas import load_schema
+
+    return tuple(load_schema("erase")["properties"]["reason"]["enum"])
+
+
+def _privacy_form(texts: dict[str, str], reasons: dict[str, str]) -> str:
+    """Coordinators only (the API refuses staff): an applicant's Art. 15 and Art. 17 requests by phone."""
+    choices = [("", texts["choose"])] + [(r, reasons.get(r, r)) for r in _erase_reasons()]
+    return (
+        f'<p class="help">{esc(texts["privacy_help"])}</p>'
+        f'<div class="buttons"><button type="button" class="secondary" id="privacy-export">{esc(texts["export_data"])}'
+        "</button></div>"
+        '<form id="erase-form" class="case-form" novalidate>'
+        + _select("erase-reason", texts["erase_reason"], choices, " required")
+        + '<div class="field check"><p class="error" id="erase-confirm-error" hidden></p>'
+        '<label class="option" for="erase-confirm"><input type="checkbox" id="erase-confirm" name="erase-confirm"'
+        f' required><span>{esc(texts["erase_confirm"])}</span></label></div>'
+        f'<button type="submit" class="primary danger" id="erase-submit">{esc(texts["erase_submit"])}</button></form>'
+    )
+
+
 def _section(key: str, title: str, inner: str, hidden: bool = False) -> str:
     return (
         f'<section id="section-{key}" class="case-section" aria-labelledby="h-{key}"{" hidden" if hidden else ""}>'
@@ -297,6 +321,7 @@ def _case_panel(texts: dict[str, str], labels: dict[str, Any]) -> str:
         + _move_form(texts)
         + "</section>"
         + _section("close", texts["section_close"], _close_form(texts, labels["outcomes"]))
+        + _section("privacy", texts["section_privacy"], _privacy_form(texts, labels["erase_reasons"]), hidden=True)
         + _section("history", texts["section_history"], '<ol id="history" class="items"></ol>')
         + _section("audit", texts["section_audit"], '<ol id="audit" class="items"></ol>')
         + "</section>"

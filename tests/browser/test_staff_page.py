@@ -8,6 +8,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -320,6 +321,9 @@ def test_the_routing_reason_is_in_the_pages_language(live: LiveApp, desktop_page
     group = intake_labels(language)["fields"]["qualification.profession_group"]["options"]["health"]
     field = text(language, "fields", "qualification.profession_group")
     assert reason.inner_text() == text(language, "script", "rule_is", field=field, values=group)
+    routed = page.locator("#history li", has_text=text(language, "actions", "routed"))
+    assert text(language, "script", "rule_is", field=field, values=group) in routed.inner_text()
+    assert "profession_group" not in routed.inner_text()
 
 
 def test_cancelling_for_an_applicant_without_sms_says_staff_must_tell_them(live: LiveApp, desktop_page: Any) -> None:
@@ -483,6 +487,44 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
     page.click("#transfer-submit")
     page.locator("#case-state", has_text="Servicestelle").wait_for()
     page.locator("#history", has_text=text("en", "actions", "reassigned")).wait_for()
+
+
+def test_a_coordinator_hands_out_and_erases_an_applicants_data_on_request(live: LiveApp, desktop_page: Any) -> None:
+    """An applicant asks by phone (GDPR Art. 15 and 17): the coordinator downloads everything stored
+    about them, then erases it with a reason and a confirmation. Staff are not offered either."""
+    page = desktop_page
+    case, staff = claimed_by_anna(live)
+    sign_in(page, live, staff, "de", f"#/case/{case['case_id']}")
+    page.locator("#case-reference", has_text=case["reference"]).wait_for()
+    assert page.locator("#section-privacy").is_hidden()
+
+    coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Katrin Vogel")
+    page.click("#sign-out")
+    sign_in(page, live, coordinator, "de", f"#/case/{case['case_id']}")
+    section = page.locator("#section-privacy")
+    section.wait_for()
+    with page.expect_download() as download_info:
+        page.click("#privacy-export")
+    download = download_info.value
+    assert download.suggested_filename == f"migranet-{case['reference']}.json"
+    exported = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    assert case["family_name"] in json.dumps(exported, ensure_ascii=False)
+
+    page.click("#erase-submit")  # neither a reason nor the confirmation: nothing happens
+    assert page.locator("#erase-reason-error").inner_text() == text("de", "errors", "required")
+    assert page.locator("#erase-confirm-error").inner_text() == text("de", "errors", "confirm_erase")
+    assert call(live, "GET", f"/staff/cases/{case['case_id']}", coordinator)[1]["erased_at"] is None
+    section.scroll_into_view_if_needed()
+    screenshot(page, "staff-case-privacy-de")
+
+    page.select_option("#erase-reason", "applicant_request")
+    page.check("#erase-confirm")
+    page.click("#erase-submit")
+    page.locator("#case-state .erased-note").wait_for()
+    assert section.is_hidden()
+    assert page.evaluate("document.activeElement.id") == "case-title"
+    stored = call(live, "GET", f"/staff/cases/{case['case_id']}", coordinator)[1]
+    assert stored["erased_at"] and case["family_name"] not in json.dumps(stored, ensure_ascii=False)
 
 
 def test_a_coordinator_sees_the_metrics_as_svg_charts_and_downloads_csv(live: LiveApp, desktop_page: Any) -> None:

@@ -58,7 +58,7 @@
       S.byId("case-reference").textContent = "";
       S.byId("case-state").textContent = t("loading");
       // No action on a case before it has loaded: show() decides what this person may do with it.
-      [appointmentForm, claimButton, releaseButton, S.byId("section-close"), S.byId("section-move")].forEach(
+      [appointmentForm, claimButton, releaseButton, S.byId("section-close"), S.byId("section-move"), S.byId("section-privacy")].forEach(
         function (node) { node.hidden = true; });
     }
     S.hideProblem(problem);
@@ -151,6 +151,7 @@
     S.byId("move-title-coordinator").hidden = !session.isCoordinator;
     S.byId("transfer-submit").textContent = data.page[session.isCoordinator ? "reassign_submit" : "transfer_submit"];
     fillMoveTargets(c.partner);
+    S.privacy.show(c);
     renderIntake(c.intake || {}, c.consent || {});
     renderRouting(c);
     renderHistory(c.history || []);
@@ -230,8 +231,11 @@
     if (d.reason && (entry.action === "sms_attention" || entry.action === "attention_resolved")) {
       parts.push(S.label("attention_kinds", d.reason));  // the short name: a resolved one is no to-do
     }
+    // The routing's reason in the page's language where it is the case's own (read back into conditions).
+    var routing = (current && current.routing) || {};
+    if (d.reason && entry.action === "routed" && d.reason === routing.reason) parts.push(routingReason(routing));
     // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
-    if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
+    else if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
     if (d.note) parts.push(d.note);
     if (d.released_for) parts.push(d.released_for);
     if (d.start) parts.push(S.formatTime(d.start));
@@ -751,6 +755,7 @@
   wire();
   S.caseView = {
     open: open,
+    refresh: refresh,
     close: close,
     reset: reset,
     claim: claim,
