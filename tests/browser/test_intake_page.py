@@ -13,6 +13,7 @@ from tests.browser.intake_form import (
     REFERENCE,
     fill_intake,
     intake_posts,
+    tap,
     text,
     unique_family_name,
 )
@@ -307,6 +308,27 @@ def test_the_language_picker_switches_language_and_mirrors_the_layout(live: Live
     page.wait_for_url(re.compile(r"/uk$"))
     assert page.get_attribute("html", "dir") == "ltr"
     assert page.locator("h1").inner_text() == text("uk", "page", "title")
+
+
+def test_switching_the_language_keeps_what_was_typed(live: LiveApp, mobile_page: Any) -> None:
+    """Started in the wrong language: the entries come along; the new page's own defaults stay."""
+    page = mobile_page
+    page.goto(f"{live.url}/de")
+    page.fill("#f-given_name", "Emre")
+    page.fill("#f-phone", "0151 2345 6789")
+    page.select_option("#f-qualification-country", "TR")
+    tap(page, "f-german_level-A2")
+    tap(page, "f-goals-job")
+    tap(page, "f-consent-sms")
+    page.tap(".lang-picker summary")
+    page.tap('.lang-picker a[lang="tr"]')
+    page.wait_for_url(re.compile(r"/tr$"))
+    assert page.input_value("#f-given_name") == "Emre" and page.input_value("#f-phone") == "0151 2345 6789"
+    assert page.input_value("#f-qualification-country") == "TR"
+    assert all(page.is_checked(f"#f-{name}") for name in ("german_level-A2", "goals-job", "consent-sms"))
+    assert page.input_value("#f-language") == "tr", "messages in the page's new language unless chosen otherwise"
+    page.reload()  # carried once: a reload is a fresh form
+    assert page.input_value("#f-given_name") == ""
 
 
 def test_the_root_page_speaks_the_browsers_language(browser: Any, live: LiveApp) -> None:

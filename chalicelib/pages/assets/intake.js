@@ -361,6 +361,52 @@
     if (ev.target.getAttribute("aria-invalid") === "true") recheck(ev);
   });
 
+  /* Switching the page's language keeps what was typed (the same form, other words): only the
+   * entries changed from the page's defaults travel, so the new page's own defaults stay. */
+  var DRAFT_KEY = "migranet.intake.draft";
+
+  function changedEntries() {
+    var changed = {};
+    Array.prototype.forEach.call(form.elements, function (c) {
+      if (!c.id) return;
+      if (c.type === "checkbox" || c.type === "radio") {
+        if (c.checked !== c.defaultChecked) changed[c.id] = c.checked;
+      } else if (c.tagName === "SELECT") {
+        var initial = Array.prototype.filter.call(c.options, function (o) { return o.defaultSelected; })[0] || c.options[0];
+        if (initial && c.value !== initial.value) changed[c.id] = c.value;
+      } else if (c.type !== "submit" && c.type !== "button" && c.value !== c.defaultValue) {
+        changed[c.id] = c.value;
+      }
+    });
+    return changed;
+  }
+
+  function restoreEntries() {
+    var draft = null;
+    try {
+      draft = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null");
+      window.sessionStorage.removeItem(DRAFT_KEY);
+    } catch (e) { return; }
+    if (!draft) return;
+    // Unchecking first: checking one radio button then unchecks the others of its group.
+    [false, true].forEach(function (pass) {
+      Object.keys(draft).forEach(function (id) {
+        var c = document.getElementById(id);
+        if (!c || !form.contains(c)) return;
+        var value = draft[id];
+        if (c.type === "checkbox" || c.type === "radio") { if (value === pass) c.checked = value; }
+        else if (pass && typeof value === "string") c.value = value;
+      });
+    });
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll(".lang-picker a"), function (link) {
+    link.addEventListener("click", function () {
+      if (form.hidden) return;
+      try { window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(changedEntries())); } catch (e) { /* storage off */ }
+    });
+  });
+
   document.getElementById("new-request").addEventListener("click", function () {
     try { window.sessionStorage.removeItem(RESULT_KEY); } catch (e) { /* nothing kept */ }
     window.location.reload();  // an empty form with a new key
@@ -368,6 +414,7 @@
 
   var kept = keptResult();
   if (kept) showResult(kept, false);
+  else restoreEntries();
   loadSchema().catch(function () { /* retried when the applicant sends */ });
   submitButton.disabled = false;
 })();
