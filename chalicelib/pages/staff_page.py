@@ -278,7 +278,7 @@ def _privacy_form(texts: dict[str, str], reasons: dict[str, str]) -> str:
         + _select("erase-reason", texts["erase_reason"], choices, " required")
         + '<div class="field check"><p class="error" id="erase-confirm-error" hidden></p>'
         '<label class="option" for="erase-confirm"><input type="checkbox" id="erase-confirm" name="erase-confirm"'
-        f' required><span>{esc(texts["erase_confirm"])}</span></label></div>'
+        f" required><span>{esc(texts['erase_confirm'])}</span></label></div>"
         f'<button type="submit" class="primary danger" id="erase-submit">{esc(texts["erase_submit"])}</button></form>'
     )
 

@@ -487,6 +487,7 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
     page.click("#transfer-submit")
     page.locator("#case-state", has_text="Servicestelle").wait_for()
     page.locator("#history", has_text=text("en", "actions", "reassigned")).wait_for()
+    assert page.evaluate("document.activeElement.id") in ("transfer-submit", "case-title"), "focus kept in the case"
 
 
 def test_a_coordinator_hands_out_and_erases_an_applicants_data_on_request(live: LiveApp, desktop_page: Any) -> None:

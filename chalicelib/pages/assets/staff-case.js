@@ -682,6 +682,7 @@
           S.announce(done);
           show(c);
           loadExtras();
+          keepFocus();  // the busy button gave up the focus
           S.refreshQueue();
         } else {
           S.announceAfterLoad(done);  // the case leaves this partner's sight: back to the list
