@@ -354,6 +354,16 @@
     return Array.prototype.map.call(raw, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
   }
 
+  /* A link cannot carry the bearer token: what the API answered is handed to the browser as a file. */
+  function download(text, type, filename) {
+    var url = URL.createObjectURL(new Blob([text], { type: type }));
+    var link = el("a", { href: url, download: filename, hidden: true });
+    document.body.appendChild(link);
+    link.click();
+    document.body.removeChild(link);
+    global.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+  }
+
   global.Staff = {
     data: data,
     t: t,
@@ -386,6 +396,7 @@
     clearFieldErrors: clearFieldErrors,
     schema: schema,
     busy: busy,
+    download: download,
     LOCALE: LOCALE
   };
 })(window);

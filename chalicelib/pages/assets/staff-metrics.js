@@ -181,7 +181,6 @@
     }, refused);
   }
 
-  /* A link cannot carry the bearer token: fetch the CSV, then hand it to the browser as a download. */
   function downloadCsv() {
     var r = range();
     if (!r) return;
@@ -189,12 +188,7 @@
     var params = new URLSearchParams({ from: r.from, to: r.to, format: "csv" });
     S.busy(button, S.api("GET", "/coordinator/metrics?" + params.toString(), undefined, { raw: true, accept: "text/csv" }))
       .then(function (text) {
-        var url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
-        var link = el("a", { href: url, download: "migranet-metrics-" + r.from + "-" + r.to + ".csv", hidden: true });
-        document.body.appendChild(link);
-        link.click();
-        document.body.removeChild(link);
-        global.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        S.download(text, "text/csv;charset=utf-8", "migranet-metrics-" + r.from + "-" + r.to + ".csv");
         S.announce(t("csv_ready"));
       }, refused);
   }

@@ -7,7 +7,6 @@
 
   var S = global.Staff;
   var t = S.t;
-  var el = S.el;
   var session = S.session;
 
   var section = S.byId("section-privacy");
@@ -34,13 +33,7 @@
     var c = shown;
     S.hideProblem(problem);
     S.busy(S.byId("privacy-export"), S.api("GET", path("/export"))).then(function (body) {
-      var blob = new Blob([JSON.stringify(body, null, 2)], { type: "application/json;charset=utf-8" });
-      var url = URL.createObjectURL(blob);
-      var link = el("a", { href: url, download: "migranet-" + c.reference + ".json", hidden: true });
-      document.body.appendChild(link);
-      link.click();
-      document.body.removeChild(link);
-      global.setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+      S.download(JSON.stringify(body, null, 2), "application/json;charset=utf-8", "migranet-" + c.reference + ".json");
       S.announce(t("exported_ok", { reference: c.reference }));
     }, function (error) { S.showProblem(problem, S.explain(error)); });
   }
