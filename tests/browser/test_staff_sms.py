@@ -282,6 +282,8 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     ]
     erased = {**stored, "reference": "ERASED", "intake": {"goals": ["job"]}, "erased_at": erased_at, "history": history}
     page.route(f"**/staff/cases/{case['case_id']}", _json_route(erased))
+    log = {"case_id": case["case_id"], "sms_consent": False, "opted_out": False, "attention": [], "messages": []}
+    page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))  # erased: no number, no SMS
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     page.locator("#case-state", has_text=text("de", "script", "erased_case")).wait_for()
     for control in ("#case-claim", "#case-release", "#appointment-form", "#section-close", "#section-move"):
@@ -290,6 +292,8 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     for action in ("erased", "sms_consent_withdrawn", "appointment_passed"):
         assert text("de", "actions", action) in history_text, action
     assert text("de", "script", "by_system") in history_text and "appointment schedule" not in history_text
+    page.locator("#messages li").first.wait_for()
+    assert text("de", "script", "no_sms_consent") not in page.locator("#section-messages").inner_text()
 
 
 def test_a_new_case_shows_its_confirmation_sms_waiting_until_the_sweep(live: LiveApp, desktop_page: Any) -> None:

@@ -562,7 +562,10 @@
     // A state, not a task: no "please check" badge (nothing here can be marked dealt with), and a
     // STOP is the reason for "no consent", so only the opt-out is said.
     if (log.opted_out) notes.appendChild(el("p", { className: "flag", text: t("opted_out") }));
-    else if (log.sms_consent === false) notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
+    // An erased case has no number left: "no consent" would give the wrong reason (its state says why).
+    else if (log.sms_consent === false && !(current && current.erased_at)) {
+      notes.appendChild(el("p", { className: "flag", text: t("no_sms_consent") }));
+    }
     if (log.confirmation_pending) notes.appendChild(el("p", { className: "flag", text: t("confirmation_pending") }));
     attentionItems(log.attention).forEach(function (node) { notes.appendChild(node); });
     messages.forEach(function (m) {
