@@ -193,15 +193,11 @@ def test_a_retry_after_a_lost_answer_creates_one_case(live: LiveApp, mobile_page
     assert len(keys) == 2 and keys[0] == keys[1] and keys[0]
 
 
-def test_an_entry_changed_after_a_lost_answer_still_shows_the_reference(live: LiveApp, mobile_page: Any) -> None:
-    """The first send arrived but its answer was lost; the applicant adds to the message instead of
-    pressing "try again". They must still get their reference and link (the stored answer), and be
-    told that the change was not saved, rather than "probably received, do not send again"."""
-    page = mobile_page
-    family = unique_family_name("Sokolova")
+def drop_the_first_answer(page: Any) -> list[int]:
+    """The first POST /intake reaches the server (stored) but its answer never reaches the phone."""
     answers: list[int] = []
 
-    def drop_first_answer(route: Any) -> None:
+    def handle(route: Any) -> None:
         if not answers:
             answers.append(route.fetch().status)  # stored …
             route.abort("connectionreset")  # … unheard
@@ -210,20 +206,47 @@ def test_an_entry_changed_after_a_lost_answer_still_shows_the_reference(live: Li
             answers.append(response.status)
             route.fulfill(response=response)
 
-    page.route("**/intake", drop_first_answer)
+    page.route("**/intake", handle)
+    return answers
+
+
+@pytest.mark.parametrize("how", ["send", "try-again", "language-switch", "reload"])
+def test_an_entry_changed_after_a_lost_answer_still_shows_the_reference(
+    live: LiveApp, mobile_page: Any, how: str
+) -> None:
+    """The first send arrived but its answer was lost; the applicant then adds to the message (and may
+    reload the page or switch its language) before sending again. They must get their reference and
+    link (the stored answer) and be told the change was not saved; one case, never a second."""
+    page = mobile_page
+    family = unique_family_name("Sokolova")
+    answers = drop_the_first_answer(page)
     page.goto(f"{live.url}/ru")
     fill_intake(page, given_name="Olga", family_name=family)
     page.tap("#submit")
     page.locator("#send-problem").wait_for(state="visible")
+    language = "ru"
+    if how == "language-switch":
+        page.tap(".lang-picker summary")
+        page.tap('.lang-picker a[lang="uk"]')
+        page.wait_for_url(re.compile(r"/uk$"))
+        language = "uk"
+        for consent in ("data_processing", "share_with_partners", "sms"):  # given anew, to the texts in Ukrainian
+            assert not page.is_checked(f"#f-consent-{consent}")
+            tap(page, f"f-consent-{consent}")
+    elif how == "reload":
+        page.reload()
+        fill_intake(page, given_name="Olga", family_name=family)
     page.fill("#f-message", "Звоните после 17:00")
-    page.tap("#submit")
+    page.tap("#retry" if how == "try-again" else "#submit")
     page.locator("#result").wait_for(state="visible")
     cases = live.cases_of(family)
     assert len(cases) == 1 and "17:00" not in cases[0]["intake"]["message"]
     assert page.locator("#result-reference").inner_text() == cases[0]["reference"]
     assert page.locator("#result-status-link").is_visible()
-    assert page.locator("#result-changes-lost").inner_text() == text("ru", "page", "changes_not_saved")
+    assert page.locator("#result-changes-lost").inner_text() == text(language, "page", "changes_not_saved")
     assert answers == [201, 409, 201], "the changed body refused, then the first answer replayed"
+    page.reload()  # the note stays with the answer
+    assert page.locator("#result-changes-lost").inner_text() == text(language, "page", "changes_not_saved")
 
 
 @pytest.mark.parametrize("language", ["de", "en", "ar", "uk", "tr", "ru", "fa", "ro", "pl", "es", "fr"])
@@ -311,7 +334,8 @@ def test_the_language_picker_switches_language_and_mirrors_the_layout(live: Live
 
 
 def test_switching_the_language_keeps_what_was_typed(live: LiveApp, mobile_page: Any) -> None:
-    """Started in the wrong language: the entries come along; the new page's own defaults stay."""
+    """Started in the wrong language: the entries come along; the new page's own defaults stay, and
+    the consent boxes are ticked anew to the texts in the new language."""
     page = mobile_page
     page.goto(f"{live.url}/de")
     page.fill("#f-given_name", "Emre")
@@ -325,10 +349,27 @@ def test_switching_the_language_keeps_what_was_typed(live: LiveApp, mobile_page:
     page.wait_for_url(re.compile(r"/tr$"))
     assert page.input_value("#f-given_name") == "Emre" and page.input_value("#f-phone") == "0151 2345 6789"
     assert page.input_value("#f-qualification-country") == "TR"
-    assert all(page.is_checked(f"#f-{name}") for name in ("german_level-A2", "goals-job", "consent-sms"))
+    assert all(page.is_checked(f"#f-{name}") for name in ("german_level-A2", "goals-job"))
+    assert not page.is_checked("#f-consent-sms"), "consent is given to the texts as shown, in Turkish now"
     assert page.input_value("#f-language") == "tr", "messages in the page's new language unless chosen otherwise"
     page.reload()  # carried once: a reload is a fresh form
     assert page.input_value("#f-given_name") == ""
+
+
+def test_a_language_opened_in_another_tab_leaves_nothing_for_a_later_form_here(live: LiveApp, mobile_page: Any) -> None:
+    """On a shared phone: entries must not resurface in the next person's form."""
+    page = mobile_page
+    page.goto(f"{live.url}/en")
+    fill_intake(page, given_name="Stale", family_name=unique_family_name("Person"))
+    page.tap(".lang-picker summary")
+    with page.context.expect_page() as opened:
+        page.click('.lang-picker a[lang="uk"]', modifiers=["Control"])
+    opened.value.close()
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    page.locator("#new-request").tap()
+    page.locator("#intake").wait_for(state="visible")
+    assert page.input_value("#f-given_name") == "" and page.input_value("#f-phone") == ""
 
 
 def test_the_root_page_speaks_the_browsers_language(browser: Any, live: LiveApp) -> None:

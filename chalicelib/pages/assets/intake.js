@@ -20,12 +20,35 @@
   var inFlight = false;
   var attempted = false;
   var touched = {};
-  var pendingBody = null;
+  // One key for this form fill: a double tap, a retry or a resend after a lost answer all carry
+  // it, so the server stores at most one case whatever the network did. It is kept for the tab
+  // (sessionStorage), with the body whose answer was lost, so that a reload or a switch of the
+  // page's language after a lost answer still finds that case instead of storing a second one.
+  var FILL_KEY = "migranet.intake.fill";
+  var fill = readStored(FILL_KEY) || {};
+  var idempotencyKey = fill.key || newKey();
   // Sent, its answer lost: the server may hold a case for it under this form fill's key.
-  var lostBody = null;
-  // One key for this form fill: a double tap, a retry or a resend after a lost answer all
-  // carry it, so the server stores at most one case whatever the network did.
-  var idempotencyKey = newKey();
+  var lostBody = fill.lost || null;
+  rememberFill();
+
+  function readStored(name) {
+    try {
+      return JSON.parse(window.sessionStorage.getItem(name) || "null");
+    } catch (e) {
+      return null;  // storage off (private mode): this page still works, only without memory
+    }
+  }
+
+  function store(name, value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem(name);
+      else window.sessionStorage.setItem(name, JSON.stringify(value));
+    } catch (e) { /* storage off */ }
+  }
+
+  function rememberFill() {
+    store(FILL_KEY, { key: idempotencyKey, lost: lostBody });
+  }
 
   function newKey() {
     var c = window.crypto;
@@ -238,24 +261,10 @@
    * the reference and the status link are shown once only by the server. "New request" forgets it. */
   var RESULT_KEY = "migranet.intake.result";
 
-  function keepResult(body) {
-    try {
-      window.sessionStorage.setItem(RESULT_KEY, JSON.stringify({ reference: body.reference, partner: body.partner,
-        partner_name: body.partner_name, status_link: body.status_link }));
-    } catch (e) { /* storage off (private mode): the result is still on screen */ }
-  }
-
-  function keptResult() {
-    try {
-      var kept = JSON.parse(window.sessionStorage.getItem(RESULT_KEY) || "null");
-      return kept && kept.reference ? kept : null;
-    } catch (e) {
-      return null;
-    }
-  }
-
   function showResult(body, changesLost) {
-    keepResult(body);
+    store(RESULT_KEY, { reference: body.reference, partner: body.partner, partner_name: body.partner_name,
+      status_link: body.status_link, changes_lost: !!changesLost });
+    store(DRAFT_KEY, null);  // sent: nothing of it may reappear in a later form in this tab
     var lost = document.getElementById("result-changes-lost");
     lost.textContent = changesLost ? data.texts.changes_not_saved : "";
     lost.hidden = !changesLost;
@@ -279,7 +288,6 @@
   /* POST `body`; the caller has already set the form busy. `recovering`: the body whose answer was
    * lost, sent again because the applicant's changed one found it stored. */
   function send(body, recovering) {
-    pendingBody = body;
     problem.hidden = true;
     var controller = typeof AbortController === "function" ? new AbortController() : null;
     var timer = controller ? setTimeout(function () { controller.abort(); }, TIMEOUT_MS) : null;
@@ -296,18 +304,20 @@
       setBusy(false);
       if (answer.status === 200 || answer.status === 201) {
         lostBody = null;
+        rememberFill();
         showResult(answer.body, !!recovering);
       } else if (answer.status === 400 && Array.isArray(answer.body.errors)) {
-        pendingBody = null;  // nothing was stored: the applicant may change the entries
         showErrors(answer.body.errors, true);
       } else if (answer.status === 409 && answer.body.code === "idempotency_key_reused" && lostBody && lostBody !== body) {
         // The send whose answer was lost did arrive, and the entries changed since: its stored answer
         // (reference and link) is what the applicant needs, with word that the changes were not saved.
         var earlier = lostBody;
         lostBody = null;
+        rememberFill();
         setBusy(true);
         send(earlier, true);
       } else if (answer.status === 409) {
+        store(FILL_KEY, null);  // the text says a reload gives a new form: it gets a new key then
         showProblem(data.texts.conflict, false);
       } else {
         showProblem(data.texts.server_error, answer.status >= 500 || answer.status === 429);
@@ -317,6 +327,7 @@
       setBusy(false);
       // The answer was lost, not necessarily the request: retry the same body with the same key.
       lostBody = body;
+      rememberFill();
       showProblem(data.texts.network_error, true);
     });
   }
@@ -338,10 +349,11 @@
     });
   });
 
+  // The entries as they are now: unchanged, the same body and key fetch the first answer; changed
+  // after a lost answer, the 409 path above shows that answer and says the change was not saved.
   retryButton.addEventListener("click", function () {
     if (inFlight) return;
-    if (pendingBody) { setBusy(true); send(pendingBody); }
-    else if (typeof form.requestSubmit === "function") form.requestSubmit();
+    if (typeof form.requestSubmit === "function") form.requestSubmit();
     else form.dispatchEvent(new Event("submit", { cancelable: true }));
   });
 
@@ -368,7 +380,8 @@
   function changedEntries() {
     var changed = {};
     Array.prototype.forEach.call(form.elements, function (c) {
-      if (!c.id) return;
+      // Consent is given to the texts as shown: in another language, they are read and ticked anew.
+      if (!c.id || c.id.indexOf("f-consent") === 0) return;
       if (c.type === "checkbox" || c.type === "radio") {
         if (c.checked !== c.defaultChecked) changed[c.id] = c.checked;
       } else if (c.tagName === "SELECT") {
@@ -382,11 +395,8 @@
   }
 
   function restoreEntries() {
-    var draft = null;
-    try {
-      draft = JSON.parse(window.sessionStorage.getItem(DRAFT_KEY) || "null");
-      window.sessionStorage.removeItem(DRAFT_KEY);
-    } catch (e) { return; }
+    var draft = readStored(DRAFT_KEY);
+    store(DRAFT_KEY, null);
     if (!draft) return;
     // Unchecking first: checking one radio button then unchecks the others of its group.
     [false, true].forEach(function (pass) {
@@ -401,19 +411,20 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll(".lang-picker a"), function (link) {
-    link.addEventListener("click", function () {
-      if (form.hidden) return;
-      try { window.sessionStorage.setItem(DRAFT_KEY, JSON.stringify(changedEntries())); } catch (e) { /* storage off */ }
+    link.addEventListener("click", function (event) {
+      // Only when this tab goes there: a link opened in a new tab would leave the draft for a later form here.
+      if (form.hidden || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+      store(DRAFT_KEY, changedEntries());
     });
   });
 
   document.getElementById("new-request").addEventListener("click", function () {
-    try { window.sessionStorage.removeItem(RESULT_KEY); } catch (e) { /* nothing kept */ }
+    [RESULT_KEY, FILL_KEY, DRAFT_KEY].forEach(function (name) { store(name, null); });
     window.location.reload();  // an empty form with a new key
   });
 
-  var kept = keptResult();
-  if (kept) showResult(kept, false);
+  var kept = readStored(RESULT_KEY);
+  if (kept && kept.reference) showResult(kept, kept.changes_lost);
   else restoreEntries();
   loadSchema().catch(function () { /* retried when the applicant sends */ });
   submitButton.disabled = false;
