@@ -65,6 +65,7 @@ def documents() -> list[Any]:
         changed(("given_name",), "\u200b"),
         changed(("given_name",), "\ufeff"),
         changed(("given_name",), "  \u200b \u200f\u2066"),
+        changed(("given_name",), "\u061c\u3164\u2800"),
         changed(("given_name",), "\x01\x02"),
         changed(("given_name",), "\u00a0"),
         changed(("given_name",), "😀" * 100),

@@ -35,6 +35,8 @@ def test_minimal_intake_without_phone_or_email_is_valid(valid_intake):
         (("given_name",), "   \u200b ", "given_name", "required"),  # a zero-width space is no name
         (("family_name",), "\u200f\u200e\u2066", "family_name", "required"),  # nor are direction marks
         (("qualification", "title"), "\u00ad\u2060", "qualification.title", "required"),
+        (("given_name",), "\u061c\u200f", "given_name", "required"),  # the Arabic letter mark
+        (("family_name",), "\u3164 \u115f\u2800\uffa0", "family_name", "required"),  # blank-looking letters
         (("family_name",), "x" * 101, "family_name", "too_long"),
         (("postcode",), "8033", "postcode", "invalid_postcode"),
         (("postcode",), 80331, "postcode", "wrong_type"),
