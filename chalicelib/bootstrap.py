@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.coordinator import CoordinatorService
     from chalicelib.services.intake import IntakeService
     from chalicelib.services.messaging import MessagingService
-    from chalicelib.services.messaging_ports import OpenCase, SmsSender
+    from chalicelib.services.messaging_ports import NumberCase, SmsSender
     from chalicelib.services.notices import PartnerNoticeService
     from chalicelib.services.reporting import ReportingService
     from chalicelib.services.retention import RetentionService
@@ -348,10 +348,10 @@ class _BookingCheck:
 
         return DynamoBookingCheck(dynamodb_connection()).still_ahead(case_id, appointment_id, now)
 
-    def open_case(self, case_id: str, now: datetime) -> OpenCase | None:
+    def case_of_number(self, case_id: str, now: datetime) -> NumberCase | None:
         from chalicelib.adapters.dynamodb.appointment_store import DynamoBookingCheck
 
-        return DynamoBookingCheck(dynamodb_connection()).open_case(case_id, now)
+        return DynamoBookingCheck(dynamodb_connection()).case_of_number(case_id, now)
 
 
 class _CaseAttention:

@@ -182,18 +182,19 @@ class BookingCheck(Protocol):
         """The appointment is booked, at whatever time and place, still after `now`, its case open."""
         ...
 
-    def open_case(self, case_id: str, now: datetime) -> OpenCase | None:
-        """The case if staff still handle it (not closed, not erased), with its next appointment."""
+    def case_of_number(self, case_id: str, now: datetime) -> NumberCase | None:
+        """A case of the number, as the applicant's SMS may concern it; None when erased or gone."""
         ...
 
 
 @dataclass(frozen=True)
-class OpenCase:
-    """A case staff still handle, as an applicant's `1`, `2` or CANCEL may concern it."""
+class NumberCase:
+    """A case of the number an applicant's `1`, `2`, CANCEL or HELP comes from."""
 
     case_id: str
-    language: str
-    next_appointment_id: str | None  # the earliest booked appointment still ahead
+    language: str  # of its messages: the reply's language
+    open: bool  # staff still handle it (not closed)
+    next_appointment_id: str | None  # its earliest booked appointment still ahead (open cases)
 
 
 class SmsConsentLog(Protocol):

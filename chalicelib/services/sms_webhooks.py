@@ -4,7 +4,7 @@ status callbacks. Mixed into MessagingService, which holds the store, the policy
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -32,7 +32,7 @@ from chalicelib.services.messaging_ports import (
     BookingCheck,
     CaseAttention,
     MessageStore,
-    OpenCase,
+    NumberCase,
     SignatureVerifier,
     SmsConsentLog,
     WebhookRequest,
@@ -123,7 +123,7 @@ class SmsWebhooks:
             about = Answered(
                 newest.case_id if newest else None,
                 newest.appointment_id if newest else None,
-                newest.language if newest else self.policy.default_language,
+                newest.language if newest else self._language_of_number(hashed, now),
                 newest,
                 handled=newest is not None,
             )
@@ -174,24 +174,36 @@ class SmsWebhooks:
         if found is not None:
             return Answered(found.case_id, found.next_appointment_id, found.language, None, handled=True)
         newest = ours[0] if ours else None
-        language = newest.language if newest else self.policy.default_language
+        language = newest.language if newest else self._language_of_number(hashed, now)
         return Answered(newest.case_id if newest else None, None, language, None, handled=False)
 
-    def _open_case(self, hashed: str, ours: list[Message], now: datetime) -> OpenCase | None:
-        """The number's case staff still handle: one with an appointment ahead first, else the one we
-        last texted about, else any (a new intake whose confirmation is not planned yet)."""
+    def _cases_of_number(self, hashed: str, ours: list[Message], now: datetime) -> Iterator[NumberCase]:
+        """The number's cases not erased: those we texted, newest first, then the others (read lazily)."""
         if self.bookings is None:
-            return None
-        case_ids = list(dict.fromkeys(m.case_id for m in ours))  # newest first
+            return
+        case_ids = list(dict.fromkeys(m.case_id for m in ours))
         if self.consent is not None:
             case_ids += [c for c in self.consent.cases_of_phone(hashed) if c not in case_ids]
-        first: OpenCase | None = None
         for case_id in case_ids:
-            found = self.bookings.open_case(case_id, now)
-            if found is not None and found.next_appointment_id is not None:
+            found = self.bookings.case_of_number(case_id, now)
+            if found is not None:
+                yield found
+
+    def _open_case(self, hashed: str, ours: list[Message], now: datetime) -> NumberCase | None:
+        """The number's case staff still handle: one with an appointment ahead first, else the one we
+        last texted about, else any (a new intake whose confirmation is not planned yet)."""
+        first: NumberCase | None = None
+        for found in self._cases_of_number(hashed, ours, now):
+            if found.open and found.next_appointment_id is not None:
                 return found
-            first = first or found
+            if found.open and first is None:
+                first = found
         return first
+
+    def _language_of_number(self, hashed: str, now: datetime) -> str:
+        """No SMS of ours to this number yet (a new intake, or no SMS consent): its case's language."""
+        found = next(self._cases_of_number(hashed, [], now), None)
+        return found.language if found else self.policy.default_language
 
     def _about_an_upcoming_appointment(self, ours: list[Message], now: datetime) -> Message | None:
         """The newest SMS we sent about an appointment that is still ahead and still stands: a reminder,

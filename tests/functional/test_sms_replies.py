@@ -89,3 +89,25 @@ def test_a_new_request_after_a_closed_one_is_the_one_answered(
     assert reply(applicant_sends(client, "2", "SMnewer")) == text("reply_no_appointment", "es")
     assert inbound(new) == [("2", None, None)]
     assert inbound(old) == []
+
+
+@EMPTY_STRINGS
+@pytest.mark.parametrize(("body", "key"), [("HILFE", "reply_help"), ("STOP", "reply_opted_out")])
+def test_before_any_sms_of_ours_replies_are_in_the_cases_language(
+    client: Client, anna: Desk, submit_case: Callable[..., dict[str, Any]], body: str, key: str
+) -> None:
+    """No SMS went to the number yet (the confirmation waits for the sweep, or no SMS consent): the
+    reply speaks the case's language, not the default German."""
+    submit_case("health", language="fa")
+    assert reply(applicant_sends(client, body, "SMfa" + body)) == text(key, "fa")
+
+
+@EMPTY_STRINGS
+def test_a_2_on_a_closed_case_without_sms_consent_is_answered_in_its_language(
+    client: Client, anna: Desk, submit_case: Callable[..., dict[str, Any]]
+) -> None:
+    consent = {"data_processing": True, "share_with_partners": True, "sms": False}
+    case_id = submit_case("health", language="uk", consent=consent)["case_id"]
+    assert anna.post(f"/staff/cases/{case_id}/claim")[0] == 200
+    assert anna.post(f"/staff/cases/{case_id}/close", {"outcome": "counselled"})[0] == 200
+    assert reply(applicant_sends(client, "2", "SMuk2")) == text("reply_no_case", "uk")

@@ -35,7 +35,7 @@ from chalicelib.domain.appointments import (
 from chalicelib.domain.cases import CLOSED, Case, HistoryEntry, iso
 from chalicelib.domain.staff import AuditEntry
 from chalicelib.errors import StateChangedError
-from chalicelib.services.messaging_ports import OpenCase
+from chalicelib.services.messaging_ports import NumberCase
 
 UPCOMING = "upcoming"  # the one partition of the sparse upcoming index
 
@@ -316,16 +316,19 @@ class DynamoBookingCheck:
         appointment = self._appointments.get(case_id, appointment_id)
         return appointment is not None and appointment.is_upcoming(now) and self._case_open(case_id)
 
-    def open_case(self, case_id: str, now: datetime) -> OpenCase | None:
+    def case_of_number(self, case_id: str, now: datetime) -> NumberCase | None:
         try:
             case = CaseModel.get(case_id, consistent_read=True, attributes_to_get=["status", "language", "erased_at"])
         except CaseModel.DoesNotExist:
             return None
-        if case.status == CLOSED or case.erased_at:
+        if case.erased_at:
             return None
+        if case.status == CLOSED:
+            return NumberCase(case_id, case.language, open=False, next_appointment_id=None)
         ahead = [a for a in self._appointments.for_case(case_id) if a.is_upcoming(now)]
         nearest = min(ahead, key=lambda a: a.start, default=None)
-        return OpenCase(case_id, case.language, nearest.appointment_id if nearest else None)
+        next_id = nearest.appointment_id if nearest else None
+        return NumberCase(case_id, case.language, open=True, next_appointment_id=next_id)
 
     @staticmethod
     def _case_open(case_id: str) -> bool:
