@@ -242,3 +242,13 @@ def test_a_farsi_page_dates_the_appointment_as_its_sms_does(live: LiveApp, mobil
     shown = when.inner_text()
     assert get_month_names("wide", locale="fa")[day.month] in shown, shown  # the SMS's month name
     assert not [m for m in PERSIAN_SOLAR_MONTHS if re.search(rf"(^|\s){m}(\s|$|،)", shown)], shown
+
+
+def test_a_second_link_pasted_into_the_same_tab_shows_its_own_case(live: LiveApp, mobile_page: Any) -> None:
+    first, first_fragment = submit_intake(live, f"Erste{uuid.uuid4().hex[:8]}")
+    second, second_fragment = submit_intake(live, f"Zweite{uuid.uuid4().hex[:8]}")
+    page = mobile_page
+    page.goto(f"{live.url}/status#{first_fragment}")
+    page.locator("#case-reference", has_text=first["reference"]).wait_for()
+    page.goto(f"{live.url}/status#{second_fragment}")  # only the fragment changes: no new page load
+    page.locator("#case-reference", has_text=second["reference"]).wait_for()

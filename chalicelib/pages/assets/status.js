@@ -215,4 +215,8 @@
       problem();
     });
   });
+
+  // Another link pasted into this tab changes only the #fragment, which loads nothing by itself:
+  // the page must not go on showing the previous case under the new link.
+  window.addEventListener("hashchange", function () { window.location.reload(); });
 })();
