@@ -280,7 +280,14 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
             "detail": {"reason": "applicant_request"},
         },
     ]
-    erased = {**stored, "reference": "ERASED", "intake": {"goals": ["job"]}, "erased_at": erased_at, "history": history}
+    erased = {
+        **stored,
+        "reference": "ERASED",
+        "intake": {"goals": ["job"]},
+        "claimed_by_name": None,
+        "erased_at": erased_at,
+        "history": history,
+    }
     page.route(f"**/staff/cases/{case['case_id']}", _json_route(erased))
     log = {"case_id": case["case_id"], "sms_consent": False, "opted_out": False, "attention": [], "messages": []}
     page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))  # erased: no number, no SMS
@@ -294,6 +301,11 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     assert text("de", "script", "by_system") in history_text and "appointment schedule" not in history_text
     page.locator("#messages li").first.wait_for()
     assert text("de", "script", "no_sms_consent") not in page.locator("#section-messages").inner_text()
+    assert page.locator("#messages").inner_text() == text("de", "script", "erased_messages")
+    assert page.locator("#case-reference").inner_text() == text("de", "script", "erased_reference")
+    assert "{name}" not in page.locator("#case-state").inner_text()  # no holder's name is left to show
+    erased_entry = page.locator("#history li", has_text=text("de", "actions", "erased")).inner_text()
+    assert text("de", "erase_reasons", "applicant_request") in erased_entry
 
 
 def test_a_new_case_shows_its_confirmation_sms_waiting_until_the_sweep(live: LiveApp, desktop_page: Any) -> None:

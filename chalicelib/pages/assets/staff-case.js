@@ -125,15 +125,17 @@
 
   function show(c) {
     current = c;
-    S.byId("case-reference").textContent = c.reference;
+    // An erased case keeps no reference (the applicant could be found by it) nor its holder's name.
+    var erased = !!c.erased_at;
+    S.byId("case-reference").textContent = erased ? t("erased_reference") : c.reference;
     var line = [t("status_line", { status: S.label("statuses", c.status) })];
-    if (c.claimed_by) line.push(t("held_by", { name: c.claimed_by === session.staffId ? t("you") : c.claimed_by_name }));
+    var holder = c.claimed_by === session.staffId ? t("you") : c.claimed_by_name;
+    if (c.claimed_by && holder) line.push(t("held_by", { name: holder }));
     line.push(session.partnerName(c.partner));
     var stateLine = S.clear(S.byId("case-state"));
     if (c.overdue) stateLine.appendChild(el("span", { className: "badge overdue", text: t("overdue") }));
     stateLine.appendChild(document.createTextNode(" " + line.join(" · ")));
     // An erased case is its anonymised record for the statistics: the API refuses every action on it.
-    var erased = !!c.erased_at;
     if (erased) stateLine.appendChild(el("span", { className: "erased-note", text: " · " + t("erased_case") }));
 
     claimButton.hidden = erased || c.status !== "routed";
@@ -228,6 +230,7 @@
     else if (d.by_name) parts.push(t("by", { name: d.by_name }));
     if (d.from && d.to) parts.push(session.partnerName(d.from) + " → " + session.partnerName(d.to));
     if (d.outcome) parts.push(S.label("outcomes", d.outcome));
+    if (d.reason && entry.action === "erased") parts.push(S.label("erase_reasons", d.reason));
     if (d.reason && (entry.action === "sms_attention" || entry.action === "attention_resolved")) {
       parts.push(S.label("attention_kinds", d.reason));  // the short name: a resolved one is no to-do
     }
@@ -260,7 +263,8 @@
       list.appendChild(el("li", {}, [
         el("time", { datetime: entry.at, text: S.formatTime(entry.at) }), " ",
         el("strong", { text: S.label("actions", entry.action) }), " ",
-        el("span", { text: t("audit_line", { who: entry.staff_name, partner: session.partnerName(entry.partner) ||
+        el("span", { text: t("audit_line", { who: entry.staff_id === "system" ? t("by_system") : entry.staff_name,
+          partner: session.partnerName(entry.partner) ||
           t("network") }) })
       ]));
     });
@@ -593,7 +597,7 @@
       if (why) item.appendChild(el("p", { className: "help", text: why }));
       list.appendChild(item);
     });
-    if (!messages.length) list.appendChild(el("li", { text: t("no_messages") }));
+    if (!messages.length) list.appendChild(el("li", { text: t(current && current.erased_at ? "erased_messages" : "no_messages") }));
   }
 
   /* ---- actions ---- */
