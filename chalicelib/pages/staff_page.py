@@ -50,6 +50,8 @@ PAGE_TEXTS_FOR_SCRIPT = (
     "routing_partner",
     "routing_rule",
     "routing_reason",
+    "routing_now",
+    "routing_moved_reason",
 )
 
 

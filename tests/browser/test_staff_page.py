@@ -488,6 +488,11 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
     page.locator("#case-state", has_text="Servicestelle").wait_for()
     page.locator("#history", has_text=text("en", "actions", "reassigned")).wait_for()
     assert page.evaluate("document.activeElement.id") in ("transfer-submit", "case-title"), "focus kept in the case"
+    # The routing shown is the intake's; who holds the case now, and why, stand beside it.
+    assert page.locator('[data-routing="routing_partner"]').inner_text() == "Akademie der Ingenieure GmbH"
+    assert "Servicestelle" in page.locator('[data-routing="routing_now"]').inner_text()
+    reason = page.locator('[data-routing="routing_moved_reason"]').inner_text()
+    assert reason == "Needs recognition counselling first, then placement."
 
 
 def test_a_coordinator_hands_out_and_erases_an_applicants_data_on_request(live: LiveApp, desktop_page: Any) -> None:

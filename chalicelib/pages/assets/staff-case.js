@@ -214,11 +214,19 @@
   function renderRouting(c) {
     var routing = c.routing || {};
     var list = S.clear(S.byId("case-routing"));
-    [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule],
-      ["routing_reason", routingReason(routing)]].forEach(function (pair) {
+    var rows = [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule],
+      ["routing_reason", routingReason(routing)]];
+    // Passed on since: the partner who holds it now, and why (the routing above is the intake's).
+    if (routing.partner && routing.partner !== c.partner) {
+      var moves = (c.history || []).filter(function (h) { return h.action === "transferred" || h.action === "reassigned"; });
+      var last = moves[moves.length - 1];
+      rows.push(["routing_now", session.partnerName(c.partner)]);
+      if (last && last.detail && last.detail.reason) rows.push(["routing_moved_reason", last.detail.reason]);
+    }
+    rows.forEach(function (pair) {
       list.appendChild(el("div", { className: "fact" }, [
         el("dt", { text: data.page[pair[0]] }),
-        el("dd", { text: pair[1] || t("none"), "data-routing": pair[0] })
+        el("dd", { text: pair[1] || t("none"), "data-routing": pair[0], dir: "auto" })
       ]));
     });
   }
