@@ -517,7 +517,7 @@ def test_a_coordinator_hands_out_and_erases_an_applicants_data_on_request(live: 
     assert case["family_name"] in json.dumps(exported, ensure_ascii=False)
 
     page.click("#erase-submit")  # neither a reason nor the confirmation: nothing happens
-    assert page.locator("#erase-reason-error").inner_text() == text("de", "errors", "required")
+    assert page.locator("#erase-reason-error").inner_text() == text("de", "errors", "invalid_choice")
     assert page.locator("#erase-confirm-error").inner_text() == text("de", "errors", "confirm_erase")
     assert call(live, "GET", f"/staff/cases/{case['case_id']}", coordinator)[1]["erased_at"] is None
     section.scroll_into_view_if_needed()

@@ -44,7 +44,7 @@
     S.hideProblem(problem);
     var errors = [];
     var reason = S.byId("erase-reason").value;
-    if (!reason) errors.push({ field: "reason", code: "required" });
+    if (!reason) errors.push({ field: "reason", code: "invalid_choice" });  // "please choose one", not "fill in"
     if (!S.byId("erase-confirm").checked) errors.push({ field: "confirm", code: "confirm_erase" });
     if (errors.length) {
       S.showFieldErrors("erase", errors);
