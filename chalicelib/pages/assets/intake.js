@@ -325,7 +325,7 @@
     }, function () {
       clearTimeout(timer);
       setBusy(false);
-      // The answer was lost, not necessarily the request: retry the same body with the same key.
+      // The answer was lost, not necessarily the request: whatever is sent next carries the same key.
       lostBody = body;
       rememberFill();
       showProblem(data.texts.network_error, true);
