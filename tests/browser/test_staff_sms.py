@@ -291,6 +291,14 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     page.route(f"**/staff/cases/{case['case_id']}", _json_route(erased))
     log = {"case_id": case["case_id"], "sms_consent": False, "opted_out": False, "attention": [], "messages": []}
     page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))  # erased: no number, no SMS
+    by_schedule = {
+        "at": erased_at,
+        "action": "appointment_erased",
+        "staff_id": "system",
+        "staff_name": "appointment schedule",
+        "partner": None,
+    }
+    page.route(f"**/staff/cases/{case['case_id']}/audit", _json_route({"entries": [by_schedule]}))
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     page.locator("#case-state", has_text=text("de", "script", "erased_case")).wait_for()
     for control in ("#case-claim", "#case-release", "#appointment-form", "#section-close", "#section-move"):
@@ -304,6 +312,10 @@ def test_an_erased_case_offers_no_action_and_says_why(live: LiveApp, desktop_pag
     assert page.locator("#messages").inner_text() == text("de", "script", "erased_messages")
     assert page.locator("#case-reference").inner_text() == text("de", "script", "erased_reference")
     assert "{name}" not in page.locator("#case-state").inner_text()  # no holder's name is left to show
+    audit = page.locator("#audit li").first
+    audit.wait_for()
+    assert text("de", "actions", "appointment_erased") in audit.inner_text()
+    assert text("de", "script", "by_system") in audit.inner_text() and "appointment schedule" not in audit.inner_text()
     erased_entry = page.locator("#history li", has_text=text("de", "actions", "erased")).inner_text()
     assert text("de", "erase_reasons", "applicant_request") in erased_entry
 
