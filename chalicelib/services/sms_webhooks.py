@@ -170,11 +170,11 @@ class SmsWebhooks:
         upcoming = self._about_an_upcoming_appointment(ours, now)
         if upcoming is not None:
             return Answered(upcoming.case_id, upcoming.appointment_id, upcoming.language, upcoming, handled=True)
-        found = self._open_case(hashed, ours, now)
+        found, seen = self._open_case(hashed, ours, now)
         if found is not None:
             return Answered(found.case_id, found.next_appointment_id, found.language, None, handled=True)
         newest = ours[0] if ours else None
-        language = newest.language if newest else self._language_of_number(hashed, now)
+        language = newest.language if newest else seen.language if seen else self.policy.default_language
         return Answered(newest.case_id if newest else None, None, language, None, handled=False)
 
     def _cases_of_number(self, hashed: str, ours: list[Message], now: datetime) -> Iterator[NumberCase]:
@@ -189,16 +189,21 @@ class SmsWebhooks:
             if found is not None:
                 yield found
 
-    def _open_case(self, hashed: str, ours: list[Message], now: datetime) -> NumberCase | None:
+    def _open_case(
+        self, hashed: str, ours: list[Message], now: datetime
+    ) -> tuple[NumberCase | None, NumberCase | None]:
         """The number's case staff still handle: one with an appointment ahead first, else the one we
-        last texted about, else any (a new intake whose confirmation is not planned yet)."""
+        last texted about, else any (a new intake whose confirmation is not planned yet). Also the
+        first case read, open or not, whose language a reply may use (so it is not read twice)."""
         first: NumberCase | None = None
+        seen: NumberCase | None = None
         for found in self._cases_of_number(hashed, ours, now):
+            seen = seen or found
             if found.open and found.next_appointment_id is not None:
-                return found
+                return found, seen
             if found.open and first is None:
                 first = found
-        return first
+        return first, seen
 
     def _language_of_number(self, hashed: str, now: datetime) -> str:
         """No SMS of ours to this number yet (a new intake, or no SMS consent): its case's language."""
