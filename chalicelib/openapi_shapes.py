@@ -623,8 +623,12 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "name": "format",
         "in": "query",
         "required": False,
-        "description": "csv: one row per partner and a network row, flat columns, for spreadsheets.",
-        "schema": {"enum": ["json", "csv"], "default": "json"},
+        "description": (
+            "csv: one row per partner and a network row, flat columns, for spreadsheets (RFC 4180, commas,"
+            " decimal points). csv-excel-de: the same table for Excel with German regional settings"
+            " (UTF-8 byte order mark, semicolons, decimal commas)."
+        ),
+        "schema": {"enum": ["json", "csv", "csv-excel-de"], "default": "json"},
     },
 }
 

@@ -338,7 +338,9 @@ def _metrics_panel(texts: dict[str, str]) -> str:
         + _input("metrics-from", texts["metrics_from"], "date", required=True)
         + _input("metrics-to", texts["metrics_to"], "date", required=True)
         + f'<button type="submit" class="primary" id="metrics-show">{esc(texts["metrics_show"])}</button>'
-        f'<button type="button" class="secondary" id="metrics-csv">{esc(texts["metrics_csv"])}</button></form>'
+        f'<button type="button" class="secondary" id="metrics-csv">{esc(texts["metrics_csv"])}</button>'
+        '<button type="button" class="secondary" id="metrics-csv-excel">'
+        f"{esc(texts['metrics_csv_excel'])}</button></form>"
         '<div id="metrics-summary" class="cards"></div><div id="metrics-charts" class="charts"></div></section>'
     )
 

@@ -1,4 +1,4 @@
-"""Coordinator metrics: `GET /coordinator/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv]`.
+"""Coordinator metrics: `GET /coordinator/metrics?from=YYYY-MM-DD&to=YYYY-MM-DD[&format=csv|csv-excel-de]`.
 
 Dates are Europe/Berlin calendar days, both included; without them the last 30 days up to
 today. The figures (their meaning and the percentile method: chalicelib/domain/metrics.py)
@@ -25,7 +25,11 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 366
 EARLIEST_DAY = date(2000, 1, 1)  # long before the network kept any case here
 LATEST_DAY = date(2999, 12, 31)
-FORMATS = ("json", "csv")
+FORMATS = ("json", "csv", "csv-excel-de")
+# Excel with German regional settings (what coordinators here open the figures in) splits a CSV at
+# semicolons, so a comma-separated file lands in one column, and reads "1.5" as a date (1 May).
+# The byte order mark tells it the file is UTF-8, not Windows-1252.
+EXCEL_DE = "csv-excel-de"
 
 
 class CaseStatsSource(Protocol):
@@ -90,16 +94,28 @@ class ReportingService:
         cases = list(self.stats.created_between(start, end))
         rules = [rule.id for rule in self.directory.routing_policy().rules]
         result = metrics.report(cases, self.directory.partners(), rules, first, last, now)
-        if output == "csv":
-            return MetricsResult(to_csv(metrics.csv_rows(result)), "text/csv", f"migranet-metrics-{first}-{last}.csv")
+        if output != "json":
+            table = to_csv(metrics.csv_rows(result), excel_de=output == EXCEL_DE)
+            return MetricsResult(table, "text/csv", f"migranet-metrics-{first}-{last}.csv")
         return MetricsResult(result, "application/json")
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
-    """RFC 4180 with a header row; empty cells for null (no value to compute)."""
+def to_csv(rows: list[dict[str, Any]], excel_de: bool = False) -> str:
+    """RFC 4180 with a header row; empty cells for null (no value to compute). For Excel with
+    German settings: a byte order mark, semicolons and decimal commas."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+    if excel_de:
+        out.write("\ufeff")
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n", delimiter=";" if excel_de else ",")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if v is None else v for k, v in row.items()})
+        writer.writerow({k: _cell(v, excel_de) for k, v in row.items()})
     return out.getvalue()
+
+
+def _cell(value: Any, excel_de: bool) -> Any:
+    if value is None:
+        return ""
+    if excel_de and isinstance(value, float):
+        return repr(value).replace(".", ",")
+    return value

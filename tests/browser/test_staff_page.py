@@ -557,7 +557,15 @@ def test_a_coordinator_sees_the_metrics_as_svg_charts_and_downloads_csv(live: Li
     assert download.suggested_filename.endswith(".csv")
     with open(download.path(), encoding="utf-8") as handle:
         first_line = handle.readline()
-    assert "," in first_line or ";" in first_line
+    assert first_line.startswith("from,to,scope,intakes,")
+
+    # The button for Excel with German settings: semicolons, and the byte order mark that reading
+    # the answer as text drops in the browser is back in the file.
+    with page.expect_download() as download_info:
+        page.click("#metrics-csv-excel")
+    with open(download_info.value.path(), "rb") as handle:
+        first_line_bytes = handle.readline()
+    assert first_line_bytes.startswith("\ufefffrom;to;scope;intakes;".encode())
 
     # A period longer than the server allows: its 400 names `to`, shown there in German.
     page.fill("#metrics-from", "2020-01-01")

@@ -324,6 +324,18 @@ def test_a_generated_month_matches_figures_computed_independently(
     assert int(row["sms_delivered"]) == figures["sms"]["delivered"]
     assert row["from"] == "2025-03-01" and row["to"] == "2025-03-31"
 
+    # For Excel with German settings: the same rows, split at semicolons, with decimal commas (a
+    # "1.5" would become 1 May there), marked as UTF-8 by a byte order mark.
+    response = get_metrics(client, coordinator, "?from=2025-03-01&to=2025-03-31&format=csv-excel-de")
+    assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
+    body = response.body if isinstance(response.body, bytes) else response.body.encode()
+    assert body.startswith(b"\xef\xbb\xbf")
+    excel = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
+    assert [r["scope"] for r in excel] == [r["scope"] for r in rows] and list(excel[0]) == list(rows[0])
+    p90 = figures["time_to_claim_hours"]["p90"]
+    assert isinstance(p90, float) and excel[-1]["time_to_claim_hours_p90"] == repr(p90).replace(".", ",")
+    assert {k: v.replace(",", ".") for k, v in excel[-1].items()} == row
+
     # Days are Berlin days: 31 March 23:30 is March, 1 April 00:30 is April (though 31 March in UTC).
     last_day = json.loads(get_metrics(client, coordinator, "?from=2025-03-31&to=2025-03-31").body)
     assert last_day["network"]["intakes"] == sum(p.created.date() == date(2025, 3, 31) for p in plans)

@@ -181,13 +181,15 @@
     }, refused);
   }
 
-  function downloadCsv() {
+  /* format "csv-excel-de" starts with a byte order mark, which reading the answer as text drops:
+   * put it back, or Excel takes the file for Windows-1252. */
+  function downloadCsv(format, button) {
     var r = range();
     if (!r) return;
-    var button = S.byId("metrics-csv");
-    var params = new URLSearchParams({ from: r.from, to: r.to, format: "csv" });
+    var params = new URLSearchParams({ from: r.from, to: r.to, format: format });
     S.busy(button, S.api("GET", "/coordinator/metrics?" + params.toString(), undefined, { raw: true, accept: "text/csv" }))
       .then(function (text) {
+        if (format === "csv-excel-de" && text.charAt(0) !== "\ufeff") text = "\ufeff" + text;
         S.download(text, "text/csv;charset=utf-8", "migranet-metrics-" + r.from + "-" + r.to + ".csv");
         S.announce(t("csv_ready"));
       }, refused);
@@ -205,7 +207,10 @@
     event.preventDefault();
     load();
   });
-  S.byId("metrics-csv").addEventListener("click", downloadCsv);
+  [["metrics-csv", "csv"], ["metrics-csv-excel", "csv-excel-de"]].forEach(function (pair) {
+    var button = S.byId(pair[0]);
+    button.addEventListener("click", function () { downloadCsv(pair[1], button); });
+  });
 
   function reset() {
     loaded = null;
