@@ -31,6 +31,7 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
     page = desktop_page
     case, token = claimed_by_anna(live)
     at = "2026-03-02T09:00:00+00:00"
+    cancelled_at = "2026-03-04T15:30:00+00:00"
     log = {
         "case_id": case["case_id"],
         "sms_consent": True,
@@ -84,13 +85,29 @@ def test_the_message_log_shows_delivery_failures_replies_and_flags(live: LiveApp
                 "created_at": at,
             },
             {"direction": "outbound", "kind": "reminder", "status": "pending", "body": "…", "due_at": at},
+            {
+                "direction": "outbound",
+                "kind": "reminder",
+                "status": "cancelled",
+                "reason": "appointment cancelled",
+                "body": "…",
+                "created_at": at,
+                "updated_at": cancelled_at,
+            },
         ],
     }
     page.route(f"**/staff/cases/{case['case_id']}/messages", _json_route(log))
     sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
     items = page.locator("#messages li.message")
     items.first.wait_for()
-    assert items.count() == 7
+    assert items.count() == 8
+    # A cancelled reminder shows when it was cancelled, not when it was planned.
+    cancelled = page.locator("#messages li[data-status=cancelled] time")
+    assert cancelled.get_attribute("datetime") == cancelled_at
+    assert (
+        text("de", "message_reasons", "appointment cancelled")
+        in page.locator("#messages li[data-status=cancelled]").inner_text()
+    )
     # Opted out: the reminder still planned says it will not go out, and the opt-out is a state
     # (no "please check" badge, which nothing here could clear).
     held = page.locator("#messages li[data-status=pending]").inner_text()

@@ -584,7 +584,8 @@
       var inbound = m.direction === "inbound";
       var kind = inbound ? "inbound" : m.kind;
       var status = m.status || "pending";
-      var when = m.sent_at || (status === "pending" && m.due_at) || m.created_at;  // planned ones: when they go
+      // Planned: when it goes; cancelled or refused before sending: when that happened, not its planning.
+      var when = m.sent_at || (status === "pending" ? m.due_at : !inbound && m.updated_at) || m.created_at;
       var head = [el("strong", { text: S.label("message_kinds", kind) }), " ",
         el("span", { className: "badge status-" + status, text: S.label("message_statuses", status) }), " ",
         el("time", { datetime: when || "", text: S.formatTime(when) })];
