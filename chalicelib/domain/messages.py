@@ -224,11 +224,18 @@ class Values:
 
 
 def render(key: str, language: str, values: Values) -> Rendered:
-    """The richest variant of template `key` that fits in 2 segments (else the shortest one)."""
+    """The richest variant of template `key` that fits in 2 segments (else the shortest one).
+
+    A variant naming the place is always preferred to one without: an applicant sent to the wrong
+    site, or to the office for an online meeting, costs more than the segments a long room
+    description or meeting link takes (a Teams link alone is ~200 characters, 3 UCS-2 segments)."""
     language = language_or_default(language)
     filled = values.for_language(language)
+    variants = templates(language)[key]
+    if values.place:
+        variants = [variant for variant in variants if "{place}" in variant] or variants
     best: Rendered | None = None
-    for variant in templates(language)[key]:
+    for variant in variants:
         body = variant.format(**filled)
         info = count_segments(body)
         candidate = Rendered(body, info.segments, info.encoding)

@@ -505,6 +505,19 @@ def test_an_online_appointment_carries_its_link(
     assert all(link in m.body and m.segments <= 2 for m in planned)
 
 
+def test_a_long_meeting_link_is_sent_whole_in_every_message_of_a_ukrainian_applicant(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    """A Zoom link with its password does not fit 2 Cyrillic (UCS-2) segments next to the text: the
+    messages grow a segment rather than leave the applicant without the link."""
+    service = build(store, sender, clock)
+    link = "https://us02web.zoom.us/j/81234567890?pwd=aBcDeFgHiJkLmNoPqRsTuVwXyZ12"
+    start = datetime(2027, 3, 24, 11, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(make_case(1, "uk"), appointment("a1", start, link), PARTNER)
+    assert {m.kind for m in planned} == {"appointment_booked", "reminder"}
+    assert all(link in m.body and m.segments == 3 for m in planned), [(m.body, m.segments) for m in planned]
+
+
 # --- rate and time budget -----------------------------------------------------------------
 
 

@@ -192,3 +192,27 @@ def test_ids_are_stable_per_intent_and_phone_hashes_need_the_key() -> None:
     assert message_id("case-1", "intake_received") != message_id("case-2", "intake_received")
     assert phone_hash("+4915112345678", "k1") != phone_hash("+4915112345678", "k2")
     assert "15112345678" not in phone_hash("+4915112345678", "k1")
+
+
+# A Teams meeting link (~200 characters) and a long room description: no variant fits 2 segments
+# in a UCS-2 language, and the applicant must still learn where to go.
+TEAMS_LINK = (
+    "https://teams.microsoft.com/l/meetup-join/19%3ameeting_NjQ5ZTk2YjEtMzE4Ny00YjQ3LWJmNDQtOGUyZWNlYzU3"
+    "NGI2%40thread.v2/0?context=%7b%22Tid%22%3a%2272f988bf%22%2c%22Oid%22%3a%22a1b2c3d4%22%7d"
+)
+LONG_ROOM = (
+    "LMU Klinikum Campus Großhadern, Marchioninistraße 15, 81377 München, Haupteingang, Bauteil C, "
+    "Ebene 2, Raum C2.117 (Anerkennungsberatung Gesundheitsberufe), bitte an der Information melden"
+)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("key", ["appointment_booked", "appointment_changed", REMINDER])
+@pytest.mark.parametrize("place", [TEAMS_LINK, LONG_ROOM])
+def test_a_place_too_long_for_two_segments_is_kept_whole(language: str, key: str, place: str) -> None:
+    rendered = render(key, language, Values("K7P3-Q9XA", "LMU Klinikum", place, START))
+    assert place in rendered.body
+    with_place = [v for v in templates(language)[key] if "{place}" in v]
+    filled = Values("K7P3-Q9XA", "LMU Klinikum", place, START).for_language(language)
+    fewest = min(count_segments(v.format(**filled)).segments for v in with_place)
+    assert rendered.segments == fewest <= 10  # the shortest text that keeps it, within Twilio's 1,600 characters
