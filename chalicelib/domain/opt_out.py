@@ -4,8 +4,10 @@ Twilio's own opt-out words (STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT) plus 
 German STOPP and ABMELDEN. Matching ignores case and punctuation and reads the first
 word ("Stop." and "stop please" opt out), or any word of a short message ("bitte abmelden").
 Answers to reminders are digits, which work on every keyboard and collide with no
-carrier keyword; JA/NEIN/NO are accepted too. YES is Twilio's opt-in word, so it means
-START for an opted-out number and is otherwise not taken as an answer.
+carrier keyword; JA/NEIN are accepted too. NO is not: "No problem, see you" is no "2", and
+in Polish, one of the applicants' languages, "no" means "yes, sure". YES is Twilio's opt-in
+word, so it means START for an opted-out number and is otherwise not taken as an answer
+(either gets the reply that asks for 1 or 2).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT
 START_WORDS = frozenset({"START", "UNSTOP", "YES", "ANMELDEN"})
 HELP_WORDS = frozenset({"HELP", "HILFE", "INFO"})
 COMING_WORDS = frozenset({"1", "JA"})
-NOT_COMING_WORDS = frozenset({"2", "NEIN", "NO"})
+NOT_COMING_WORDS = frozenset({"2", "NEIN"})
 SHORT_MESSAGE_WORDS = 3
 
 OPT_OUT = "opt_out"

@@ -241,11 +241,20 @@ def test_a_2_is_recorded_on_the_reminder_and_shown_to_staff(client: Client, appl
     assert [(m["attention"], m["body"], m["appointment_id"]) for m in flagged] == [("cannot_come", "2", "appt-1")]
 
 
-@pytest.mark.parametrize(("body", "answer"), [("1", "1"), ("Ja", "1"), ("NEIN", "2"), ("no", "2")])
-def test_digits_and_ja_nein_no_are_answers(client: Client, applicant: Any, body: str, answer: str) -> None:
+@pytest.mark.parametrize(("body", "answer"), [("1", "1"), ("Ja", "1"), ("NEIN", "2")])
+def test_digits_and_ja_nein_are_answers(client: Client, applicant: Any, body: str, answer: str) -> None:
     post_form(client, "/sms/inbound", inbound(body, "SMans" + body))
     reminder = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and m["sent_at"])
     assert reminder["reply"] == answer
+
+
+@EMPTY_STRINGS
+def test_no_problem_is_not_taken_for_a_2(client: Client, applicant: Any) -> None:
+    reply = message_text(post_form(client, "/sms/inbound", inbound("No problem, see you", "SMnp")))
+    assert reply == render("reply_unknown", "ar", no_values()).body
+    assert [m["attention"] for m in case_messages(applicant.case.case_id) if m["direction"] == "inbound"] == [None]
+    reminder = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and m["sent_at"])
+    assert reminder.get("reply") is None
 
 
 @EMPTY_STRINGS
@@ -357,6 +366,15 @@ def test_status_callbacks_update_status_and_error_code(client: Client, applicant
     post_form(client, "/sms/status", failed)  # no message id in the URL: found by Twilio's SID
     current = next(m for m in case_messages(applicant.case.case_id) if m["message_id"] == booked["message_id"])
     assert (current["status"], current["error_code"]) == ("undelivered", "30003")
+
+
+def test_a_status_callback_with_another_sid_than_the_messages_raises_no_flag(client: Client, applicant: Any) -> None:
+    reminder = next(m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and m["sent_at"])
+    other = [("MessageSid", "SManothersend0001"), ("MessageStatus", "undelivered"), ("ErrorCode", "30003")]
+    assert post_form(client, f"/sms/status?m={reminder['message_id']}", other).status_code == 200
+    current = next(m for m in case_messages(applicant.case.case_id) if m["message_id"] == reminder["message_id"])
+    assert (current["status"], current["twilio_sid"]) == (reminder["status"], reminder["twilio_sid"])
+    assert current.get("error_code") is None and current.get("attention") is None
 
 
 def test_a_status_for_an_unknown_message_is_accepted_and_ignored(client: Client, fake_sender: Any) -> None:

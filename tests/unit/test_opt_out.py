@@ -48,7 +48,6 @@ def test_cancel_is_an_opt_out_that_staff_must_hear_about() -> None:
         ("۲", NOT_COMING),  # Persian digit two
         ("2", NOT_COMING),
         ("nein", NOT_COMING),
-        ("No", NOT_COMING),
         ("2 - leider krank", NOT_COMING),
     ],
 )
@@ -64,6 +63,13 @@ def test_opt_in_words(body: str) -> None:
 @pytest.mark.parametrize("body", ["HELP", "hilfe", "Info?"])
 def test_help_words(body: str) -> None:
     assert classify(body).kind == HELP
+
+
+@pytest.mark.parametrize("body", ["No", "No problem, see you", "no, będę"])
+def test_no_is_not_an_answer(body: str) -> None:
+    """English "No problem" and Polish "no" (yes, sure) would flag a case and tell the applicant a
+    new appointment is coming; the reply for OTHER asks for 1 or 2 instead."""
+    assert classify(body).kind == OTHER
 
 
 def test_yes_is_twilios_opt_in_word_not_an_answer() -> None:
