@@ -178,7 +178,7 @@ class MemoryMessageStore:
         with self._lock:
             current = self.messages.get(message_id)
             rank = STATUS_RANK[status]
-            if current is None or self._rank[message_id] >= rank:
+            if current is None or self._rank[message_id] >= rank or current.twilio_sid not in (None, sid):
                 return False
             updated = replace(
                 current,

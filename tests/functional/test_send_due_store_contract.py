@@ -101,6 +101,16 @@ def test_a_status_callback_that_overtakes_the_api_answer_is_kept(store: Any) -> 
     assert store.update_delivery("a", "sent", None, "SM1", NOW) is False  # never backwards
 
 
+def test_a_status_callback_naming_another_send_than_the_one_on_record_changes_nothing(store: Any) -> None:
+    store.add(message("a"), 1)
+    claimed = store.claim("a", NOW, LEASE, "run-1")
+    store.mark_sent(claimed, "SM1", "queued", NOW, reconciled=False)
+    assert store.update_delivery("a", "undelivered", "30003", "SM2", NOW) is False
+    kept = store.get("a")
+    assert (kept.status, kept.twilio_sid, kept.error_code) == ("queued", "SM1", None)
+    assert store.update_delivery("a", "delivered", None, "SM1", NOW) is True
+
+
 def test_reschedule_and_finish(store: Any) -> None:
     store.add(message("a"), 1)
     store.add(message("b"), 1)

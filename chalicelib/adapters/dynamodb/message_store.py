@@ -293,7 +293,10 @@ class DynamoMessageStore:
         ]
         if code:
             actions += [MessageModel.error_code.set(code), MessageModel.reason.set(f"Twilio reported {status}")]
-        condition = MessageModel.message_id.exists() & (MessageModel.status_rank < rank)
+        # A callback that overtakes the API's answer finds no SID yet; one naming another SID is about
+        # another send of the same message, not the one on record, and would report its outcome here.
+        same_send = MessageModel.twilio_sid.does_not_exist() | (MessageModel.twilio_sid == sid)
+        condition = MessageModel.message_id.exists() & (MessageModel.status_rank < rank) & same_send
         updated = self._update(message_id, actions, condition)
         if updated is None:
             return False
