@@ -17,6 +17,7 @@ from chalicelib.domain.messages import (
     INBOUND,
     MAYBE_SENT,
     OUTBOUND,
+    PENDING,
     RECEIVED,
     REMINDER,
     TWILIO_STATUS,
@@ -56,6 +57,9 @@ WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week t
 # What a `1` or `2` can answer: an SMS that may have reached the phone, and one the carrier reported
 # undelivered (such reports are sometimes wrong, and the reply itself shows it arrived).
 REPLIED_TO = (*MAYBE_SENT, UNDELIVERED)
+# Why a reminder still planned was not sent: asking "1 or 2?" again after a `2` reads as if nobody
+# listened, and staff are calling about a new appointment anyway (the flag).
+REPLIED_CANNOT_COME = "the applicant replied 2: cannot come"
 
 
 @dataclass(frozen=True)
@@ -159,9 +163,16 @@ class SmsWebhooks:
         else:
             reply_key = "reply_unknown"
         self._keep_inbound(sid, sender, hashed, body, about, answer, attention, now)
+        if attention == CANNOT_COME and about.case_id and about.appointment_id:
+            self._hold_reminders(about.case_id, about.appointment_id, now)
         if opted_out and intent.kind != opt_out.OPT_OUT:
             return None  # nothing, ever, to a number that opted out
         return render(reply_key, about.language, Values()).body if reply_key else None
+
+    def _hold_reminders(self, case_id: str, appointment_id: str, now: datetime) -> None:
+        for message in self.store.for_appointment(case_id, appointment_id):
+            if message.kind == REMINDER and message.status == PENDING:
+                self.store.cancel_pending(message.message_id, now, REPLIED_CANNOT_COME)
 
     def _what_it_answers(self, hashed: str, ours: list[Message], now: datetime) -> Answered:
         """What a 1, 2 or CANCEL is about. The appointment the SMS we sent name first (the one the

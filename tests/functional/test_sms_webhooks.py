@@ -15,6 +15,7 @@ from chalice.test import Client
 
 from chalicelib import bootstrap
 from chalicelib.domain.messages import render
+from chalicelib.services.sms_webhooks import REPLIED_CANNOT_COME
 from tests.conftest import EMPTY_STRINGS, auth, post_json, twilio_signature
 
 TOKEN = "twilio-test-auth-token"
@@ -239,6 +240,22 @@ def test_a_2_is_recorded_on_the_reminder_and_shown_to_staff(client: Client, appl
     assert reminder["reply"] == "2"
     flagged = [m for m in messages if m["direction"] == "inbound"]
     assert [(m["attention"], m["body"], m["appointment_id"]) for m in flagged] == [("cannot_come", "2", "appt-1")]
+
+
+@EMPTY_STRINGS
+@pytest.mark.parametrize(("body", "held"), [("2", True), ("1", False)])
+def test_after_a_2_no_further_reminder_asks_again(client: Client, applicant: Any, body: str, held: bool) -> None:
+    """The 2 h reminder would ask "1 or 2?" of someone who said they cannot come; staff call instead."""
+    later = [m for m in case_messages(applicant.case.case_id) if m["kind"] == "reminder" and not m["sent_at"]]
+    assert [m["status"] for m in later] == ["pending"]
+    post_form(client, "/sms/inbound", inbound(body, "SMhold" + body))
+    applicant.clock.set(applicant.appointment.start - timedelta(hours=2, minutes=-5))
+    invoke_sweep(client)
+    after = next(m for m in case_messages(applicant.case.case_id) if m["message_id"] == later[0]["message_id"])
+    if held:
+        assert (after["status"], after["reason"], after["sent_at"]) == ("cancelled", REPLIED_CANNOT_COME, None)
+    else:
+        assert after["status"] != "cancelled" and after["sent_at"]
 
 
 @pytest.mark.parametrize(("body", "answer"), [("1", "1"), ("Ja", "1"), ("NEIN", "2")])
