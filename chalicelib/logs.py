@@ -10,6 +10,7 @@ handler, formatter or test capture can see the raw text.
 from __future__ import annotations
 
 import contextvars
+import functools
 import json
 import logging
 import re
@@ -32,8 +33,9 @@ GLUED_PHONE = re.compile(
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-# Names and other free text of the applicant handled by the current request.
+# Names and other free text of the applicant handled by the current request, longest first.
 _sensitive: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("sensitive", default=())
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
 def remember_sensitive(values: Iterable[Any]) -> None:
@@ -47,6 +49,17 @@ def forget_sensitive() -> None:
     _sensitive.set(())
 
 
+@functools.cache
+def _sensitive_pattern(value: str) -> re.Pattern[str]:
+    """A value with Latin letters or digits only as a word of its own: a short name ("Ta", "Ed",
+    "201") inside "status", "credentials" or a status code would otherwise break the log line. One
+    in another script alone (no word boundaries in Chinese; our own log text is ASCII) anywhere."""
+    escaped = re.escape(value)
+    if _ASCII_WORD.search(value):
+        escaped = rf"(?<!\w){escaped}(?!\w)"
+    return re.compile(escaped, re.IGNORECASE)
+
+
 def _phone_or_date(match: re.Match[str]) -> str:
     text = match.group(0)
     return text if _ISO_DATE.match(text) else "[phone]"
@@ -57,7 +70,7 @@ def redact(text: str) -> str:
     text = GLUED_PHONE.sub("[phone]", text)
     text = PHONE.sub(_phone_or_date, text)
     for value in _sensitive.get():
-        text = re.sub(re.escape(value), "[name]", text, flags=re.IGNORECASE)
+        text = _sensitive_pattern(value).sub("[name]", text)
     return text
 
 
@@ -92,9 +105,19 @@ def install() -> None:
 
 
 def emit(event: dict[str, Any], stream: TextIO | None = None) -> None:
-    """One redacted JSON line."""
-    line = redact(json.dumps(event, ensure_ascii=False, default=str, separators=(",", ":")))
+    """One JSON line, its values redacted (not its keys and syntax, which stay valid JSON)."""
+    line = json.dumps(_redacted(event), ensure_ascii=False, separators=(",", ":"))
     print(line, file=stream or sys.stdout, flush=True)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _redacted(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_redacted(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(value if isinstance(value, str) else str(value))
 
 
 # Free-text fields of the intake that identify a person; phone and e-mail are also caught by pattern.

@@ -85,3 +85,19 @@ def test_personal_values_of_an_intake(valid_intake):
         "I would like to work as an engineer in Munich.",
     }
     assert logs.personal_values(["not", "a", "dict"]) == []
+
+
+@pytest.mark.parametrize(("given", "family"), [("Ta", "Mei"), ("201", "event"), ("Ed", "Tu"), ("De", "Ab")])
+def test_short_names_leave_the_log_lines_own_keys_and_values_intact(capsys, given: str, family: str) -> None:
+    logs.remember_sensitive([given, family])
+    case_id = "3f1e2a9c-1d2b-4c5d-9e8f-0a1b2c3d4e5f"
+    logs.emit({"event": "request", "route": "/intake", "status": 201, "case_id": case_id, "note": f"{given} {family}"})
+    line = json.loads(capsys.readouterr().out)
+    assert line == {"event": "request", "route": "/intake", "status": 201, "case_id": case_id, "note": "[name] [name]"}
+    redacted = logs.redact(f"Found credentials for {family.upper()}, status ok")
+    assert redacted == "Found credentials for [name], status ok"
+
+
+def test_a_name_in_a_script_without_word_spaces_is_redacted_inside_text() -> None:
+    logs.remember_sensitive(["王芳", "Олена"])
+    assert logs.redact("申请人王芳已提交 / Олена") == "申请人[name]已提交 / [name]"
