@@ -185,6 +185,14 @@ def test_a_staff_token_without_a_partner_is_403(client) -> None:
     assert response.status_code == 403
 
 
+@pytest.mark.parametrize("role", ["staff", "coordinator", ["coordinator"]])
+@pytest.mark.parametrize("partner", [["lmu-klinikum"], {"a": 1}, 7])
+def test_a_token_whose_role_or_partner_is_no_single_name_is_403_not_500(client, role: Any, partner: Any) -> None:
+    response = _get(client, _signed(_claims(**{"custom:role": role, "custom:partner": partner})))
+    assert response.status_code == 403, response.body
+    assert json.loads(response.body)["code"]
+
+
 def test_a_staff_token_of_an_unknown_institution_is_403(client) -> None:
     response = _get(client, _signed(_claims(**{"custom:partner": "atlantis-amt"})))
     assert response.status_code == 403
