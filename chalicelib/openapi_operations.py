@@ -440,7 +440,7 @@ OPERATIONS: tuple[Operation, ...] = (
                 media_type="text/xml",
             )
         },
-        errors=(403,),
+        errors=(400, 403),
         description="Unsigned or forged requests get 403 and change nothing. Twilio's retries of one "
         "MessageSid get the first answer. Opt-out words: STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, "
         "STOPP, ABMELDEN (case and punctuation ignored); CANCEL also flags the case for a call.",
@@ -453,6 +453,6 @@ OPERATIONS: tuple[Operation, ...] = (
         form="sms-status",
         parameters=("X-Twilio-Signature", "SmsMessageId"),
         responses={200: Body("An empty TwiML <Response/>.", {"type": "string"}, media_type="text/xml")},
-        errors=(403,),
+        errors=(400, 403),
     ),
 )

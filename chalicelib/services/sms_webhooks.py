@@ -4,6 +4,7 @@ status callbacks. Mixed into MessagingService, which holds the store, the policy
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,7 +29,7 @@ from chalicelib.domain.messages import (
     phone_hash,
     render,
 )
-from chalicelib.errors import RetryableError
+from chalicelib.errors import FieldError, RetryableError, ValidationError
 from chalicelib.services.messaging_ports import (
     BookingCheck,
     CaseAttention,
@@ -57,6 +58,10 @@ WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week t
 # What a `1` or `2` can answer: an SMS that may have reached the phone, and one the carrier reported
 # undelivered (such reports are sometimes wrong, and the reply itself shows it arrived).
 REPLIED_TO = (*MAYBE_SENT, UNDELIVERED)
+# As schemas/sms-*.schema.json and the `m` parameter in the OpenAPI document say. Only Twilio can
+# sign a request, but a SID of kilobytes would still exceed DynamoDB's key size (it was a 500).
+SID = re.compile(r"[A-Za-z0-9]{1,64}")
+OUR_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 # Why a reminder still planned was not sent: asking "1 or 2?" again after a `2` reads as if nobody
 # listened, and staff are calling about a new appointment anyway (the flag).
 REPLIED_CANNOT_COME = "the applicant replied 2: cannot come"
@@ -98,7 +103,7 @@ class SmsWebhooks:
     def handle_inbound(self, request: WebhookRequest) -> str:
         """An SMS from an applicant → TwiML (possibly empty). Twilio's retries get the first answer."""
         self._verify(request)
-        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        sid = _sid(request)
         sender = request.params.get("From", "")
         if not sid or not sender:
             return EMPTY_TWIML
@@ -314,12 +319,14 @@ class SmsWebhooks:
     def handle_status(self, request: WebhookRequest) -> None:
         """Twilio's status callback: forward-only status and error code on the message."""
         self._verify(request)
-        sid = request.params.get("MessageSid") or request.params.get("SmsSid") or ""
+        sid = _sid(request)
         status = TWILIO_STATUS.get((request.params.get("MessageStatus") or "").lower())
         if not sid or status is None:
             return
         code = request.params.get("ErrorCode") or None
         target = (request.query or {}).get("m")
+        if target is not None and not OUR_MESSAGE_ID.fullmatch(target):
+            raise ValidationError([FieldError("m", "invalid_message_id", "m must be one of our message ids.")])
         found: Message | None = None
         if not target:
             found = self.store.by_sid(sid)
@@ -342,6 +349,16 @@ class SmsWebhooks:
                 if code == UNSUBSCRIBED_AT_TWILIO:  # as when Twilio refuses the send: honour it too
                     self.store.set_opt_out(message.phone_hash, True, self._now(), "TWILIO_21610")
                 flag_not_delivered(self.attention, message, code, self._now())
+
+
+def _sid(request: WebhookRequest) -> str:
+    for name in ("MessageSid", "SmsSid"):
+        sid = request.params.get(name)
+        if sid:
+            if not SID.fullmatch(sid):
+                raise ValidationError([FieldError(name, "invalid_sid", f"{name} must be 1-64 letters or digits.")])
+            return sid
+    return ""
 
 
 def _twiml(text: str | None) -> str:

@@ -394,6 +394,25 @@ def test_a_status_callback_with_another_sid_than_the_messages_raises_no_flag(cli
     assert current.get("error_code") is None and current.get("attention") is None
 
 
+@pytest.mark.parametrize(
+    ("path", "pairs", "field"),
+    [
+        ("/sms/inbound", [("MessageSid", "S" * 5000), ("From", PHONE), ("Body", "HILFE")], "MessageSid"),
+        ("/sms/inbound", [("SmsSid", "SM 1"), ("From", PHONE), ("Body", "2")], "SmsSid"),
+        ("/sms/status", [("MessageSid", "SM" + "0" * 3000), ("MessageStatus", "failed")], "MessageSid"),
+        ("/sms/status?m=" + "f" * 3000, [("MessageSid", "SM1"), ("MessageStatus", "failed")], "m"),
+    ],
+)
+def test_a_signed_webhook_with_an_impossible_id_is_a_400_naming_it(
+    client: Client, applicant: Any, path: str, pairs: list[tuple[str, str]], field: str
+) -> None:
+    before = case_messages(applicant.case.case_id)
+    response = post_form(client, path, pairs)
+    assert response.status_code == 400, response.body
+    assert [e["field"] for e in json.loads(response.body)["errors"]] == [field]
+    assert case_messages(applicant.case.case_id) == before
+
+
 def test_a_status_for_an_unknown_message_is_accepted_and_ignored(client: Client, fake_sender: Any) -> None:
     pairs = [("MessageSid", "SMnobody"), ("MessageStatus", "delivered")]
     assert post_form(client, "/sms/status", pairs).status_code == 200
