@@ -210,6 +210,8 @@ INVALID_BOOKINGS: list[tuple[dict[str, Any], str, str]] = [
     ({"start": "2025-03-12"}, "start", "invalid_datetime"),
     ({"start": "2025-02-30T10:00"}, "start", "invalid_datetime"),
     ({"online": True}, "online", "not_allowed"),
+    ({"location": "   "}, "location", "required"),  # was booked "in person" at the partner's address
+    ({"location": "\u200b\u200e"}, "location", "required"),  # zero-width space and a direction mark
 ]
 
 
@@ -403,6 +405,8 @@ def test_rescheduling_checks_overlap_past_and_changes_the_place(anna: Desk, case
     assert status == 400 and body["errors"][0]["code"] == "exclusive"
     status, body = anna.patch(path, {})
     assert status == 400 and body["errors"][0]["field"] == "(body)"
+    status, body = anna.patch(path, {"location": "  "})  # was a 200 that silently changed nothing
+    assert status == 400 and [(e["field"], e["code"]) for e in body["errors"]] == [("location", "required")]
     # Moving the first one onto its own time again overlaps nothing (it does not collide with itself).
     first_path = f"/staff/cases/{case_id}/appointments/{first['appointment']['appointment_id']}"
     status, body = anna.patch(first_path, {"start": "2025-03-12T10:15"})
