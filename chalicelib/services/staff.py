@@ -52,7 +52,7 @@ from chalicelib.domain.staff import (
     repeats_last_step,
     transferred,
 )
-from chalicelib.domain.text import multi_line
+from chalicelib.domain.text import multi_line, visible_length
 from chalicelib.errors import (
     AttentionNotOpenError,
     ConflictError,
@@ -132,7 +132,7 @@ def _explained(schema_name: str, error: FieldError) -> FieldError:
 def required_reason(reason: str) -> str:
     """The schema counts characters; blanks around a too-short reason must not pad it."""
     text = multi_line(reason)
-    if len(text) < MIN_REASON_CHARS:
+    if visible_length(text) < MIN_REASON_CHARS:
         raise ValidationError(
             [
                 FieldError(

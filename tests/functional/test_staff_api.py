@@ -385,6 +385,8 @@ def test_transfer_moves_the_case_and_keeps_its_history(anna, desk, submit_case) 
     [
         ({"partner": VIA, "reason": "too short"}, 400, "reason"),
         ({"partner": VIA, "reason": "          x          "}, 400, "reason"),
+        ({"partner": VIA, "reason": "\u200b" * 12}, 400, "reason"),  # zero-width spaces: nothing to read
+        ({"partner": VIA, "reason": "ok \u200b\u200b\u200b\u200b\u200b\u200b\u200b\u200b"}, 400, "reason"),
         ({"partner": VIA}, 400, "reason"),
         ({"partner": "atlantis-amt", "reason": REASON}, 400, "partner"),
         ({"partner": "Not An Id!", "reason": REASON}, 400, "partner"),
