@@ -43,7 +43,7 @@ log = logging.getLogger(APP_NAME)
 PUBLIC_CORS = CORSConfig(
     allow_origin="*",
     allow_headers=["Idempotency-Key", "X-Status-Secret", "If-None-Match"],
-    expose_headers=["Retry-After", "ETag", "Content-Disposition"],
+    expose_headers=["Retry-After", "ETag", "Content-Disposition", "Idempotent-Replayed"],
     max_age=600,
 )
 

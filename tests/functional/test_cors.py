@@ -32,8 +32,14 @@ def test_the_preflight_allows_the_headers_a_public_route_reads(client: Client, p
     assert response["headers"]["Access-Control-Allow-Origin"] == "*"
 
 
-def test_a_cross_origin_answer_lets_the_page_read_retry_after(client: Client, valid_intake: dict) -> None:
-    response = post_json(client, "/intake", valid_intake, {"Origin": "https://partner.example"})
+def test_a_cross_origin_answer_lets_the_page_read_retry_after_and_replays(client: Client, valid_intake: dict) -> None:
+    headers = {"Origin": "https://partner.example", "Idempotency-Key": "cors-replay-1"}
+    response = post_json(client, "/intake", valid_intake, headers)
     assert response.status_code == 201
     exposed = {h.strip().lower() for h in response.headers["Access-Control-Expose-Headers"].split(",")}
     assert "retry-after" in exposed
+    # A partner's page must be able to tell a replayed answer (its first request did go through).
+    replay = post_json(client, "/intake", valid_intake, headers)
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    exposed = {h.strip().lower() for h in replay.headers["Access-Control-Expose-Headers"].split(",")}
+    assert "idempotent-replayed" in exposed
