@@ -135,6 +135,27 @@ def test_the_409_also_shows_in_the_case_view(live: LiveApp, desktop_page: Any) -
     page.locator("#case-state", has_text="Mehmet Demir").wait_for()
 
 
+def test_a_case_passed_on_by_a_colleague_leaves_the_screen_when_claimed(live: LiveApp, desktop_page: Any) -> None:
+    """The claim answers 404 (the case is at another institution now): its applicant's data must not
+    stay on this screen with a claim button that can only fail again."""
+    page = desktop_page
+    case = new_case(live, "lmu-klinikum", family="Kovalenko")
+    sign_in(page, live, staff_token(live, "lmu-klinikum", name="Jonas Weber"), "de")
+    open_case(page, case)
+    page.locator("#case-intake", has_text="Kovalenko").wait_for()
+    colleague = staff_token(live, "lmu-klinikum", name="Petra Huber")
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/claim", colleague)[0] == 200
+    moved = {"partner": "via-bayern", "reason": "Allgemeine Beratung passt besser."}
+    assert call(live, "POST", f"/staff/cases/{case['case_id']}/transfer", colleague, moved)[0] == 200
+
+    page.click("#case-claim")
+    page.locator("#case-problem", has_text=text("de", "script", "case_gone")).wait_for()
+    assert "Kovalenko" not in page.locator("#case").inner_text()
+    assert page.locator("#case-claim").is_hidden() and page.locator("#section-move").is_hidden()
+    assert page.evaluate("document.activeElement.id") == "case-title"
+    row(page, case["reference"]).wait_for(state="detached")  # the queue beside it no longer lists it
+
+
 def test_booking_an_appointment_in_berlin_time_and_its_sms_in_the_message_log(
     live: LiveApp, berlin_elsewhere_page: Any
 ) -> None:

@@ -45,21 +45,35 @@
 
   /* ---- reading ---- */
 
+  /* Nothing of the last case stays on screen, and no action on it is offered. */
+  function clearView(state) {
+    current = null;
+    messageLog = null;
+    resetForms();
+    ["case-intake", "case-routing", "appointments", "messages", "history", "audit"].forEach(function (id) {
+      S.clear(S.byId(id));
+    });
+    S.byId("case-reference").textContent = "";
+    S.byId("case-state").textContent = state;
+    // No action on a case before it has loaded: show() decides what this person may do with it.
+    [appointmentForm, claimButton, releaseButton, S.byId("section-close"), S.byId("section-move"), S.byId("section-privacy")].forEach(
+      function (node) { node.hidden = true; });
+  }
+
+  /* A 404 on a case that was open: passed on or erased meanwhile (by a colleague in another tab).
+   * Its applicant's data must not stay on this screen, with buttons that can only fail. */
+  function gone() {
+    clearView("");
+    S.showProblem(problem, t("case_gone"));
+    S.byId("case-title").focus({ preventScroll: true });
+    S.refreshQueue();
+  }
+
   function open(caseId) {
     var mine = ++ticket;
     if (openId !== caseId) {
       openId = caseId;
-      current = null;
-      messageLog = null;
-      resetForms();
-      ["case-intake", "case-routing", "appointments", "messages", "history", "audit"].forEach(function (id) {
-        S.clear(S.byId(id));
-      });
-      S.byId("case-reference").textContent = "";
-      S.byId("case-state").textContent = t("loading");
-      // No action on a case before it has loaded: show() decides what this person may do with it.
-      [appointmentForm, claimButton, releaseButton, S.byId("section-close"), S.byId("section-move"), S.byId("section-privacy")].forEach(
-        function (node) { node.hidden = true; });
+      clearView(t("loading"));
     }
     S.hideProblem(problem);
     panel.hidden = false;
@@ -89,7 +103,9 @@
   }
 
   function refresh() {
-    return S.api("GET", path()).then(function (c) { show(c); loadExtras(); });
+    return S.api("GET", path()).then(function (c) { show(c); loadExtras(); }, function (error) {
+      if (error && error.status === 404) gone();
+    });
   }
 
   function loadExtras() {
@@ -629,6 +645,7 @@
       var errors = mapErrors ? mapErrors(error.body.errors) : error.body.errors;
       if (S.showFieldErrors(prefix, errors)) { S.announce(t("fix_fields")); return; }
     }
+    if (error.status === 404) { gone(); return; }
     var message = error.status === 409 || error.status === 403 ? claimProblem(error) : S.explain(error);
     S.showProblem(problem, message);
     if (error.status === 409 || error.status === 403) refresh();
@@ -644,6 +661,7 @@
         S.announce(t("claimed_ok", { reference: c.reference }));
         S.refreshQueue();
       }, function (error) {
+        if (error.status === 404) { gone(); return; }
         S.showProblem(problem, claimProblem(error));
         if (error.status === 409) refresh();
       });
