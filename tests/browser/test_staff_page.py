@@ -503,6 +503,8 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
 
     open_case(page, case)
     assert page.locator("#move-title-coordinator").is_visible()
+    # Another institution's new case: reassign, but no claim (it would take it from Akademie's staff).
+    assert page.locator("#case-claim").is_hidden()
     page.select_option("#transfer-partner", "servicestelle-muenchen")
     page.fill("#transfer-reason", "Needs recognition counselling first, then placement.")
     page.click("#transfer-submit")

@@ -154,7 +154,9 @@
     // An erased case is its anonymised record for the statistics: the API refuses every action on it.
     if (erased) stateLine.appendChild(el("span", { className: "erased-note", text: " · " + t("erased_case") }));
 
-    claimButton.hidden = erased || c.status !== "routed";
+    // Only for a case of one's own institution, as in the list: a coordinator holding another
+    // institution's case would take it from its staff, and find it in none of their own lists.
+    claimButton.hidden = erased || c.status !== "routed" || c.partner !== session.partner;
     releaseButton.hidden = erased || !(c.status === "claimed" && mayWork(c));
     var working = !erased && (c.status === "claimed" || c.status === "scheduled") && mayWork(c);
     appointmentForm.hidden = !working;
