@@ -297,6 +297,21 @@ def test_a_booking_sent_again_after_its_answer_was_lost_books_once(live: LiveApp
     assert len(listed["appointments"]) == 1
 
 
+def test_a_time_the_summer_time_switch_skips_is_explained_at_the_time_field(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#appointment-form:visible").wait_for()
+    page.fill("#appointment-date", "2027-03-28")  # Berlin's clocks jump from 02:00 to 03:00
+    page.fill("#appointment-time", "02:30")
+    page.fill("#appointment-location", "Raum 2.14")
+    page.click("#appointment-submit")
+    error = page.locator("#appointment-time-error")
+    error.wait_for()
+    assert error.inner_text() == text("de", "errors", "nonexistent_local_time")
+    assert page.evaluate("document.activeElement.id") == "appointment-time"
+
+
 def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

@@ -477,7 +477,7 @@
   function appointmentErrors(errors) {
     return (errors || []).map(function (fe) {
       var field = String(fe.field || "");
-      if (field === "start" || field === "(body)") field = "date";
+      if (field === "start" || field === "(body)") field = fe.code === "nonexistent_local_time" ? "time" : "date";
       if (field === "duration_minutes") field = "duration";
       return { field: field, code: fe.code, message: fe.message };
     });
