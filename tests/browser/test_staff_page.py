@@ -297,6 +297,28 @@ def test_a_booking_sent_again_after_its_answer_was_lost_books_once(live: LiveApp
     assert len(listed["appointments"]) == 1
 
 
+def test_moving_an_appointment_cancelled_in_another_tab_returns_the_form_to_booking(
+    live: LiveApp, desktop_page: Any
+) -> None:
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    booking = {"start": f"{working_day(3).isoformat()}T10:00", "duration_minutes": 30, "location": "Raum 2.14"}
+    status, booked = call(live, "POST", f"/staff/cases/{case['case_id']}/appointments", token, booking)
+    assert status == 201, booked
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#appointments [data-act=reschedule]").click()
+    assert page.locator("#appointment-submit").inner_text() == text("de", "page", "save_change")
+    appointment_id = booked["appointment"]["appointment_id"]
+    assert call(live, "DELETE", f"/staff/cases/{case['case_id']}/appointments/{appointment_id}", token)[0] == 200
+
+    page.fill("#appointment-time", "11:00")
+    page.click("#appointment-submit")
+    page.locator("#case-problem:visible").wait_for()
+    page.locator("#appointment-submit", has_text=text("de", "page", "book")).wait_for()
+    assert page.locator("#appointment-form-title").inner_text() == text("de", "page", "appointment_new")
+    assert page.locator("#appointment-cancel-edit").is_hidden()
+
+
 def test_a_time_the_summer_time_switch_skips_is_explained_at_the_time_field(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

@@ -116,6 +116,10 @@
       if (id !== openId) return;
       appointments = body.appointments || [];
       attention = body.attention || [];
+      // Being moved here but cancelled or past meanwhile (another tab): saving could only fail again.
+      if (editing && !appointments.some(function (x) { return appointmentId(x) === appointmentId(editing) && isUpcoming(x); })) {
+        resetAppointmentForm();
+      }
       renderAppointments();
       if (messageLog) renderMessages(messageLog);  // its flags name their appointments' times
     }, function () { appointments = []; renderAppointments(); });
