@@ -193,9 +193,31 @@ def test_attendance_is_recorded_for_an_appointment_that_has_begun(live: LiveApp,
     assert text("en", "script", "applicant_reply", reply="1 (" + text("en", "script", "reply_1") + ")") in (
         item.inner_text()
     )
+    began["attended"] = False  # what the API lists once it is recorded
     item.locator("[data-act=no_show]").click()
     page.locator("#status", has_text=text("en", "script", "attendance_ok")).wait_for()
     assert recorded == [{"method": "POST", "body": {"attended": False}}]
+    # Which one was recorded shows on the buttons themselves, not only to screen readers.
+    chosen = item.locator("[data-act=no_show][aria-pressed=true]")
+    chosen.wait_for()
+    other = item.locator("[data-act=attended]")
+    background = "getComputedStyle(e).backgroundColor"
+    assert chosen.evaluate(f"e => {background}") != other.evaluate(f"e => {background}")
+    # And in the case's history, with its value.
+    stored = call(live, "GET", f"/staff/cases/{case['case_id']}", token)[1]
+    entry = {
+        "at": "2026-03-02T09:00:00+00:00",
+        "action": "attendance_recorded",
+        "partner": "lmu-klinikum",
+        "staff_id": "anna",
+        "staff_name": "Anna Berger",
+        "detail": {"appointment_id": "a1", "attended": False},
+    }
+    page.route(f"**/staff/cases/{case['case_id']}", _json_route({**stored, "history": [*stored["history"], entry]}))
+    page.reload()
+    recorded_entry = page.locator("#history li", has_text=text("en", "actions", "attendance_recorded"))
+    recorded_entry.wait_for()
+    assert text("en", "appointment_statuses", "no_show") in recorded_entry.inner_text()
 
 
 def test_a_flag_for_an_undelivered_sms_is_marked_dealt_with(live: LiveApp, desktop_page: Any) -> None:

@@ -269,6 +269,9 @@
     if (d.reason && entry.action === "routed" && d.reason === routing.reason) parts.push(routingReason(routing));
     // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
     else if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
+    if (entry.action === "attendance_recorded" && typeof d.attended === "boolean") {
+      parts.push(S.label("appointment_statuses", d.attended ? "attended" : "no_show"));
+    }
     if (d.note) parts.push(d.note);
     if (d.released_for) parts.push(d.released_for);
     if (d.start) parts.push(S.formatTime(d.start));
