@@ -47,6 +47,12 @@ class NotFoundError(DomainError):
     code = "not_found"
 
 
+# What API Gateway answers for a path no route has (its gateway response, infrastructure/api.py)
+# and `make run` too (chalicelib/local/chalice_child.py). Its own default is a 403 that repeats a
+# request's Authorization header, a staff member's bearer token, in the body.
+NO_SUCH_ROUTE = {"error": "There is no such route; the API is described at /openapi.json.", "code": "not_found"}
+
+
 class ConflictError(DomainError):
     code = "conflict"
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib.adapters.parameter_store import EXTENSION_PORT
+from chalicelib.errors import NO_SUCH_ROUTE
 from infrastructure.identity import APP_CLIENT, DOMAIN, USER_POOL
 from infrastructure.naming import StageNames
 
 REST_API = "RestAPI"  # the logical id `chalice package` gives the REST API
+NO_SUCH_ROUTE_RESPONSE = "NoSuchRouteResponse"
 EXTENSION_LAYER_PARAMETER = "ParametersSecretsExtensionLayerArn"
 EXTENSION_PORT_NUMBER = "2773"  # the extension's documented default, set explicitly as the switch
 LOG_GROUP = "FunctionLogGroup"
@@ -75,5 +78,22 @@ def globals_section(names: StageNames) -> dict[str, Any]:
 
 
 def api_overrides() -> dict[str, Any]:
-    """Deep-merged by `chalice package` into the REST API it generates."""
-    return {REST_API: {"Properties": {"MethodSettings": method_settings()}}}
+    """Deep-merged by `chalice package` into the REST API it generates, and its gateway responses."""
+    return {
+        REST_API: {"Properties": {"MethodSettings": method_settings()}},
+        NO_SUCH_ROUTE_RESPONSE: {
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {
+                "RestApiId": {"Ref": REST_API},
+                # API Gateway's answer to a path no route has: by default a 403 whose message repeats
+                # the request's Authorization header (a staff member's token) in full.
+                "ResponseType": "MISSING_AUTHENTICATION_TOKEN",
+                "StatusCode": "404",
+                "ResponseParameters": {
+                    "gatewayresponse.header.Access-Control-Allow-Origin": "'*'",
+                    "gatewayresponse.header.Cache-Control": "'no-store'",
+                },
+                "ResponseTemplates": {"application/json": json.dumps(NO_SUCH_ROUTE)},
+            },
+        },
+    }

@@ -46,6 +46,10 @@ def chalice(argv: list[str]) -> int:
     threading.Thread(target=_exit_at_eof, name="stdin-watchdog", daemon=True).start()
     from chalice.cli import main
 
+    from chalicelib.local.chalice_child import serve_as_deployed
+
+    serve_as_deployed()  # as `make run` serves it
+
     sys.argv = ["chalice", *argv]
     return int(main() or 0)
 

@@ -7,6 +7,7 @@ Usage: python -m chalicelib.local.chalice_child PARENT_PID CHALICE_ARGS...
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -14,6 +15,8 @@ import threading
 import time
 from http import HTTPStatus
 from typing import Any
+
+from chalicelib.errors import NO_SUCH_ROUTE
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -69,10 +72,41 @@ def quiet_access_log() -> None:
     ChaliceRequestHandler.log_request = _log_request  # type: ignore[method-assign]
 
 
+def answer_unknown_routes_as_deployed() -> None:
+    """chalice local mimics API Gateway's default for a path no route has: a 403 that repeats the
+    Authorization header. The deployed API answers NO_SUCH_ROUTE instead (its gateway response)."""
+    from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
+
+    class NoSuchRoute(LocalGatewayException):
+        CODE = 404
+
+    original = LocalGateway.handle_request
+    if getattr(original, "answers_unknown_routes", False):
+        return
+
+    def handle_request(self: Any, method: str, path: str, headers: Any, body: Any) -> Any:
+        try:
+            return original(self, method, path, headers, body)
+        except ForbiddenError as error:
+            if error.headers.get("x-amzn-ErrorType") != "UnauthorizedException":
+                raise
+            headers = {**error.headers, "Content-Type": "application/json", "Cache-Control": "no-store"}
+            raise NoSuchRoute(headers, json.dumps(NO_SUCH_ROUTE).encode()) from None
+
+    handle_request.answers_unknown_routes = True  # type: ignore[attr-defined]
+    LocalGateway.handle_request = handle_request  # type: ignore[method-assign]
+
+
+def serve_as_deployed() -> None:
+    """What `make run` and the loopback tests change in chalice local before it starts."""
+    quiet_access_log()
+    answer_unknown_routes_as_deployed()
+
+
 def main(argv: list[str]) -> int:
     parent_pid, chalice_args = int(argv[0]), argv[1:]
     threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watchdog", daemon=True).start()
-    quiet_access_log()
+    serve_as_deployed()
     from chalice.cli import main as chalice_main
 
     sys.argv = ["chalice", *chalice_args]

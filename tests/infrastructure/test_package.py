@@ -15,6 +15,7 @@ from typing import Any
 from chalicelib.adapters.dynamodb.models import MODELS
 from chalicelib.adapters.parameter_store import EXTENSION_PORT
 from chalicelib.config import PACKAGE_DIR, PROJECT_DIR, settings
+from chalicelib.errors import NO_SUCH_ROUTE
 from infrastructure.functions import app_functions
 from infrastructure.generate import policy_path
 from infrastructure.iam import cloudformation_policy, policy_statements, wildcard_findings
@@ -170,6 +171,15 @@ def test_the_stage_is_throttled_and_intake_more_strictly(packaged):
     everything, intake = by_path[("/*", "*")], by_path[("/~1intake", "POST")]
     assert 0 < intake["ThrottlingRateLimit"] < everything["ThrottlingRateLimit"]
     assert 0 < intake["ThrottlingBurstLimit"] < everything["ThrottlingBurstLimit"]
+
+
+def test_a_path_no_route_has_is_a_404_that_does_not_repeat_the_token(packaged):
+    (response,) = packaged.resources_of_type("AWS::ApiGateway::GatewayResponse").values()
+    properties = response["Properties"]
+    assert properties["ResponseType"] == "MISSING_AUTHENTICATION_TOKEN" and properties["StatusCode"] == "404"
+    assert properties["RestApiId"] == {"Ref": "RestAPI"}
+    template = properties["ResponseTemplates"]["application/json"]
+    assert json.loads(template) == NO_SUCH_ROUTE and "$" not in template  # nothing of the request in it
 
 
 def test_the_api_endpoint_is_regional_so_traffic_ends_in_frankfurt(packaged):

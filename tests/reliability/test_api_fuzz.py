@@ -6,6 +6,7 @@ import itertools
 import json
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -22,6 +23,7 @@ from schemathesis.specs.openapi.checks import (
 
 from chalicelib import openapi
 from chalicelib.config import PROJECT_DIR
+from chalicelib.errors import NO_SUCH_ROUTE
 from tests.reliability.conftest import EXAMPLES
 from tests.reliability.live import LiveStack
 
@@ -172,3 +174,18 @@ def test_api(case: Any, live_api: LiveStack) -> None:
 def test_the_served_document_is_the_one_fuzzed(live_api: LiveStack) -> None:
     with urllib.request.urlopen(f"{live_api.api_url}/openapi.json", timeout=10) as response:
         assert json.loads(response.read()) == openapi.document("/")
+
+
+def test_a_path_no_route_has_is_a_404_that_does_not_repeat_the_bearer_token(live_api: LiveStack) -> None:
+    """chalice local mimicked API Gateway's default here: a 403 whose body repeated the Authorization
+    header. Served as deployed (infrastructure/api.py's gateway response), it is NO_SUCH_ROUTE."""
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbm5hIn0.c2lnbmF0dXJl"
+    for headers in ({"Authorization": f"Bearer {token}"}, {}):
+        request = urllib.request.Request(f"{live_api.api_url}/staff/case/abc", headers=headers)
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("an unknown path answered 2xx")
+        except urllib.error.HTTPError as error:
+            body = error.read().decode()
+            assert error.code == 404, body
+            assert json.loads(body) == NO_SUCH_ROUTE and token not in body
