@@ -196,7 +196,7 @@ def _queue_panel(texts: dict[str, str]) -> str:
     )  # fmt: skip
     return (
         '<section id="panel-queue" class="panel" role="tabpanel" aria-labelledby="queue-title">'
-        f'<div class="panel-head"><h2 id="queue-title">{esc(texts["queue_routed"])}</h2>'
+        f'<div class="panel-head"><h2 id="queue-title" tabindex="-1">{esc(texts["queue_routed"])}</h2>'
         f'<button type="button" id="queue-reload" class="secondary small">{esc(texts["reload"])}</button></div>'
         f'{find}{filters}<div class="table-wrap"><table id="queue-table" class="queue"><thead><tr>{head}</tr></thead>'
         '<tbody></tbody></table></div><p id="queue-empty" class="empty" hidden></p>'

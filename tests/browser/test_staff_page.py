@@ -681,6 +681,33 @@ def test_on_a_phone_the_queue_and_the_case_fit_the_screen(live: LiveApp, mobile_
     screenshot(page, "staff-case-de-mobile")
 
 
+def test_on_a_phone_back_to_the_list_returns_to_the_row_it_left(live: LiveApp, mobile_page: Any) -> None:
+    """The case takes the whole screen there: the list must not start again from the top each time."""
+    page = mobile_page
+    for _ in range(10):
+        new_case(live, "akademie-ingenieure")
+    sign_in(page, live, staff_token(live, "akademie-ingenieure", name="Lena Koch"), "de")
+    assert page.evaluate("document.activeElement.id") == "queue-title", "the list, after signing in"
+    rows = page.locator("#queue-table tbody tr")
+    rows.nth(9).wait_for()
+    left = rows.nth(8)
+    case_id = left.get_attribute("data-case")
+    left.scroll_into_view_if_needed()
+    scrolled = page.evaluate("window.scrollY")
+    assert scrolled > 1000
+    left.locator("a.button-link").tap()
+    page.locator("#case-back:visible").wait_for()
+    page.locator("#case-back").tap()
+    focused = "() => (document.activeElement.closest('tr') || {}).dataset?.case || null"
+    for _ in range(50):  # wait_for_function would evaluate a string, which the page's CSP forbids
+        if page.evaluate(focused) == case_id:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate(focused) == case_id
+    assert page.evaluate("document.activeElement.classList.contains('button-link')")
+    assert abs(page.evaluate("window.scrollY") - scrolled) < 50
+
+
 def assert_claim_button_in_the_list(page: Any, reference: str) -> None:
     claim = row(page, reference).locator("button[data-claim]")
     box, table = claim.bounding_box(), page.locator("#queue-table").bounding_box()
@@ -708,6 +735,7 @@ def test_beside_an_open_case_a_coordinators_list_of_every_partner_keeps_its_butt
     coordinator = staff_token(live, "lmu-klinikum", role="coordinator", name="Katrin Vogel")
     sign_in(page, live, coordinator, "de", "#/network")
     row(page, waiting["reference"]).wait_for()
+    row(page, opened["reference"]).wait_for()  # every partner's new cases: it may be on the next page
     open_case(page, opened)
     assert_claim_button_in_the_list(page, waiting["reference"])
     screenshot(page, "staff-network-beside-case-de")

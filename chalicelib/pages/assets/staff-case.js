@@ -520,7 +520,7 @@
       booking = { key: null, body: null };
       resetAppointmentForm();
       S.announce(t(done, { when: when }));
-      refresh();
+      refresh().then(keepFocus);  // the busy button lost the focus: back to the case, not the page's top
       S.refreshQueue();
     }, function (error) {
       failed(error, "appointment", appointmentErrors);

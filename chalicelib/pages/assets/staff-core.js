@@ -83,6 +83,7 @@
   }
 
   function showProblem(box, message) {
+    statusLine.textContent = "";  // an earlier success ("booked …") must not stand beside the problem
     clear(box).appendChild(el("p", { text: message }));
     box.hidden = false;
     box.focus();

@@ -80,6 +80,8 @@
       ["routed", "mine", "closed"].forEach(function (v) { S.byId("tab-" + v).hidden = !ownQueue; });
       announceSignedIn();
       route();
+      // Keyboard and screen-reader users start at the list they came for (a case link focuses its case).
+      if (!document.body.classList.contains("case-open")) queueTitle.focus({ preventScroll: true });
     }, function (error) {
       if (session.token) S.announce(S.explain(error));
     });
@@ -260,17 +262,23 @@
     var parts = hash.split("/");
     if (parts[0] === "case" && parts[1]) {
       if (!state.view) showView(defaultView(), false);
-      S.caseView.open(decodeURIComponent(parts[1]));
+      var caseId = decodeURIComponent(parts[1]);
+      // Opened from the list: where it was (on a phone the case takes the screen) and which row.
+      if (!document.body.classList.contains("case-open")) state.openedFrom = { scroll: global.scrollY, caseId: caseId };
+      else if (state.openedFrom) state.openedFrom.caseId = caseId;
+      S.caseView.open(caseId);
       return;
     }
     var view = parts[0] || defaultView();
     var allowed = tabs.filter(function (x) { return !x.hidden; }).map(function (x) { return x.getAttribute("data-view"); });
     if (allowed.indexOf(view) === -1) view = defaultView();
+    var from = view === state.view ? state.openedFrom : null;
+    state.openedFrom = null;
     S.caseView.close();
-    showView(view, true);
+    showView(view, true, from);
   }
 
-  function showView(view, reload) {
+  function showView(view, reload, from) {
     var changed = state.view !== view;
     state.view = view;
     selectTab(view, false);
@@ -280,7 +288,17 @@
     }
     networkFilter.hidden = view !== "network";
     queueTitle.textContent = data.page["queue_" + view];
-    if (changed || reload) loadQueue(false);
+    if (changed || reload) {
+      loadQueue(false).then(function () { if (from && state.view === view) returnTo(from); });
+    }
+  }
+
+  /* Back from a case: the list where it was left, the focus on that case's row (or the list's
+   * heading when the case left the list, claimed or passed on). */
+  function returnTo(from) {
+    global.scrollTo(0, from.scroll);
+    var row = queueBody.querySelector('tr[data-case="' + global.CSS.escape(from.caseId) + '"] a.button-link');
+    (row || queueTitle).focus({ preventScroll: true });
   }
 
   /* ---- the queue ---- */
@@ -325,6 +343,10 @@
       state.rows = state.rows.concat(body.cases || []);
       state.cursor = body.next_cursor || null;
       renderQueue();
+      // "More": on to the first of the new rows, not back to the top of the page.
+      var first = more && (body.cases || [])[0];
+      var link = first && queueBody.querySelector('tr[data-case="' + global.CSS.escape(first.case_id) + '"] a.button-link');
+      if (link) link.focus();
       var loaded = state.rows.length === 1 ? "queue_loaded_one" : "queue_loaded";
       if (!quiet) S.announceLoaded(t(loaded, { title: queueTitle.textContent, count: state.rows.length }));
     }, function (error) {
