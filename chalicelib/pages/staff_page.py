@@ -374,6 +374,7 @@ def script_data(language: str, base: str, settings: Settings) -> dict[str, Any]:
         "attention_reasons": labels["attention_reasons"],
         "attention_kinds": labels["attention_kinds"],
         "erase_reasons": labels["erase_reasons"],
+        "rules": labels["rules"],
         "message_reasons": labels["message_reasons"],
         "errors": labels["errors"],
         "problems": labels["problems"],

@@ -550,6 +550,7 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
     assert page.evaluate("document.activeElement.id") in ("transfer-submit", "case-title"), "focus kept in the case"
     # The routing shown is the intake's; who holds the case now, and why, stand beside it.
     assert page.locator('[data-routing="routing_partner"]').inner_text() == "Akademie der Ingenieure GmbH"
+    assert page.locator('[data-routing="routing_rule"]').inner_text() == text("en", "rules", "engineering-construction")
     assert "Servicestelle" in page.locator('[data-routing="routing_now"]').inner_text()
     reason = page.locator('[data-routing="routing_moved_reason"]').inner_text()
     assert reason == "Needs recognition counselling first, then placement."

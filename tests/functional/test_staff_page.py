@@ -219,3 +219,13 @@ def test_behind_api_gateways_stage_prefix_every_url_keeps_it() -> None:
     assert data["base"] == "/api", "the script calls /api/staff/queue, /api/partners, …"
     assert data["schemas"]["transfer"].startswith("/api/schemas/transfer.schema.json?v=")
     assert 'href="/api/staff?lang=de"' in result.body
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_every_shipped_routing_rule_has_a_name_for_people(language: str) -> None:
+    """The case view and the metrics show it instead of the rule's id ("health-professions")."""
+    from chalicelib.data import default_routing_rules
+
+    names = staff_labels(language)["rules"]
+    assert {rule["id"] for rule in default_routing_rules()["rules"]} == set(names)
+    assert all(name and name not in names for name in names.values())

@@ -236,7 +236,7 @@
   function renderRouting(c) {
     var routing = c.routing || {};
     var list = S.clear(S.byId("case-routing"));
-    var rows = [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule],
+    var rows = [["routing_partner", session.partnerName(routing.partner || c.partner)], ["routing_rule", routing.rule && S.label("rules", routing.rule)],
       ["routing_reason", routingReason(routing)]];
     // Passed on since: the partner who holds it now, and why (the routing above is the intake's).
     if (routing.partner && routing.partner !== c.partner) {

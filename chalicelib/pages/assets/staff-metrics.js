@@ -132,7 +132,7 @@
       series: [{ name: t("delivered"), format: number }, { name: t("failed"), format: number }],
       rows: rows(function (f) { var s = f.sms || {}; return [s.delivered || 0, s.failed || 0]; }) }));
     var rules = net.routed_per_rule || {};
-    var ruleRows = Object.keys(rules).sort().map(function (rule) { return { label: rule, values: [rules[rule]] }; });
+    var ruleRows = Object.keys(rules).sort().map(function (rule) { return { label: S.label("rules", rule), values: [rules[rule]] }; });
     if (ruleRows.length) {
       charts.appendChild(barChart({ key: "rules", title: t("metrics_routed"), series: [count], rows: ruleRows }));
     }
