@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -26,6 +27,7 @@ MAX_DAYS = 366
 EARLIEST_DAY = date(2000, 1, 1)  # long before the network kept any case here
 LATEST_DAY = date(2999, 12, 31)
 FORMATS = ("json", "csv", "csv-excel-de")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 # Excel with German regional settings (what coordinators here open the figures in) splits a CSV at
 # semicolons, so a comma-separated file lands in one column, and reads "1.5" as a date (1 May).
 # The byte order mark tells it the file is UTF-8, not Windows-1252.
@@ -48,7 +50,7 @@ def _day(params: Mapping[str, str], name: str) -> date | None:
     if raw is None:
         return None
     try:
-        if len(raw) != 10:
+        if not _ISO_DAY.fullmatch(raw):  # fromisoformat also takes week dates ("2026-W48-1")
             raise ValueError(raw)
         day = date.fromisoformat(raw)
     except ValueError:

@@ -367,6 +367,7 @@ def test_without_dates_the_last_30_days_up_to_today_in_berlin(
         ("?from=2025-3-1&to=2025-03-31", "from"),
         ("?from=2025-03-01&to=31.03.2025", "to"),
         ("?from=2025-02-30", "from"),
+        ("?from=2025-W10-1", "from"),  # an ISO week date, which Python's fromisoformat would take
         ("?from=2025-04-01&to=2025-03-01", "from"),
         ("?from=2024-01-01&to=2025-03-01", "to"),
         ("?from=2025-03-01&to=2025-03-31&format=xlsx", "format"),
