@@ -710,6 +710,8 @@ def test_on_a_phone_back_to_the_list_returns_to_the_row_it_left(live: LiveApp, m
 
 
 def assert_claim_button_in_the_list(page: Any, reference: str) -> None:
+    code = row(page, reference).locator("a.ref").bounding_box()
+    assert code["height"] < 30, "the reference breaks at its hyphen over two lines"
     claim = row(page, reference).locator("button[data-claim]")
     box, table = claim.bounding_box(), page.locator("#queue-table").bounding_box()
     wrap = page.locator("#queue-table").locator("xpath=..").bounding_box()
