@@ -16,15 +16,20 @@ INVISIBLE = re.compile(
 )
 
 
+# Bidi embeddings, overrides and isolates: no one types them into a name, and an override turns
+# the text after it around on every screen it reaches ("Trojan Source"); the marks (LRM/RLM) stay.
+BIDI_CONTROL = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def one_line(text: str) -> str:
     """A name, title or place: control characters (a pasted tab or line break, a NUL from a broken
     client) become one space; they would break SMS, exports and calendar files downstream."""
-    return CONTROL.sub(" ", text).strip()
+    return CONTROL.sub(" ", BIDI_CONTROL.sub("", text)).strip()
 
 
 def multi_line(text: str) -> str:
     """A message or note: its line breaks (as \\n) and tabs stay, other control characters go."""
-    return CONTROL_IN_TEXT.sub("", text.replace("\r\n", "\n")).strip()
+    return CONTROL_IN_TEXT.sub("", BIDI_CONTROL.sub("", text.replace("\r\n", "\n"))).strip()
 
 
 def visible_length(text: str) -> int:

@@ -219,6 +219,16 @@ def test_control_characters_leave_names_and_title_but_a_message_keeps_its_lines(
     assert intake["message"] == "Guten Tag,\nich habe\tFragen.[31m"
 
 
+def test_bidi_overrides_and_isolates_leave_names_and_messages(valid_intake):
+    valid_intake["given_name"] = "Ali\u202egnp.exe"  # would show as "Aliexe.png"
+    valid_intake["family_name"] = "\u2067Haddad\u2069"
+    valid_intake["message"] = "Termin \u202dam Montag\u202c bitte"
+    intake, errors = normalise_intake(valid_intake)
+    assert errors == []
+    assert (intake["given_name"], intake["family_name"]) == ("Alignp.exe", "Haddad")
+    assert intake["message"] == "Termin am Montag bitte"
+
+
 def test_joiners_and_direction_marks_stay_in_names(valid_intake):
     valid_intake["given_name"] = "می\u200cخواهم"  # ZWNJ inside a Persian word
     valid_intake["family_name"] = "\u200fمحمد"
