@@ -94,14 +94,46 @@ def _redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
 WIRE_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "pynamodb")
 
 
+# What every LogRecord has, and what the Lambda runtime's handler adds: the rest came as `extra`.
+_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "aws_request_id",
+    "tenant_id",
+    "fields_shown",
+}
+
+
+class _ShowFields(logging.Filter):
+    """Appends a record's `extra` fields (case_id, kind, report …) to its message as redacted JSON:
+    the Lambda runtime's handler prints the message only, so "partner notice not sent" would
+    reach CloudWatch without the case it is about."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "fields_shown", False):
+            return True
+        record.fields_shown = True
+        fields = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRIBUTES and not k.startswith("_")}
+        if fields:
+            shown = json.dumps(_redacted(fields), ensure_ascii=False, separators=(",", ":"))
+            record.msg, record.args = f"{record.getMessage()} {shown}", None
+        return True
+
+
+SHOW_FIELDS = _ShowFields()
+
+
 def install() -> None:
-    """Idempotent; called when app.py is imported."""
+    """Idempotent; called when app.py is imported (in Lambda, after the runtime set up its handler)."""
     if logging.getLogRecordFactory() is not _redacting_factory:
         logging.setLogRecordFactory(_redacting_factory)
     for name in WIRE_LOGGERS:
         logger = logging.getLogger(name)
         if logger.level < logging.INFO:
             logger.setLevel(logging.INFO)
+    for handler in logging.getLogger().handlers:
+        if SHOW_FIELDS not in handler.filters:
+            handler.addFilter(SHOW_FIELDS)
 
 
 def emit(event: dict[str, Any], stream: TextIO | None = None) -> None:

@@ -97,11 +97,11 @@ def _unverified_claims(token: str) -> dict[str, Any]:
 def identity_from_claims(claims: dict[str, Any]) -> StaffIdentity:
     role = claims.get("custom:role")
     partner = claims.get("custom:partner") or None
-    if not isinstance(role, str) or not isinstance(partner, str | None):
-        # Only an issuer could sign such claims, but a list or object here was a 500 further on.
-        raise ForbiddenError("This account's role or partner is not a single name; ask a network coordinator.")
-    if role not in ROLES:
+    if not isinstance(role, str) or role not in ROLES:  # a list here was a 500 (unhashable)
         raise ForbiddenError("This account has no staff role; ask a network coordinator to grant one.")
+    if not isinstance(partner, str | None):
+        # Only an issuer could sign such a claim, but a list or object here was a 500 further on.
+        raise ForbiddenError("This account's partner is not a single institution; ask a network coordinator.")
     if role == STAFF and not partner:
         raise ForbiddenError("This staff account belongs to no partner institution; ask a coordinator.")
     name = claims.get("name") or claims.get("cognito:username") or claims.get("email") or str(claims["sub"])

@@ -60,7 +60,7 @@ WEBHOOK_MEMORY = timedelta(days=7)  # Twilio retries for far less; kept a week t
 REPLIED_TO = (*MAYBE_SENT, UNDELIVERED)
 # As schemas/sms-*.schema.json and the `m` parameter in the OpenAPI document say. Only Twilio can
 # sign a request, but a SID of kilobytes would still exceed DynamoDB's key size (it was a 500).
-SID = re.compile(r"[A-Za-z0-9]{1,64}")
+SID = re.compile(r"[!-~]{1,64}")  # visible ASCII: Twilio's are SM + 32 hex digits
 OUR_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
 # Why a reminder still planned was not sent: asking "1 or 2?" again after a `2` reads as if nobody
 # listened, and staff are calling about a new appointment anyway (the flag).
@@ -356,7 +356,13 @@ def _sid(request: WebhookRequest) -> str:
         sid = request.params.get(name)
         if sid:
             if not SID.fullmatch(sid):
-                raise ValidationError([FieldError(name, "invalid_sid", f"{name} must be 1-64 letters or digits.")])
+                raise ValidationError(
+                    [
+                        FieldError(
+                            name, "invalid_sid", f"{name} must be 1-64 visible ASCII characters, as Twilio's SIDs are."
+                        )
+                    ]
+                )
             return sid
     return ""
 

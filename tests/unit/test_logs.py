@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 
@@ -101,3 +102,23 @@ def test_short_names_leave_the_log_lines_own_keys_and_values_intact(capsys, give
 def test_a_name_in_a_script_without_word_spaces_is_redacted_inside_text() -> None:
     logs.remember_sensitive(["王芳", "Олена"])
     assert logs.redact("申请人王芳已提交 / Олена") == "申请人[name]已提交 / [name]"
+
+
+def test_extra_fields_reach_the_handlers_output_redacted() -> None:
+    """The Lambda runtime's handler prints the message only: the fields go into it."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        logs.install()
+        logging.getLogger("chalicelib.services.notices").warning(
+            "partner notice not sent", extra={"case_id": "c-1", "to": "+4915112345678", "attempts": 2}
+        )
+    finally:
+        root.removeHandler(handler)
+    line = out.getvalue().strip()
+    message, _, fields = line.partition(" {")
+    assert message == "[WARNING] partner notice not sent"
+    assert json.loads("{" + fields) == {"case_id": "c-1", "to": "[phone]", "attempts": 2}
