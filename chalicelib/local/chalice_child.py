@@ -8,6 +8,7 @@ Usage: python -m chalicelib.local.chalice_child PARENT_PID CHALICE_ARGS...
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -98,7 +99,9 @@ def answer_unknown_routes_as_deployed() -> None:
 
 
 def serve_as_deployed() -> None:
-    """What `make run` and the loopback tests change in chalice local before it starts."""
+    """What `make run` and the loopback tests change in chalice local before it starts. The root
+    handler stands in for the Lambda runtime's, to which the app adds its log records' fields."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     quiet_access_log()
     answer_unknown_routes_as_deployed()
 
