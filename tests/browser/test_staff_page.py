@@ -916,6 +916,57 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
     assert stored_token(page)["session"] is None
 
 
+def test_in_production_the_hour_long_id_token_is_renewed_before_it_ends(live: LiveApp, desktop_page: Any) -> None:
+    """Cognito's ID token lasts an hour: renewed with the refresh token, nobody is signed out mid-work."""
+    page = desktop_page
+    hosted = f"{live.url}/hosted-ui"
+    prod = replace(
+        settings(),
+        stage="prod",
+        auth_mode="cognito",
+        cognito_domain=hosted,
+        cognito_app_client_id="client-123",
+        staff_redirect_url=f"{live.url}/staff",
+    )
+    # Ends in 125 s: renewed 2 minutes ahead, i.e. about 5 s after signing in.
+    first = staff_token(live, "lmu-klinikum", name="Anna Berger", sub="anna-renew", hours=125 / 3600)
+    renewed = staff_token(live, "lmu-klinikum", name="Anna Berger", sub="anna-renew", hours=1)
+    asked: list[dict[str, str]] = []
+
+    def prod_page(route: Any) -> None:
+        route.fulfill(status=200, headers=staff_page_headers("en", prod), body=render_staff_page("en", "", prod))
+
+    def authorize(route: Any) -> None:
+        state = parse_qs(urlsplit(route.request.url).query)["state"][0]
+        back = json.dumps(f"{live.url}/staff?code=the-code&state={state}")
+        route.fulfill(status=200, content_type="text/html", body=f"<script>location.replace({back})</script>")
+
+    def token_endpoint(route: Any) -> None:
+        form = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
+        asked.append(form)
+        tokens = (
+            {"id_token": first, "refresh_token": "refresh-1"}
+            if form["grant_type"] == "authorization_code"
+            else {"id_token": renewed}
+        )
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(tokens))
+
+    page.route(lambda url: urlsplit(url).path == "/staff", prod_page)
+    page.route(f"{hosted}/oauth2/authorize?*", authorize)
+    page.route(f"{hosted}/oauth2/token", token_endpoint)
+    page.goto(f"{live.url}/staff?lang=en")
+    page.locator("#workspace:visible").wait_for()
+    for _ in range(150):
+        if len(asked) == 2:
+            break
+        page.wait_for_timeout(100)
+    assert [a["grant_type"] for a in asked] == ["authorization_code", "refresh_token"]
+    assert asked[1]["refresh_token"] == "refresh-1" and asked[1]["client_id"] == "client-123"
+    page.wait_for_timeout(300)
+    assert stored_token(page)["session"] == renewed
+    assert page.locator("#workspace").is_visible() and page.locator("#signin").is_hidden()
+
+
 def test_in_production_a_refused_hosted_sign_in_shows_the_reason_and_a_button_to_retry(
     live: LiveApp, desktop_page: Any
 ) -> None:

@@ -8,6 +8,7 @@
 
   var data = JSON.parse(document.getElementById("page-data").textContent);
   var TOKEN_KEY = "migranet.staff.token";
+  var REFRESH_KEY = "migranet.staff.refresh";  // Cognito's refresh token: renews the hour-long ID token
   var BERLIN = "Europe/Berlin";
   var LOCALE = data.lang === "de" ? "de-DE" : "en-GB";
   var TIMEOUT_MS = 30000;
@@ -226,7 +227,16 @@
     clear: function () {
       this.token = null;
       this.claims = null;
-      try { global.sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
+      try {
+        global.sessionStorage.removeItem(TOKEN_KEY);
+        global.sessionStorage.removeItem(REFRESH_KEY);
+      } catch (e) { /* nothing stored */ }
+    },
+    refreshToken: function () {
+      try { return global.sessionStorage.getItem(REFRESH_KEY); } catch (e) { return null; }
+    },
+    keepRefreshToken: function (value) {
+      try { if (value) global.sessionStorage.setItem(REFRESH_KEY, value); } catch (e) { /* private mode */ }
     },
     partnerName: function (id) {
       return (this.partners[id] && this.partners[id].name) || id || "";

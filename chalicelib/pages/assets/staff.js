@@ -55,12 +55,53 @@
     expire(expired ? t("expired") : t("token_rejected", { error: error.body.error || error.status }));
   });
 
+  /* Cognito's ID token lasts an hour: with the refresh token from the sign-in it is renewed two
+   * minutes ahead, so nobody is signed out (and loses what they were typing) every hour. Without
+   * one (a pasted local token), or when renewing fails, the page signs out when the token ends. */
+  var RENEW_AHEAD_MS = 2 * 60 * 1000;
+
   function watchExpiry() {
     if (expiryTimer) global.clearTimeout(expiryTimer);
     var left = session.expiresAt() - Date.now();
-    if (session.expiresAt() && left < 2147483647) {
-      expiryTimer = global.setTimeout(function () { expire(t("expired")); }, Math.max(0, left));
+    if (!session.expiresAt() || left >= 2147483647) return;
+    if (data.auth.mode === "cognito" && session.refreshToken()) {
+      expiryTimer = global.setTimeout(renew, Math.max(0, left - RENEW_AHEAD_MS));
+      return;
     }
+    expireWhenDue();
+  }
+
+  function expireWhenDue() {
+    if (expiryTimer) global.clearTimeout(expiryTimer);
+    var left = Math.max(0, session.expiresAt() - Date.now());
+    expiryTimer = global.setTimeout(function () { expire(t("expired")); }, left);
+  }
+
+  function renew() {
+    var auth = data.auth;
+    var before = session.expiresAt();
+    fetch(auth.token_url, {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      credentials: "omit",
+      body: new URLSearchParams({
+        grant_type: "refresh_token", client_id: auth.client_id, refresh_token: session.refreshToken()
+      }).toString()
+    }).then(function (response) {
+      if (!response.ok) throw new Error("not renewed");
+      return response.json();
+    }).then(function (tokens) {
+      if (!session.token) return;  // signed out meanwhile
+      var previous = session.token;
+      if (!tokens.id_token || !session.set(tokens.id_token) || session.expiresAt() <= before) {
+        session.set(previous);
+        throw new Error("not renewed");
+      }
+      session.keepRefreshToken(tokens.refresh_token);  // Cognito sends a new one only when it rotates them
+      watchExpiry();
+    }).catch(function () {
+      if (session.token) expireWhenDue();
+    });
   }
 
   function startSession() {
@@ -204,6 +245,7 @@
       return response.json();
     }).then(function (tokens) {
       if (!tokens.id_token || !session.set(tokens.id_token)) throw new Error(t("signin_failed"));
+      session.keepRefreshToken(tokens.refresh_token);
       if (lang !== data.lang) { global.location.replace(clean); return false; }
       if (pending.hash) global.history.replaceState(null, "", clean);
       return true;
