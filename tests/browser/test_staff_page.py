@@ -704,6 +704,7 @@ def test_on_a_phone_back_to_the_list_returns_to_the_row_it_left(live: LiveApp, m
         if page.evaluate(focused) == case_id:
             break
         page.wait_for_timeout(100)
+    page.wait_for_timeout(500)  # a refresh of the list behind it must not take the focus away
     assert page.evaluate(focused) == case_id
     assert page.evaluate("document.activeElement.classList.contains('button-link')")
     assert abs(page.evaluate("window.scrollY") - scrolled) < 50
@@ -726,6 +727,7 @@ def test_beside_an_open_case_the_queues_buttons_stay_in_the_list(
     page = desktop_page
     waiting, opened = new_case(live, partner), new_case(live, partner)
     sign_in(page, live, staff_token(live, partner), "de")
+    row(page, opened["reference"]).wait_for()  # other tests' new cases may put it on the next page
     open_case(page, opened)
     assert_claim_button_in_the_list(page, waiting["reference"])
 

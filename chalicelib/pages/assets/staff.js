@@ -339,8 +339,7 @@
    * heading when the case left the list, claimed or passed on). */
   function returnTo(from) {
     global.scrollTo(0, from.scroll);
-    var row = queueBody.querySelector('tr[data-case="' + global.CSS.escape(from.caseId) + '"] a.button-link');
-    (row || queueTitle).focus({ preventScroll: true });
+    (rowControl(from.caseId, "a.button-link") || queueTitle).focus({ preventScroll: true });
   }
 
   /* ---- the queue ---- */
@@ -387,7 +386,7 @@
       renderQueue();
       // "More": on to the first of the new rows, not back to the top of the page.
       var first = more && (body.cases || [])[0];
-      var link = first && queueBody.querySelector('tr[data-case="' + global.CSS.escape(first.case_id) + '"] a.button-link');
+      var link = first && rowControl(first.case_id, "a.button-link");
       if (link) link.focus();
       var loaded = state.rows.length === 1 ? "queue_loaded_one" : "queue_loaded";
       if (!quiet) S.announceLoaded(t(loaded, { title: queueTitle.textContent, count: state.rows.length }));
@@ -420,7 +419,22 @@
     return names[code] || code;
   }
 
+  /* The control of a row that has the focus, to give it back once the list is drawn anew (a refresh
+   * behind an open case, the return from one): keyboard users must not land on the page's top. */
+  var ROW_CONTROLS = ["a.ref", "a.button-link", "button[data-claim]"];
+  function focusedRowControl() {
+    var active = document.activeElement;
+    var tr = active && queueBody.contains(active) ? active.closest("tr") : null;
+    var selector = tr && ROW_CONTROLS.filter(function (s) { return active.matches(s); })[0];
+    return selector ? { caseId: tr.getAttribute("data-case"), selector: selector } : null;
+  }
+
+  function rowControl(caseId, selector) {
+    return queueBody.querySelector('tr[data-case="' + global.CSS.escape(caseId) + '"] ' + selector);
+  }
+
   function renderQueue() {
+    var focused = focusedRowControl();
     S.clear(queueBody);
     var table = S.byId("queue-table");
     table.classList.toggle("network", state.view === "network");
@@ -458,6 +472,8 @@
     queueEmpty.textContent = t("empty");
     queueEmpty.hidden = state.rows.length > 0;
     moreButton.hidden = !state.cursor;
+    var again = focused && rowControl(focused.caseId, focused.selector);
+    if (again) again.focus({ preventScroll: true });
   }
 
   function rowNote(caseId, message) {
