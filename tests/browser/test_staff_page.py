@@ -856,31 +856,47 @@ def test_a_claimed_case_can_be_released_back_to_the_queue(live: LiveApp, desktop
     assert page.evaluate("() => document.activeElement.closest('#case') !== null")
 
 
-def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveApp, desktop_page: Any) -> None:
-    """The page as the prod stage renders it, against a stand-in for Cognito's hosted UI."""
-    page = desktop_page
-    hosted = f"{live.url}/hosted-ui"  # same origin: the stand-in is served by page.route, never by the network
-    prod = replace(
+def prod_settings(live: LiveApp) -> Any:
+    """The prod stage's settings; its hosted UI a stand-in at the app's own origin, served by page.route."""
+    return replace(
         settings(),
         stage="prod",
         auth_mode="cognito",
-        cognito_domain=hosted,
+        cognito_domain=f"{live.url}/hosted-ui",
         cognito_app_client_id="client-123",
         staff_redirect_url=f"{live.url}/staff",
     )
-    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
-    seen: dict[str, Any] = {}
 
-    def prod_page(route: Any) -> None:
-        body = render_staff_page("en", "", prod)
-        route.fulfill(status=200, headers=staff_page_headers("en", prod), body=body)
+
+def serve_prod_page(page: Any, prod: Any) -> None:
+    page.route(
+        lambda url: urlsplit(url).path == "/staff",
+        lambda route: route.fulfill(
+            status=200, headers=staff_page_headers("en", prod), body=render_staff_page("en", "", prod)
+        ),
+    )
+
+
+def hosted_authorize(live: LiveApp, seen: dict[str, Any]) -> Any:
+    """The hosted UI's authorize page after the password: back to the staff page with a code."""
 
     def authorize(route: Any) -> None:
         seen["authorize"] = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
         back = json.dumps(f"{live.url}/staff?code=the-code&state={seen['authorize']['state']}")
-        # A page that sends the browser on, as the hosted UI does after the password (a routed 302 would
-        # be followed without passing page.route again).
+        # A page that sends the browser on, as the hosted UI does (a routed 302 would be followed
+        # without passing page.route again).
         route.fulfill(status=200, content_type="text/html", body=f"<script>location.replace({back})</script>")
+
+    return authorize
+
+
+def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveApp, desktop_page: Any) -> None:
+    """The page as the prod stage renders it, against a stand-in for Cognito's hosted UI."""
+    page = desktop_page
+    prod = prod_settings(live)
+    hosted = prod.cognito_domain
+    token = staff_token(live, "lmu-klinikum", name="Anna Berger")
+    seen: dict[str, Any] = {}
 
     def token_endpoint(route: Any) -> None:
         seen["token"] = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
@@ -890,8 +906,8 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
         seen["logout"] = {k: v[0] for k, v in parse_qs(urlsplit(route.request.url).query).items()}
         route.fulfill(status=200, content_type="text/plain", body="signed out")
 
-    page.route(lambda url: urlsplit(url).path == "/staff", prod_page)
-    page.route(f"{hosted}/oauth2/authorize?*", authorize)
+    serve_prod_page(page, prod)
+    page.route(f"{hosted}/oauth2/authorize?*", hosted_authorize(live, seen))
     page.route(f"{hosted}/oauth2/token", token_endpoint)
     page.route(f"{hosted}/logout?*", logout)
 
@@ -921,27 +937,12 @@ def test_in_production_sign_in_goes_through_the_hosted_ui_with_pkce(live: LiveAp
 def test_in_production_the_hour_long_id_token_is_renewed_before_it_ends(live: LiveApp, desktop_page: Any) -> None:
     """Cognito's ID token lasts an hour: renewed with the refresh token, nobody is signed out mid-work."""
     page = desktop_page
-    hosted = f"{live.url}/hosted-ui"
-    prod = replace(
-        settings(),
-        stage="prod",
-        auth_mode="cognito",
-        cognito_domain=hosted,
-        cognito_app_client_id="client-123",
-        staff_redirect_url=f"{live.url}/staff",
-    )
+    prod = prod_settings(live)
+    hosted = prod.cognito_domain
     # Ends in 125 s: renewed 2 minutes ahead, i.e. about 5 s after signing in.
     first = staff_token(live, "lmu-klinikum", name="Anna Berger", sub="anna-renew", hours=125 / 3600)
     renewed = staff_token(live, "lmu-klinikum", name="Anna Berger", sub="anna-renew", hours=1)
     asked: list[dict[str, str]] = []
-
-    def prod_page(route: Any) -> None:
-        route.fulfill(status=200, headers=staff_page_headers("en", prod), body=render_staff_page("en", "", prod))
-
-    def authorize(route: Any) -> None:
-        state = parse_qs(urlsplit(route.request.url).query)["state"][0]
-        back = json.dumps(f"{live.url}/staff?code=the-code&state={state}")
-        route.fulfill(status=200, content_type="text/html", body=f"<script>location.replace({back})</script>")
 
     def token_endpoint(route: Any) -> None:
         form = {k: v[0] for k, v in parse_qs(route.request.post_data or "").items()}
@@ -953,8 +954,8 @@ def test_in_production_the_hour_long_id_token_is_renewed_before_it_ends(live: Li
         )
         route.fulfill(status=200, content_type="application/json", body=json.dumps(tokens))
 
-    page.route(lambda url: urlsplit(url).path == "/staff", prod_page)
-    page.route(f"{hosted}/oauth2/authorize?*", authorize)
+    serve_prod_page(page, prod)
+    page.route(f"{hosted}/oauth2/authorize?*", hosted_authorize(live, {}))
     page.route(f"{hosted}/oauth2/token", token_endpoint)
     page.goto(f"{live.url}/staff?lang=en")
     page.locator("#workspace:visible").wait_for()
@@ -973,20 +974,7 @@ def test_in_production_a_refused_hosted_sign_in_shows_the_reason_and_a_button_to
     live: LiveApp, desktop_page: Any
 ) -> None:
     page = desktop_page
-    prod = replace(
-        settings(),
-        stage="prod",
-        auth_mode="cognito",
-        cognito_domain=f"{live.url}/hosted-ui",
-        cognito_app_client_id="client-123",
-        staff_redirect_url=f"{live.url}/staff",
-    )
-    page.route(
-        lambda url: urlsplit(url).path == "/staff",
-        lambda route: route.fulfill(
-            status=200, headers=staff_page_headers("en", prod), body=render_staff_page("en", "", prod)
-        ),
-    )
+    serve_prod_page(page, prod_settings(live))
     page.goto(f"{live.url}/staff?error=access_denied&error_description=User+is+disabled.")
     message = page.locator("#signin-message")
     message.wait_for()
