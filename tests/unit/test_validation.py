@@ -240,3 +240,19 @@ def test_joiners_and_direction_marks_stay_in_names(valid_intake):
 def test_real_addresses_are_accepted_in_any_script(valid_intake, email):
     valid_intake["email"] = email
     assert codes(valid_intake) == {}
+
+
+def test_visible_length_ignores_exactly_what_the_schemas_visible_pattern_ignores() -> None:
+    """text.INVISIBLE (transfer reasons) and the schemas' "at least one visible character" pattern
+    (names, places) are one list of characters in two places: they must not drift apart."""
+    import re as regex
+
+    from chalicelib.domain.text import INVISIBLE
+    from chalicelib.schemas import load_schema
+
+    visible = regex.compile(load_schema("intake")["properties"]["given_name"]["pattern"])
+    for code in range(0x10000):
+        char = chr(code)
+        if char.isspace() or regex.fullmatch(r"[\x00-\x1f\x7f-\x9f]", char):
+            continue  # blanks and controls: stripped or cleaned before either is asked
+        assert (INVISIBLE.fullmatch(char) is not None) == (visible.search(char) is None), hex(code)
