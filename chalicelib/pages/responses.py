@@ -56,7 +56,7 @@ def intake_page(
     elif language in languages():
         chosen, route, extra = language, f"/{language}", {}
     else:
-        raise NotFoundError(f"No intake page in language {language!r}; try one of: {', '.join(languages())}.")
+        raise NotFoundError(f"No intake page in language {language[:16]!r}; try one of: {', '.join(languages())}.")
     body = render_intake_page(chosen, base_path(context, route))
     return _conditional(body, page_headers({"Content-Language": chosen, **extra}), if_none_match)
 

@@ -65,7 +65,7 @@ def choose_language(asked: str | None, accept_language: str | None) -> str:
     """`?lang=` (de or en; anything else is a 404 like /{language}), else the browser's language, else German."""
     if asked is not None:
         if asked not in STAFF_LANGUAGES:
-            raise NotFoundError(f"No staff page in language {asked!r}; try one of: {', '.join(STAFF_LANGUAGES)}.")
+            raise NotFoundError(f"No staff page in language {asked[:16]!r}; try one of: {', '.join(STAFF_LANGUAGES)}.")
         return asked
     for part in (accept_language or "").split(","):
         tag, _, params = part.strip().partition(";")

@@ -114,12 +114,15 @@ def test_opening_the_forms_api_path_in_a_browser_shows_the_form(pages: Client) -
     assert parse(response.body).html_attrs["lang"] == "uk"
 
 
-@pytest.mark.parametrize("path", ["/xx", "/DE", "/favicon.ico", "/assets/nope.js", "/assets/..%2Fapp.py"])
+@pytest.mark.parametrize(
+    "path", ["/xx", "/DE", "/favicon.ico", "/assets/nope.js", "/assets/..%2Fapp.py", "/" + "q" * 3000]
+)
 def test_unknown_pages_and_files_are_404_in_the_error_shape(pages: Client, path: str) -> None:
     response = pages.http.get(path)
     assert response.status_code == 404
     body = json.loads(response.body)
     assert body["code"] == "not_found" and body["error"]
+    assert len(response.body) < 300, "what was asked for is not echoed back at any length"
 
 
 def test_every_schema_field_has_a_labelled_control(pages: Client) -> None:
