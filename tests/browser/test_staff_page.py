@@ -319,6 +319,16 @@ def test_moving_an_appointment_cancelled_in_another_tab_returns_the_form_to_book
     assert page.locator("#appointment-cancel-edit").is_hidden()
 
 
+def test_opening_the_page_on_a_case_the_status_line_speaks_of_the_case(live: LiveApp, desktop_page: Any) -> None:
+    page = desktop_page
+    case, token = claimed_by_anna(live)
+    sign_in(page, live, token, "de", f"#/case/{case['case_id']}")
+    page.locator("#case-reference", has_text=case["reference"]).wait_for()
+    page.locator("#queue-table[data-loaded]").wait_for(state="attached")  # the list behind it, too
+    page.wait_for_timeout(300)  # the status line is written 30 ms after an announcement
+    assert page.locator("#status").inner_text() == text("de", "script", "case_loaded", reference=case["reference"])
+
+
 def test_a_time_the_summer_time_switch_skips_is_explained_at_the_time_field(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page
     case, token = claimed_by_anna(live)

@@ -303,7 +303,8 @@
     var hash = global.location.hash.replace(/^#\/?/, "");
     var parts = hash.split("/");
     if (parts[0] === "case" && parts[1]) {
-      if (!state.view) showView(defaultView(), false);
+      // The list behind the case loads without a word: the status line is about the case.
+      if (!state.view) showView(defaultView(), false, null, true);
       var caseId = decodeURIComponent(parts[1]);
       // Opened from the list: where it was (on a phone the case takes the screen) and which row.
       if (!document.body.classList.contains("case-open")) state.openedFrom = { scroll: global.scrollY, caseId: caseId };
@@ -320,7 +321,7 @@
     showView(view, true, from);
   }
 
-  function showView(view, reload, from) {
+  function showView(view, reload, from, quiet) {
     var changed = state.view !== view;
     state.view = view;
     selectTab(view, false);
@@ -331,7 +332,7 @@
     networkFilter.hidden = view !== "network";
     queueTitle.textContent = data.page["queue_" + view];
     if (changed || reload) {
-      loadQueue(false).then(function () { if (from && state.view === view) returnTo(from); });
+      loadQueue(false, quiet).then(function () { if (from && state.view === view) returnTo(from); });
     }
   }
 
