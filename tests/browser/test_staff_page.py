@@ -821,7 +821,13 @@ def test_overdue_and_flagged_cases_are_visibly_marked_and_further_pages_load_wit
             ],
             "next_cursor": "page-2",
         },
-        "page-2": {"cases": [queue_row("CCCC-CCCC", "2026-03-04T08:00:00+00:00", True)], "next_cursor": None},
+        # Due at Berlin midnight (the SLA counts whole working days): shown as the end of the day before.
+        "page-2": {
+            "cases": [
+                {**queue_row("CCCC-CCCC", "2026-03-04T08:00:00+00:00", True), "due_at": "2026-03-05T23:00:00+00:00"}
+            ],
+            "next_cursor": None,
+        },
     }
     asked: list[str | None] = []
 
@@ -848,6 +854,10 @@ def test_overdue_and_flagged_cases_are_visibly_marked_and_further_pages_load_wit
     references = page.locator("#queue-table tbody tr").evaluate_all("rows => rows.map(r => r.dataset.reference)")
     assert references == ["BBBB-BBBB", "CCCC-CCCC", "AAAA-AAAA"]
     assert asked == [None, "page-2"]
+    due = page.locator('#queue-table tr[data-reference="CCCC-CCCC"] .col-due').inner_text()
+    assert text("de", "script", "due_end_of_day", date="05.03.2026") in due, due
+    # "More" puts the focus on the first new row, not back at the top of the page.
+    assert page.evaluate("document.activeElement.closest('tr').dataset.reference") == "CCCC-CCCC"
     assert page.locator("#queue-more").is_hidden(), "no next_cursor: nothing more to load"
 
 

@@ -420,6 +420,14 @@
     return names[code] || code;
   }
 
+  /* A deadline at Berlin midnight (the SLA counts whole working days) reads as the day before's end:
+   * "02.12., 00:00" was taken for "all of 2 December". */
+  function dueText(iso) {
+    var instant = S.parseTime(iso);
+    if (!instant || S.berlinParts(instant).time !== "00:00") return S.formatTime(iso);
+    return t("due_end_of_day", { date: S.formatTime(new Date(instant.getTime() - 1), "date") });
+  }
+
   /* The control of a row that has the focus, to give it back once the list is drawn anew (a refresh
    * behind an open case, the return from one): keyboard users must not land on the page's top. */
   var ROW_CONTROLS = ["a.ref", "a.button-link", "button[data-claim]"];
@@ -444,7 +452,7 @@
       var holder = row.claimed_by ? (row.claimed_by === session.staffId ? t("you") : row.claimed_by_name || "") : "";
       var due = [];
       if (row.overdue) due.push(S.el("span", { className: "badge overdue", text: t("overdue") }), " ");
-      if (row.due_at) due.push(S.el("span", { text: S.formatTime(row.due_at) }));
+      if (row.due_at) due.push(S.el("span", { text: dueText(row.due_at) }));
       var actions = [S.el("p", { className: "row-note", hidden: !row.note, "data-note": row.case_id, text: row.note || "" }),
         S.el("a", { href: "#/case/" + encodeURIComponent(row.case_id), className: "button-link",
         "aria-label": t("open_case", { reference: row.reference }), text: t("open") })];
