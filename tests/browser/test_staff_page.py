@@ -557,6 +557,8 @@ def test_a_coordinator_sees_every_partner_and_reassigns(live: LiveApp, desktop_p
     page.click("#transfer-submit")
     page.locator("#case-state", has_text="Servicestelle").wait_for()
     page.locator("#history", has_text=text("en", "actions", "reassigned")).wait_for()
+    quoted = text("en", "script", "quoted", text="Needs recognition counselling first, then placement.")
+    assert quoted.startswith("“") and quoted in page.locator("#history").inner_text()  # English quotes here
     assert page.evaluate("document.activeElement.id") in ("transfer-submit", "case-title"), "focus kept in the case"
     # The routing shown is the intake's; who holds the case now, and why, stand beside it.
     assert page.locator('[data-routing="routing_partner"]').inner_text() == "Akademie der Ingenieure GmbH"

@@ -268,7 +268,7 @@
     var routing = (current && current.routing) || {};
     if (d.reason && entry.action === "routed" && d.reason === routing.reason) parts.push(routingReason(routing));
     // Free-text reasons (a transfer's, the routing's); other entries carry codes only.
-    else if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push("„" + d.reason + "“");
+    else if (d.reason && ["routed", "transferred", "reassigned"].indexOf(entry.action) !== -1) parts.push(t("quoted", { text: d.reason }));
     if (entry.action === "attendance_recorded" && typeof d.attended === "boolean") {
       parts.push(S.label("appointment_statuses", d.attended ? "attended" : "no_show"));
     }
