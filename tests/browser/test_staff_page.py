@@ -358,6 +358,14 @@ def test_an_appointment_in_the_past_is_refused_in_the_browser(live: LiveApp, des
     assert page.locator("#appointment-location-error").inner_text() == text("en", "errors", "required")
     assert page.evaluate("document.activeElement.id") == "appointment-date"
 
+    # Today, at a time gone by: the time is what needs changing (Berlin's date; 00:00 has always passed).
+    page.fill("#appointment-location", "Raum 2.14")
+    page.fill("#appointment-date", datetime.now(BERLIN).date().isoformat())
+    page.fill("#appointment-time", "00:00")
+    page.click("#appointment-submit")
+    page.locator("#appointment-time-error", has_text=text("en", "errors", "in_past")).wait_for()
+    assert page.evaluate("document.activeElement.id") == "appointment-time"
+
 
 def test_a_case_opens_from_the_reference_the_applicant_reads_out(live: LiveApp, desktop_page: Any) -> None:
     page = desktop_page

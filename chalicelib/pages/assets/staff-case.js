@@ -463,7 +463,10 @@
     var errors = [];
     if (!date) errors.push({ field: "date", code: "required" });
     if (!time) errors.push({ field: "time", code: "required" });
-    if (date && time && S.berlinInstant(date, time).getTime() <= Date.now()) errors.push({ field: "date", code: "in_past" });
+    if (date && time && S.berlinInstant(date, time).getTime() <= Date.now()) {
+      // Today's date with a time gone by: it is the time that needs changing.
+      errors.push({ field: date === S.todayBerlin() ? "time" : "date", code: "in_past" });
+    }
     var body = { start: date + "T" + time, duration_minutes: Number(S.byId("appointment-duration").value) };
     if (online) {
       var url = S.byId("appointment-online_url").value.trim();
@@ -484,7 +487,10 @@
   function appointmentErrors(errors) {
     return (errors || []).map(function (fe) {
       var field = String(fe.field || "");
-      if (field === "start" || field === "(body)") field = fe.code === "nonexistent_local_time" ? "time" : "date";
+      // The time is what is wrong when it does not exist that day, or has passed on today's date.
+      var timeWrong = fe.code === "nonexistent_local_time" ||
+        (fe.code === "in_the_past" && S.byId("appointment-date").value === S.todayBerlin());
+      if (field === "start" || field === "(body)") field = timeWrong ? "time" : "date";
       if (field === "duration_minutes") field = "duration";
       return { field: field, code: fe.code, message: fe.message };
     });
