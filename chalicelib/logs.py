@@ -10,7 +10,6 @@ handler, formatter or test capture can see the raw text.
 from __future__ import annotations
 
 import contextvars
-import functools
 import json
 import logging
 import re
@@ -33,23 +32,28 @@ GLUED_PHONE = re.compile(
 )
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-# Names and other free text of the applicant handled by the current request, longest first.
-_sensitive: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("sensitive", default=())
+# Names and other free text of the applicant handled by the current request, longest first, each
+# with its pattern: compiled once per request, and gone with it (a cache keyed by the names would
+# keep every applicant's name in a warm Lambda for its whole life).
+_sensitive: contextvars.ContextVar[tuple[tuple[str, re.Pattern[str]], ...]] = contextvars.ContextVar(
+    "sensitive", default=()
+)
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]")
 
 
 def remember_sensitive(values: Iterable[Any]) -> None:
     """Mark strings (names, titles, messages) that must never appear in logs for this request."""
-    found = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 2}
+    known = dict(_sensitive.get())
+    found = {v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 2} - set(known)
     if found:
-        _sensitive.set(tuple(sorted(found | set(_sensitive.get()), key=len, reverse=True)))
+        known.update((value, _sensitive_pattern(value)) for value in found)
+        _sensitive.set(tuple(sorted(known.items(), key=lambda item: len(item[0]), reverse=True)))
 
 
 def forget_sensitive() -> None:
     _sensitive.set(())
 
 
-@functools.cache
 def _sensitive_pattern(value: str) -> re.Pattern[str]:
     """A value with Latin letters or digits only as a word of its own: a short name ("Ta", "Ed",
     "201") inside "status", "credentials" or a status code would otherwise break the log line. One
@@ -69,8 +73,8 @@ def redact(text: str) -> str:
     text = EMAIL.sub("[email]", text)
     text = GLUED_PHONE.sub("[phone]", text)
     text = PHONE.sub(_phone_or_date, text)
-    for value in _sensitive.get():
-        text = _sensitive_pattern(value).sub("[name]", text)
+    for _value, pattern in _sensitive.get():
+        text = pattern.sub("[name]", text)
     return text
 
 
