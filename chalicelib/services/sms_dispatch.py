@@ -24,9 +24,11 @@ from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CHANGED,
     CANCELLED,
+    DELIVERED,
     EXPIRED,
     FAILED,
     INTAKE_RECEIVED,
+    PENDING,
     QUEUED,
     REMINDER,
     SENT,
@@ -59,6 +61,7 @@ REPORTED_BY_TWILIO = "reported_by_twilio"  # a status callback said failed or un
 # The SMS that send the applicant to a booked appointment (appointment_cancelled is about one called off).
 FOR_A_BOOKING = (APPOINTMENT_BOOKED, APPOINTMENT_CHANGED, REMINDER)
 NO_LONGER_BOOKED = "the appointment was cancelled or moved, or the case closed"
+SUPERSEDED = "held up until a later SMS about the appointment was due"
 # Twilio error codes (5 digits) and HTTP statuses; anything else is not logged as it came.
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_-]{1,6}")
 
@@ -118,6 +121,10 @@ class DeliveryPolicy:
     # Abuse limit on intake_received, checked when sending (the intake itself stays one write).
     intake_limit: int = 3
     intake_window: timedelta = timedelta(hours=24)
+    # A reminder held up this long (a sweeper outage) may find a later SMS about its appointment due
+    # too; one sent within `repeat_window` before it would say the same thing again.
+    late_after: timedelta = timedelta(minutes=15)
+    repeat_window: timedelta = timedelta(hours=1)
 
 
 @dataclass
@@ -216,6 +223,10 @@ class Dispatcher:
             self.store.finish(message, CANCELLED, now, NO_LONGER_BOOKED, None)
             report.cancelled += 1
             return
+        if self._superseded(message, candidate.due_at, now):
+            self.store.finish(message, CANCELLED, now, SUPERSEDED, None)
+            report.cancelled += 1
+            return
         self._send(message, report)
 
     def _booking_stands(self, message: Message) -> bool:
@@ -224,6 +235,27 @@ class Dispatcher:
         if message.appointment_id is None or message.send_before is None:
             return True  # not planned for an appointment: nothing to compare with
         return self.bookings.still_booked(message.case_id, message.appointment_id, message.send_before, message.place)
+
+    def _superseded(self, message: Message, planned: datetime | None, now: datetime) -> bool:
+        """A late reminder next to a newer SMS about the same appointment: the applicant would get it twice.
+
+        `planned` is the due time the sweep found (the claim moved `due_at` to the lease's end). Only a
+        reminder held up past `late_after` is checked (one read), so one sent on time costs nothing more.
+        """
+        if message.kind != REMINDER or message.appointment_id is None or planned is None:
+            return False
+        if now - planned < self.policy.late_after:
+            return False
+        for other in self.store.for_appointment(message.case_id, message.appointment_id):
+            if other.message_id == message.message_id or other.kind not in FOR_A_BOOKING:
+                continue
+            due = other.due_at if other.status == PENDING else None
+            if due is not None and due <= now and (other.kind != REMINDER or due > planned):
+                return True  # the booking SMS or a later reminder goes out in this sweep or the next
+            sent_at = other.sent_at
+            if other.status in (QUEUED, SENT, DELIVERED) and sent_at and now - sent_at < self.policy.repeat_window:
+                return True
+        return False
 
     def _within_intake_limit(self, message: Message, now: datetime) -> bool:
         """Someone typing a stranger's number into many intakes must not flood that phone."""

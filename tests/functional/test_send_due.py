@@ -21,7 +21,7 @@ from chalicelib.domain.partners import Partner
 from chalicelib.domain.quiet_hours import QuietHours
 from chalicelib.errors import RetryableError
 from chalicelib.services.messaging import MessagingPolicy, MessagingService
-from chalicelib.services.sms_dispatch import DeliveryPolicy
+from chalicelib.services.sms_dispatch import DeliveryPolicy, SweepReport
 from tests.conftest import EMPTY_STRINGS, FrozenClock
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -478,6 +478,77 @@ def test_a_reminder_is_never_sent_after_the_appointment_began(
     assert sender.accepted == []
     statuses = [m["status"] for m in service.messages_for_case(case.case_id)]
     assert statuses == ["expired", "expired"]
+
+
+def kinds_sent(sender: FakeSender, service: MessagingService, case: Case) -> list[str]:
+    by_id = {m["message_id"]: m for m in service.messages_for_case(case.case_id)}
+    return [by_id[d.message_id]["kind"] for d in sender.accepted]
+
+
+def test_after_an_outage_the_applicant_gets_one_reminder_not_the_24_h_and_the_2_h_together(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    start = datetime(2027, 3, 23, 14, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    service.send_due()  # the booking SMS, Monday 10:00
+    clock.set(start - timedelta(hours=1, minutes=30))  # the sweeper was down from Monday 13:00 to Tuesday 12:30
+    service.send_due()
+    clock.set(start - timedelta(minutes=50))
+    service.send_due()
+    assert kinds_sent(sender, service, case) == ["appointment_booked", "reminder"]
+    assert sender.accepted[1].message_id == planned[2].message_id  # the 2 h reminder, not the day-before one
+    held_up = store.get(planned[1].message_id)
+    assert held_up is not None and held_up.status == "cancelled"
+    assert held_up.reason == "held up until a later SMS about the appointment was due"
+
+
+def test_a_late_reminder_after_the_2_h_one_went_out_is_not_sent_as_well(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    """Another sweeper (or another shard) sent the 2 h reminder first; the 24 h one claimed after it stays."""
+    service = build(store, sender, clock)
+    case = make_case(1)
+    start = datetime(2027, 3, 23, 14, 0, tzinfo=BERLIN)
+    planned = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    service.send_due()
+    clock.set(start - timedelta(hours=1, minutes=30))
+    day_before, two_hours = planned[1], planned[2]
+    service.dispatcher._one(store.get(two_hours.message_id), SweepReport())  # the order a second shard gives
+    clock.set(start - timedelta(hours=1, minutes=20))
+    service.dispatcher._one(store.get(day_before.message_id), SweepReport())
+    assert kinds_sent(sender, service, case) == ["appointment_booked", "reminder"]
+    assert store.get(day_before.message_id).status == "cancelled"
+
+
+def test_a_reminder_held_up_past_a_booking_sms_still_due_goes_out_with_it_once(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    clock.set(datetime(2027, 3, 22, 9, 0, tzinfo=BERLIN))
+    start = datetime(2027, 3, 23, 11, 0, tzinfo=BERLIN)  # the 24 h reminder is due at 11:00 today, 2 h after booking
+    service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    clock.set(datetime(2027, 3, 22, 11, 30, tzinfo=BERLIN))  # no sweep from 09:00 to 11:30
+    service.send_due()
+    assert kinds_sent(sender, service, case) == ["appointment_booked"]
+    clock.set(start - timedelta(hours=2))
+    service.send_due()
+    assert kinds_sent(sender, service, case) == ["appointment_booked", "reminder"]
+
+
+def test_a_reminder_an_hour_late_with_nothing_newer_due_is_still_sent(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service = build(store, sender, clock)
+    case = make_case(1)
+    start = datetime(2027, 3, 25, 14, 0, tzinfo=BERLIN)
+    service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
+    service.send_due()
+    clock.set(start - timedelta(hours=23))  # the sweeper was down for the hour the 24 h reminder was due
+    service.send_due()
+    assert kinds_sent(sender, service, case) == ["appointment_booked", "reminder"]
 
 
 def test_a_transfer_names_the_new_partner_and_drops_the_unsent_intake_sms(

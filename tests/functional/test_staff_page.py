@@ -15,6 +15,9 @@ from chalicelib.config import settings
 from chalicelib.pages.assets import ASSETS_DIR
 from chalicelib.pages.staff_page import SCRIPTS, STAFF_LANGUAGES, STYLESHEETS, auth_config, staff_labels
 from chalicelib.schemas import load_schema
+from chalicelib.services.messaging import QUIET_UNTIL_START
+from chalicelib.services.sms_dispatch import NO_LONGER_BOOKED, SUPERSEDED
+from chalicelib.services.sms_webhooks import REPLIED_CANNOT_COME
 from tests.functional.test_pages import parse
 
 HOSTED_UI = "https://migranet-prod-123456789012.auth.eu-central-1.amazoncognito.com"
@@ -190,6 +193,12 @@ def test_every_close_outcome_and_case_status_has_a_name_in_both_languages() -> N
         labels = staff_labels(language)
         assert set(outcomes) <= set(labels["outcomes"]), language
         assert {"routed", "claimed", "scheduled", "closed", "transferred"} <= set(labels["statuses"])
+
+
+def test_why_an_sms_was_not_sent_is_explained_in_both_languages() -> None:
+    reasons = {NO_LONGER_BOOKED, SUPERSEDED, REPLIED_CANNOT_COME, QUIET_UNTIL_START}
+    for language in STAFF_LANGUAGES:
+        assert reasons <= set(staff_labels(language)["message_reasons"]), language
 
 
 def test_the_staff_scripts_never_write_html_from_data() -> None:
