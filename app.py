@@ -413,7 +413,8 @@ def get_coordinator_metrics() -> Response:
 @app.schedule(Rate(1, unit=Rate.HOURS))
 def enforce_retention(event: Any) -> dict[str, Any]:
     """Erase personal data whose retention time ran out (closed + RETENTION_DAYS_AFTER_CLOSE, unclaimed +
-    RETENTION_DAYS_UNCLAIMED); the anonymised records stay for statistics. DynamoDB TTL is only a backstop."""
+    RETENTION_DAYS_UNCLAIMED, claimed once and idle + RETENTION_DAYS_INACTIVE); the anonymised records stay
+    for statistics. DynamoDB TTL is only a backstop."""
     budget = lambda_time_budget(event)
     report = bootstrap.retention_service().enforce(bootstrap.clock().now(), budget_seconds=budget).as_dict()
     logs.emit({"event": "retention.enforced", **report})

@@ -215,6 +215,7 @@ def case_facts() -> DynamoCaseFacts:
     policy = RetentionPolicy(
         days_after_close=current.retention_days_after_close,
         days_unclaimed=current.retention_days_unclaimed,
+        days_inactive=current.retention_days_inactive,
         backstop_days=current.retention_backstop_days,
     )
     return DynamoCaseFacts(policy, phone_hash_key())

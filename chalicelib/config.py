@@ -61,9 +61,11 @@ class Settings:
     twilio_from: str = ""
     twilio_timeout_seconds: float = 10.0
     twilio_api_base_url: str = ""  # tests only: the fake Twilio server
-    # Retention (issue 7): personal data is erased this many days after closing / after an unclaimed intake.
+    # Retention (issue 7): personal data is erased this many days after closing / after an unclaimed intake /
+    # after the last step of a case claimed once and never closed.
     retention_days_after_close: int = 180
     retention_days_unclaimed: int = 365
+    retention_days_inactive: int = 730
     retention_backstop_days: int = 30  # DynamoDB TTL deletes what enforce_retention missed, this much later
 
     def table(self, name: str) -> str:
@@ -97,6 +99,7 @@ def settings() -> Settings:
         **_sms_settings(env, stage),
         retention_days_after_close=int(env.get("RETENTION_DAYS_AFTER_CLOSE") or 180),
         retention_days_unclaimed=int(env.get("RETENTION_DAYS_UNCLAIMED") or 365),
+        retention_days_inactive=int(env.get("RETENTION_DAYS_INACTIVE") or 730),
         retention_backstop_days=int(env.get("RETENTION_BACKSTOP_DAYS") or 30),
     )
 

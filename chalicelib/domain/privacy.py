@@ -18,7 +18,7 @@ def phone_hash(e164: str, key: str) -> str:
 
 
 # Why a case's personal data was erased: codes only, since the reason goes into the audit log.
-# The applicant's own link uses applicant_request; the retention schedule its two clocks.
+# The applicant's own link uses applicant_request; the retention schedule its three clocks.
 ERASURE_REASONS = (
     "applicant_request",  # Art. 17(1): the applicant asked (by link, phone, letter or in person)
     "consent_withdrawn",  # Art. 17(1)(b)
@@ -28,7 +28,7 @@ ERASURE_REASONS = (
     "legal_obligation",  # Art. 17(1)(e)
     "duplicate_or_test",  # not a real applicant, or a second submission
 )
-RETENTION_REASONS = ("retention_unclaimed", "retention_closed")
+RETENTION_REASONS = ("retention_unclaimed", "retention_closed", "retention_inactive")
 
 SECRET_BYTES = 16  # 128 bits: guessing is hopeless even at millions of tries per second
 

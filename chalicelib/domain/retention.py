@@ -1,11 +1,13 @@
 """How long personal data of a case is kept (GDPR Art. 5(1)(e) storage limitation). No I/O.
 
-Two clocks, each started by an event and kept on the case for a sparse index:
+Three clocks, one at a time, each started by an event and kept on the case for a sparse index:
 - "unclaimed": from intake, while no one has ever claimed the case (default 365 days);
+- "inactive": from a claimed case's last step, until it is closed (default 730 days): a case
+  claimed once and then released, passed on or left open would otherwise be kept for ever;
 - "closed": from closing (default 180 days).
-A claim stops the unclaimed clock for good (the case is being worked on); closing starts the
-closed clock. When a clock has run out, `enforce_retention` erases the case's personal data
-and leaves the anonymised record for statistics.
+The first claim ends the unclaimed clock for good; every later step of the case starts the
+inactive clock anew; closing starts the closed clock. When a clock has run out,
+`enforce_retention` erases the case's personal data and leaves the anonymised record for statistics.
 
 The DynamoDB TTL attribute (`expires_at`) is a late backstop only, `backstop_days` after the
 due date: TTL deletes whole items, which would also delete the statistics, so it is meant
@@ -21,7 +23,8 @@ from chalicelib.domain.cases import iso
 
 UNCLAIMED = "unclaimed"
 CLOSED = "closed"
-KINDS = (UNCLAIMED, CLOSED)
+INACTIVE = "inactive"
+KINDS = (UNCLAIMED, CLOSED, INACTIVE)
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,11 @@ class RetentionClock:
 class RetentionPolicy:
     days_after_close: int = 180
     days_unclaimed: int = 365
+    days_inactive: int = 730
     backstop_days: int = 30
 
     def days(self, kind: str) -> int:
-        return self.days_after_close if kind == CLOSED else self.days_unclaimed
+        return {CLOSED: self.days_after_close, UNCLAIMED: self.days_unclaimed}.get(kind, self.days_inactive)
 
     def due_at(self, kind: str, started: datetime) -> datetime:
         return started + timedelta(days=self.days(kind))

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 
 from chalicelib.domain.cases import CLOSED, ROUTED, Case
 from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
-from chalicelib.domain.retention import KINDS, UNCLAIMED, RetentionClock, RetentionPolicy
+from chalicelib.domain.retention import INACTIVE, KINDS, UNCLAIMED, RetentionClock, RetentionPolicy
 from chalicelib.services.applicant import RETENTION, ApplicantService
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ class RetentionIndex(Protocol):
 
     def rearm(self, kind: str, clock: RetentionClock, backstop: datetime) -> bool: ...
 
+    def restart_inactive(self, case_id: str, since: str) -> bool: ...
+
 
 @dataclass
 class RetentionReport:
@@ -60,6 +62,7 @@ class RetentionReport:
     replays_forgotten: int = 0
     # Cases whose TTL backstop was moved to the retention days now configured (see _rearm).
     rearmed: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    restarted: int = 0  # inactive clocks moved to a later change of their case (not due after all)
     complete: bool = True
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,17 +71,22 @@ class RetentionReport:
             "skipped": self.skipped,
             "replays_forgotten": self.replays_forgotten,
             "rearmed": dict(self.rearmed),
+            "restarted": self.restarted,
             "complete": self.complete,
         }
 
 
-def still_due(case: Case, kind: str) -> bool:
+def still_due(case: Case, kind: str, cutoff: str) -> bool:
     """The index said so; the case itself must agree (it is the source of truth)."""
     if case.erased_at is not None:
         return False
+    claimed_once = any(h.action == "claimed" for h in case.history)
     if kind == CLOSED_CLOCK:
         return case.status == CLOSED
-    return case.status == ROUTED and not any(h.action == "claimed" for h in case.history)
+    if kind == INACTIVE:
+        # Bookings and their upkeep change the case without a queue step: they count as activity too.
+        return case.status != CLOSED and claimed_once and case.updated_at <= cutoff
+    return case.status == ROUTED and not claimed_once
 
 
 @dataclass
@@ -97,13 +105,14 @@ class RetentionService:
                 report.complete = False
                 return report
             report.replays_forgotten += int(self.index.forget_replay(case_id, now))
-        for kind in (UNCLAIMED, CLOSED_CLOCK):
+        for kind in (UNCLAIMED, CLOSED_CLOCK, INACTIVE):
             # One paged Query per clock; erasing takes a case out of the index behind the cursor.
-            for case_id in self.index.due_for_retention(kind, self.policy.cutoff(kind, now), PAGE):
+            cutoff = self.policy.cutoff(kind, now)
+            for case_id in self.index.due_for_retention(kind, cutoff, PAGE):
                 if time.monotonic() > deadline:
                     report.complete = False
                     return report
-                self._one(case_id, kind, report)
+                self._one(case_id, kind, cutoff, report)
         for kind in KINDS:
             if not self._rearm(kind, now, deadline, report):
                 break
@@ -134,9 +143,13 @@ class RetentionService:
             report.rearmed[kind] += int(self.index.rearm(kind, clock, backstop))
         return True
 
-    def _one(self, case_id: str, kind: str, report: RetentionReport) -> None:
+    def _one(self, case_id: str, kind: str, cutoff: str, report: RetentionReport) -> None:
         case = self.applicant.cases.get_case(case_id)
-        if case is None or not still_due(case, kind):
+        if case is not None and kind == INACTIVE and case.erased_at is None and case.updated_at > cutoff:
+            # Worked on since the clock started (an appointment booked, say): it starts from then.
+            report.restarted += int(self.index.restart_inactive(case_id, case.updated_at))
+            return
+        if case is None or not still_due(case, kind, cutoff):
             # A stale index entry (e.g. claimed meanwhile); the next transition rewrites it.
             report.skipped += 1
             log.warning("retention: index and case disagree", extra={"case_id": case_id, "kind": kind})

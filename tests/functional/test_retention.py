@@ -124,8 +124,8 @@ def test_every_item_carries_the_ttl_the_retention_design_promises(cases: dict[st
     assert unclaimed.expires_at == start + 395 * DAY  # 365 days + 30 days backstop
     closed = CaseModel.get(cases["ClosedEarly"])
     assert closed.expires_at == start + (10 + 180 + 30) * DAY
-    claimed = CaseModel.get(cases["ClaimedOnly"])  # nothing runs out while someone works on it
-    assert claimed.expires_at is None and claimed.retention_key is None
+    claimed = CaseModel.get(cases["ClaimedOnly"])  # claimed on day 0 and left open: 730 days from its last step
+    assert claimed.retention_key == "inactive" and claimed.expires_at == start + (730 + 30) * DAY
     assert CaseModel.get(cases["Unclaimed"]).idempotent_until == start + DAY  # replays end after a day
     assert {m.expires_at for m in MessageModel.scan()} == {start + 180 * DAY}
 
@@ -142,10 +142,10 @@ def test_records_vanish_on_schedule_and_the_statistics_remain(
     figures_before = metrics(client, coordinator)
 
     frozen_clock.set(start + (10 + 180) * DAY - timedelta(minutes=1))
-    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0}
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0, "inactive": 0}
 
     frozen_clock.set(start + (10 + 180) * DAY + timedelta(minutes=1))
-    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 1}
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 1, "inactive": 0}
     erased = CaseModel.get(cases["ClosedEarly"])
     assert erased.erased_at and erased.reference == "ERASED" and erased.outcome == "counselled"
     assert "given_name" not in erased.intake and erased.expires_at is None
@@ -156,13 +156,13 @@ def test_records_vanish_on_schedule_and_the_statistics_remain(
     assert CaseModel.get(cases["Unclaimed"]).erased_at is None  # due on day 365
 
     frozen_clock.set(start + 365 * DAY + timedelta(minutes=1))
-    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 1, "closed": 1}
-    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0}  # idempotent
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 1, "closed": 1, "inactive": 0}
+    assert run_retention(client, scan_guard)["erased"] == {"unclaimed": 0, "closed": 0, "inactive": 0}  # idempotent
     assert scan_guard.scans == 0  # due cases come from the sparse index, never a Scan
 
     for name in ("Unclaimed", "ClosedEarly", "ClosedLate"):
         assert CaseModel.get(cases[name]).erased_at is not None, name
-    assert CaseModel.get(cases["ClaimedOnly"]).erased_at is None  # being worked on: kept
+    assert CaseModel.get(cases["ClaimedOnly"]).erased_at is None  # claimed: its clock runs 730 days
     entries = [(e.staff_id, e.detail["reason"]) for e in AuditModel.scan() if e.action == "erase"]
     assert sorted(entries) == [("system", "retention_closed")] * 2 + [("system", "retention_unclaimed")]
     tables = scan_all_tables()
@@ -183,7 +183,7 @@ def test_retention_times_are_configurable(
     bootstrap.reset()
     frozen_clock.set(cases["start"] + 100 * DAY + timedelta(minutes=1))
     report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
-    assert report["erased"] == {"unclaimed": 1, "closed": 1}  # closed day 10 + 30; intake + 90
+    assert report["erased"] == {"unclaimed": 1, "closed": 1, "inactive": 0}  # closed day 10 + 30; intake + 90
     assert CaseModel.get(cases["ClosedEarly"]).erased_at is not None
     assert CaseModel.get(cases["Unclaimed"]).erased_at is not None
     assert CaseModel.get(cases["ClosedLate"]).erased_at is None  # closed just now
@@ -208,16 +208,17 @@ def test_raised_retention_days_move_the_ttl_of_running_clocks_so_nothing_is_dele
     bootstrap.reset()
     frozen_clock.set(start + 101 * DAY)
     report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
-    assert report["rearmed"] == {"unclaimed": 1, "closed": 2} and report["complete"]
+    assert report["rearmed"] == {"unclaimed": 1, "closed": 2, "inactive": 0} and report["complete"]
     assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 365 + 30
     assert round(ttl_day(cases["ClosedLate"], start)) == 100 + 365 + 30
     assert round(ttl_day(cases["Unclaimed"], start)) == 730 + 30
     again = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
-    assert again["rearmed"] == {"unclaimed": 0, "closed": 0}  # one GetItem per clock kind tells
+    assert again["rearmed"] == {"unclaimed": 0, "closed": 0, "inactive": 0}  # one GetItem per clock kind tells
     frozen_clock.set(start + 300 * DAY)  # past the old due day (190) and the old backstop (220)
     assert bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()["erased"] == {
         "unclaimed": 0,
         "closed": 0,
+        "inactive": 0,
     }
     assert CaseModel.get(cases["ClosedEarly"]).erased_at is None
 
@@ -232,8 +233,8 @@ def test_lowered_retention_days_erase_what_is_due_and_bring_the_other_backstops_
     bootstrap.reset()
     frozen_clock.set(start + 101 * DAY)
     report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
-    assert report["erased"] == {"unclaimed": 0, "closed": 1}  # closed on day 10: due on day 70
-    assert report["rearmed"] == {"unclaimed": 0, "closed": 1}
+    assert report["erased"] == {"unclaimed": 0, "closed": 1, "inactive": 0}  # closed on day 10: due on day 70
+    assert report["rearmed"] == {"unclaimed": 0, "closed": 1, "inactive": 0}
     assert CaseModel.get(cases["ClosedEarly"]).expires_at is None  # erased: kept for the statistics
     assert round(ttl_day(cases["ClosedLate"], start)) == 100 + 60 + 30
 
@@ -249,8 +250,57 @@ def test_a_rearm_pass_cut_short_by_the_time_budget_is_finished_by_the_next_run(
     monkeypatch.setenv("RETENTION_DAYS_AFTER_CLOSE", "365")
     bootstrap.reset()
     cut_short = bootstrap.retention_service().enforce(frozen_clock.now(), budget_seconds=0).as_dict()
-    assert cut_short["complete"] is False and cut_short["rearmed"] == {"unclaimed": 0, "closed": 0}
+    assert cut_short["complete"] is False and cut_short["rearmed"] == {"unclaimed": 0, "closed": 0, "inactive": 0}
     assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 180 + 30
     report = bootstrap.retention_service().enforce(frozen_clock.now()).as_dict()
-    assert report["complete"] and report["rearmed"] == {"unclaimed": 0, "closed": 2}
+    assert report["complete"] and report["rearmed"] == {"unclaimed": 0, "closed": 2, "inactive": 0}
     assert round(ttl_day(cases["ClosedEarly"], start)) == 10 + 365 + 30
+
+
+def test_a_case_claimed_once_and_never_closed_is_erased_730_days_after_its_last_step(
+    client: Client, cases: dict[str, Any], frozen_clock: FrozenClock, scan_guard: ScanGuard
+) -> None:
+    start = cases["start"]
+    frozen_clock.set(start + 730 * DAY - timedelta(minutes=1))
+    assert run_retention(client, scan_guard)["erased"]["inactive"] == 0
+    frozen_clock.set(start + 730 * DAY + timedelta(minutes=1))
+    assert run_retention(client, scan_guard)["erased"]["inactive"] == 1
+    assert scan_guard.scans == 0
+    erased = CaseModel.get(cases["ClaimedOnly"])
+    assert erased.erased_at and erased.reference == "ERASED" and erased.expires_at is None
+    assert "ClaimedOnly" not in scan_all_tables()["migranet-local-cases"]
+    reasons = [e.detail["reason"] for e in AuditModel.scan() if e.action == "erase"]
+    assert "retention_inactive" in reasons
+
+
+def test_a_case_released_back_to_the_queue_is_not_kept_for_ever(
+    client: Client, cases: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    """Claimed once, it is no longer "never claimed" (the 365-day clock): its last step starts the 730 days."""
+    start = cases["start"]
+    frozen_clock.set(start + 20 * DAY)
+    released = staff_post(client, cases["staff"], f"/staff/cases/{cases['ClaimedOnly']}/release")
+    assert released.status_code == 200 and released.json_body["status"] == "routed"
+    frozen_clock.set(start + 740 * DAY)
+    assert run_retention(client)["erased"]["inactive"] == 0  # 730 days after the claim, but released on day 20
+    frozen_clock.set(start + 750 * DAY + timedelta(minutes=1))
+    assert run_retention(client)["erased"]["inactive"] == 1
+    assert CaseModel.get(cases["ClaimedOnly"]).erased_at is not None
+
+
+def test_an_appointment_booked_since_the_last_step_keeps_the_case_and_restarts_its_clock(
+    client: Client, cases: dict[str, Any], frozen_clock: FrozenClock
+) -> None:
+    start = cases["start"]
+    case_id = cases["ClaimedOnly"]
+    frozen_clock.set(start + 700 * DAY)
+    when = (frozen_clock.now() + 14 * DAY).replace(hour=9, minute=0).isoformat()
+    booking = {"start": when, "duration_minutes": 30, "location": "Raum 2"}
+    booked = staff_post(client, cases["staff"], f"/staff/cases/{case_id}/appointments", booking)
+    assert booked.status_code == 201, booked.body
+    frozen_clock.set(start + 731 * DAY)
+    report = run_retention(client)
+    assert report["erased"]["inactive"] == 0 and report["restarted"] == 1
+    assert CaseModel.get(case_id).erased_at is None
+    frozen_clock.set(start + (700 + 730) * DAY + timedelta(minutes=1))
+    assert run_retention(client)["erased"]["inactive"] == 1

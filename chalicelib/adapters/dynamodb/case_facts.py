@@ -24,7 +24,7 @@ from chalicelib.adapters.dynamodb.models import CaseModel, TransferredEntryModel
 from chalicelib.domain.cases import CLAIMED, CLOSED, ROUTED, Case, HistoryEntry, iso
 from chalicelib.domain.privacy import phone_hash
 from chalicelib.domain.retention import CLOSED as CLOSED_CLOCK
-from chalicelib.domain.retention import UNCLAIMED, RetentionClock, RetentionPolicy
+from chalicelib.domain.retention import INACTIVE, UNCLAIMED, RetentionClock, RetentionPolicy
 
 if TYPE_CHECKING:  # the statistics types load only where reports are made, not on an intake
     from chalicelib.domain.metrics import CaseStats
@@ -70,12 +70,12 @@ class DynamoCaseFacts:
 
     def on_transition(self, before: Case, after: Case) -> list[Any]:
         """Extra case update actions for a staff transition."""
+        actions: list[Any] = []
         if after.status == CLAIMED and before.status == ROUTED:
-            # The first claim stops the unclaimed clock for good; the case is being worked on.
-            removals = [getattr(CaseModel, name).remove() for name in ("retention_key", "retention_at", "expires_at")]
-            first = CaseModel.claimed_at.set(CaseModel.claimed_at | after.updated_at)
-            by = CaseModel.claimed_partner.set(CaseModel.claimed_partner | after.partner)
-            return [first, by, *removals]
+            actions += [
+                CaseModel.claimed_at.set(CaseModel.claimed_at | after.updated_at),
+                CaseModel.claimed_partner.set(CaseModel.claimed_partner | after.partner),
+            ]
         if after.status == CLOSED and before.status != CLOSED:
             closed = datetime.fromisoformat(after.updated_at)
             backstop = self.retention.backstop(CLOSED_CLOCK, closed)
@@ -89,7 +89,19 @@ class DynamoCaseFacts:
             if outcome:
                 actions.append(CaseModel.outcome.set(outcome))
             return actions
-        return []
+        if after.status != CLOSED and not never_claimed(after):
+            # The first claim ended the unclaimed clock for good; each step of a case someone worked on
+            # starts the inactive one anew (released, passed on or left open, it must not stay for ever).
+            actions += self.inactive_clock(after.updated_at)
+        return actions
+
+    def inactive_clock(self, since: str) -> list[Any]:
+        backstop = self.retention.backstop(INACTIVE, datetime.fromisoformat(since))
+        return [
+            CaseModel.retention_key.set(INACTIVE),
+            CaseModel.retention_at.set(since),
+            CaseModel.expires_at.set(backstop),
+        ]
 
     def on_transferred_entry(self, entry: TransferredEntryModel, case: Case) -> None:
         """The trace of a never-claimed case follows its unclaimed clock (erasure deletes it earlier)."""
@@ -220,6 +232,17 @@ class DynamoCaseFacts:
         except UpdateError as error:
             if condition_failed(error):
                 return False  # already re-armed, claimed, closed anew or erased meanwhile
+            raise
+        return True
+
+    def restart_inactive(self, case_id: str, since: str) -> bool:
+        """Start the inactive clock at the case's last change (`since`, its updated_at), unless changed since."""
+        condition = (CaseModel.retention_key == INACTIVE) & (CaseModel.updated_at == since)
+        try:
+            CaseModel(case_id).update(actions=self.inactive_clock(since), condition=condition)
+        except UpdateError as error:
+            if condition_failed(error):
+                return False  # a step, a close or an erasure came first and set its own clock
             raise
         return True
 

@@ -73,7 +73,8 @@ class CaseStatsIndex(GlobalSecondaryIndex["CaseModel"]):
 
 
 class CaseRetentionIndex(GlobalSecondaryIndex["CaseModel"]):
-    """Sparse: cases whose retention clock runs ("unclaimed" since intake, "closed" since closing)."""
+    """Sparse: cases whose retention clock runs ("unclaimed" since intake, "inactive" since the last step of a
+    case claimed once, "closed" since closing)."""
 
     class Meta:
         index_name = "retention-index"
