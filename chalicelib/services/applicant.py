@@ -25,7 +25,7 @@ from datetime import date
 from typing import Any, Protocol
 
 from chalicelib.domain.appointments import BERLIN, Appointment
-from chalicelib.domain.calendar import appointment_ics
+from chalicelib.domain.calendar import appointment_ics, calendar_place
 from chalicelib.domain.cases import Case
 from chalicelib.domain.privacy import ERASURE_REASONS, anonymise, secret_matches
 from chalicelib.domain.staff import AuditEntry, StaffIdentity
@@ -110,15 +110,8 @@ class ApplicantService:
         texts = self.texts(case.language) if self.texts else {}
         partner = self.directory.partners().get(found.partner)
         name, address = (partner.name, partner.address) if partner else (found.partner, "")
-        location = found.online_url or found.location
-        if found.location and address:
-            # A room number alone finds no building on a map; what staff typed of the address already
-            # (the street, say) is not repeated.
-            missing = [part.strip() for part in address.split(",") if part.strip() not in found.location]
-            location = ", ".join([found.location, *missing])
+        location, shown_address = calendar_place(found.location, found.online_url, address)
         reference = f"{texts.get('reference_label', 'Reference')}: {case.reference}"
-        # Online, the partner's street address would send the applicant to a building for nothing.
-        shown_address = address if found.location or not found.online_url else ""
         body = appointment_ics(
             found,
             summary=f"{texts.get('calendar_summary', 'Appointment')}: {name}",

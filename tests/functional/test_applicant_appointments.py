@@ -134,6 +134,18 @@ def test_a_place_that_names_the_street_gets_only_the_rest_of_the_address(
     assert "LOCATION:Marchioninistraße 15\\, Raum 2.14\\, 81377 München" in lines
 
 
+def test_a_place_in_another_building_is_not_sent_to_the_partners_head_office(
+    anna: Desk, client: Client, held: tuple[str, str]
+) -> None:
+    """LMU's address is Marchioninistraße (Großhadern); the Innenstadt clinics are 8 km away."""
+    case_id, secret = held
+    _, booked = anna.book(case_id, "2025-03-12T10:00", 30, location="Ziemssenstraße 5, Eingang B, 3. Stock")
+    response = calendar(client, case_id, secret, booked["appointment"]["appointment_id"])
+    lines = response.body.decode().replace("\r\n ", "").split("\r\n")
+    assert "LOCATION:Ziemssenstraße 5\\, Eingang B\\, 3. Stock\\, München" in lines
+    assert "Marchioninistraße" not in response.body.decode() and "81377" not in response.body.decode()
+
+
 def test_an_online_appointments_calendar_file_has_its_link_and_no_street_address(
     anna: Desk, client: Client, held: tuple[str, str]
 ) -> None:

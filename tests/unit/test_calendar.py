@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
+
 from chalicelib.domain.appointments import BOOKED, Appointment
-from chalicelib.domain.calendar import appointment_ics, escape_text, fold
+from chalicelib.domain.calendar import appointment_ics, calendar_place, escape_text, fold
 
 
 def appointment(**changes: object) -> Appointment:
@@ -92,3 +94,27 @@ def test_an_sms_stands_while_its_time_and_place_do() -> None:
     assert not online.is_booked_at(start, "Raum 2.14")  # now online instead
     assert appointment(location=None).is_booked_at(start, "Partner address 1")  # named the partner's address
     assert not replace(booked, status="cancelled").is_booked_at(start, "Raum 2.14")
+
+
+PARTNER_ADDRESS = "Marchioninistraße 15, 81377 München"
+
+
+@pytest.mark.parametrize(
+    ("typed", "location", "described"),
+    [
+        ("Raum 2.14", "Raum 2.14, Marchioninistraße 15, 81377 München", PARTNER_ADDRESS),
+        ("Marchioninistraße 15, Raum 2.14", "Marchioninistraße 15, Raum 2.14, 81377 München", PARTNER_ADDRESS),
+        ("Ringvorlesung, Raum 3", "Ringvorlesung, Raum 3, Marchioninistraße 15, 81377 München", PARTNER_ADDRESS),
+        ("Ziemssenstraße 5, Eingang B", "Ziemssenstraße 5, Eingang B, München", ""),
+        ("Nymphenburger Str. 5, Zimmer 204", "Nymphenburger Str. 5, Zimmer 204, München", ""),
+        ("Haus 2, 80336 München", "Haus 2, 80336 München", ""),
+    ],
+)
+def test_a_room_gets_the_partners_address_and_another_building_only_the_city(
+    typed: str, location: str, described: str
+) -> None:
+    assert calendar_place(typed, None, PARTNER_ADDRESS) == (location, described)
+
+
+def test_online_the_calendar_names_the_link_and_no_street() -> None:
+    assert calendar_place(None, "https://meet.example/abc", PARTNER_ADDRESS) == ("https://meet.example/abc", "")
