@@ -107,7 +107,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation(
         "GET",
         "/applicant/{case_id}/appointments/{appointment_id}/calendar",
-        "One appointment still to come as an iCalendar file, for the applicant's phone calendar.",
+        "One appointment not yet over as an iCalendar file, for the applicant's phone calendar.",
         "applicants",
         parameters=("X-Status-Secret",),
         responses={

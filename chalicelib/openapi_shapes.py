@@ -125,7 +125,10 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "language": {"type": "string"},
             "appointments": {
                 "type": "array",
-                "description": "Booked appointments still to come, soonest first (no cancelled or past ones).",
+                "description": (
+                    "Booked appointments not yet over (until their end, for someone running late), soonest "
+                    "first; no cancelled or past ones."
+                ),
                 "items": _applicant_appointment(location=_OPTIONAL_TEXT, online_url=_OPTIONAL_TEXT),
             },
             "cancelled_appointments": {

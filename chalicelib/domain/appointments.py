@@ -189,6 +189,10 @@ class Appointment:
     def is_upcoming(self, now: datetime) -> bool:
         return self.status == BOOKED and self.start > now
 
+    def is_not_over(self, now: datetime) -> bool:
+        """Booked and not yet ended: an applicant running late still finds the room or the meeting link."""
+        return self.status == BOOKED and self.end > now
+
     def is_booked_at(self, start: datetime, place: str | None = None) -> bool:
         """Still booked, for this start and `place` (what an SMS planned for it names; None: not known).
 

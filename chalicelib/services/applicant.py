@@ -102,11 +102,11 @@ class ApplicantService:
         }
 
     def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[date, str]:
-        """(Berlin day, iCalendar text) of one appointment still to come, for the applicant's calendar."""
+        """(Berlin day, iCalendar text) of one appointment not yet over, for the applicant's calendar."""
         case = self._case_for_secret(case_id, secret)
         found = self.appointments.upcoming_appointment(case.case_id, appointment_id) if self.appointments else None
         if found is None:
-            raise NotFoundError("No appointment still to come has this id.")
+            raise NotFoundError("No appointment not yet over has this id.")
         texts = self.texts(case.language) if self.texts else {}
         partner = self.directory.partners().get(found.partner)
         name, address = (partner.name, partner.address) if partner else (found.partner, "")

@@ -187,18 +187,19 @@ class AppointmentUpkeep:
         return [a.as_dict() for a in self.store.for_case(case_id)]
 
     def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None:
-        """One booked appointment of the case that has not begun yet, else None."""
+        """One booked appointment of the case that has not ended yet, else None (the applicant's calendar file)."""
         appointment = self.store.get(case_id, appointment_id)
-        return appointment if appointment is not None and appointment.is_upcoming(self.clock.now()) else None
+        return appointment if appointment is not None and appointment.is_not_over(self.clock.now()) else None
 
     def for_applicant(self, case_id: str) -> dict[str, list[dict[str, Any]]]:
         """The status page's appointments, soonest first, from one read: `appointments` booked and
-        still to come; `cancelled_appointments` called off while their time is still ahead (an
-        applicant without SMS would otherwise see one vanish without a word)."""
+        not yet ended (the link stays for someone running late); `cancelled_appointments` called off
+        while their time is still ahead (an applicant without SMS would otherwise see one vanish
+        without a word)."""
         now = self.clock.now()
         stored = sorted(self.store.for_case(case_id), key=lambda a: a.start)
         return {
-            "appointments": [a.for_applicant() for a in stored if a.is_upcoming(now)],
+            "appointments": [a.for_applicant() for a in stored if a.is_not_over(now)],
             "cancelled_appointments": [a.cancellation_for_applicant() for a in stored if a.is_called_off(now)],
         }
 

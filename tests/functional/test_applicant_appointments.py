@@ -67,7 +67,7 @@ def test_soonest_first_and_online_ones_carry_their_link(anna: Desk, client: Clie
     )
 
 
-def test_cancelled_ones_are_listed_apart_until_their_time_and_past_ones_not_at_all(
+def test_cancelled_ones_are_listed_apart_until_their_time_and_booked_ones_until_they_end(
     anna: Desk, client: Client, frozen_clock: FrozenClock, held: tuple[str, str]
 ) -> None:
     case_id, secret = held
@@ -93,8 +93,13 @@ def test_cancelled_ones_are_listed_apart_until_their_time_and_past_ones_not_at_a
 
     frozen_clock.advance(days=3, minutes=1)  # 10 March, 10:01: the 8 March one has passed, the 10th begun
     found = status_of(client, case_id, secret)
-    assert found["appointments"] == []
+    # Someone running late still finds the room (or the meeting link) and the calendar file until it ends.
+    assert [a["appointment_id"] for a in found["appointments"]] == [soon["appointment"]["appointment_id"]]
     assert [a["appointment_id"] for a in found["cancelled_appointments"]] == [later["appointment"]["appointment_id"]]
+    assert calendar(client, case_id, secret, soon["appointment"]["appointment_id"]).status_code == 200
+    frozen_clock.advance(minutes=30)  # 10:31: over
+    assert status_of(client, case_id, secret)["appointments"] == []
+    assert calendar(client, case_id, secret, soon["appointment"]["appointment_id"]).status_code == 404
 
 
 def calendar(client: Client, case_id: str, secret: str, appointment_id: str) -> Any:
