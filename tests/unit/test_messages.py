@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -161,6 +162,23 @@ def test_every_language_has_every_text_with_its_placeholders(language: str) -> N
         assert {"{date}", "{time}", "{partner}"} <= set(re.findall(r"\{\w+\}", full[cancelled][0]))
     # Closed with the case, the cancellation promises no contact: shorter than the plain one, same start.
     assert full["appointment_cancelled"][0].startswith(full[CANCELLED_BY_CLOSE][0][:-1])
+
+
+def first_strong_direction(text: str) -> str:
+    """What a phone lays a message out by (Unicode's first-strong rule): L, R or AL."""
+    for char in text:
+        if unicodedata.bidirectional(char) in ("L", "R", "AL"):
+            return unicodedata.bidirectional(char)
+    return ""
+
+
+@pytest.mark.parametrize("language", ["ar", "fa"])
+def test_arabic_and_farsi_sms_read_right_to_left_though_they_begin_with_migranet(language: str) -> None:
+    """Beginning with the Latin "MigraNet:", the bubble was laid out left to right: reference, date and place
+    came out in the wrong order. A right-to-left mark first sets the direction."""
+    for key, variants in templates(language).items():
+        for variant in variants:
+            assert first_strong_direction(variant) in ("R", "AL"), (key, variant[:30])
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
