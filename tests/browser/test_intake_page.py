@@ -276,6 +276,30 @@ def test_at_320_px_nothing_scrolls_sideways_and_targets_are_large(browser: Any, 
         context.close()
 
 
+@pytest.mark.parametrize("language", ["de", "uk", "tr", "en"])
+def test_with_text_at_200_percent_on_a_320_px_phone_no_answer_is_cut_off(
+    browser: Any, live: LiveApp, language: str
+) -> None:
+    """Large text is a phone setting many people use; long words ("Berufsausbildung") must wrap, not stick out."""
+    context = browser.new_context(viewport={"width": 320, "height": 640}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/{language}")
+        page.evaluate("document.documentElement.style.fontSize = '200%'")
+        widths = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+        assert widths[0] <= widths[1], f"horizontal scroll in {language}: {widths}"
+        cut = page.evaluate(
+            """() => [...document.querySelectorAll('label.option')]
+                .filter(el => el.offsetParent !== null)
+                .filter(el => el.scrollWidth > el.clientWidth + 1
+                              || el.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                .map(el => el.textContent.trim().slice(0, 40))"""
+        )
+        assert cut == [], f"answers sticking out in {language}: {cut}"
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize("language", ["de", "ar", "fa"])
 def test_the_page_with_everything_it_loads_weighs_under_100_kb(live: LiveApp, mobile_page: Any, language: str) -> None:
     page = mobile_page
