@@ -73,6 +73,9 @@ def _unpaired_surrogates(value: Any, path: list[Any]) -> Iterator[FieldError]:
             yield from _unpaired_surrogates(item, [*path, index])
 
 
+_CASE_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any]:
     """What one request leaves in the logs: never bodies, query strings or headers."""
     context = getattr(event, "context", None) or {}
@@ -83,6 +86,10 @@ def request_log_line(event: Any, response: Any, seconds: float) -> dict[str, Any
             case_id = json.loads(response.body).get("case_id")
         except (ValueError, AttributeError):
             case_id = None
+    if not (isinstance(case_id, str) and _CASE_ID.fullmatch(case_id)):
+        # A path is whatever the client sent: a whole status-link fragment (`<id>.<secret>`, which
+        # opens the applicant's data) or a name. Only a case id's shape is logged as one.
+        case_id = None
     return {
         "event": "request",
         "method": getattr(event, "method", None),

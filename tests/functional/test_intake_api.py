@@ -375,3 +375,20 @@ def test_each_request_leaves_one_json_log_line_with_route_status_latency_and_cas
     assert (line["route"], line["status"], line["case_id"]) == ("/intake", 201, created["case_id"])
     assert isinstance(line["latency"], float) and line["latency"] >= 0  # milliseconds
     assert "Layla" not in json.dumps(line) and "4915112345678" not in json.dumps(line)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/applicant/5f2ee19d-1111-4222-8333-944445555666.R0_Som1Rqa8x94Oi7M1JZQ",  # a status-link fragment
+        "/applicant/Pathname%20Layla",
+    ],
+)
+def test_a_path_that_is_no_case_id_is_not_logged_as_one(client, capsys, path):
+    """The status link's secret opens the applicant's data; a name is personal data: neither reaches the log."""
+    capsys.readouterr()
+    response = client.http.get(path, headers={"X-Status-Secret": "x"})
+    assert response.status_code == 404
+    [line] = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"event":"request"' in x]
+    assert line["case_id"] is None and "R0_Som1Rqa8x94Oi7M1JZQ" not in json.dumps(line)
+    assert "Pathname" not in json.dumps(line)
