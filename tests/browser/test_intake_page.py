@@ -117,6 +117,21 @@ def test_a_phone_number_with_letters_is_refused_at_the_field_before_sending(live
     assert error.is_hidden(), "a corrected entry clears its error while typing"
 
 
+@pytest.mark.parametrize("language", ["en", "uk"])
+def test_sms_asked_for_without_a_number_says_to_give_one_or_untick_sms(
+    live: LiveApp, mobile_page: Any, language: str
+) -> None:
+    """The field is marked optional: "please fill in this field" alone puzzled."""
+    page = mobile_page
+    page.goto(f"{live.url}/{language}")
+    fill_intake(page, given_name="Olena", family_name=unique_family_name("Koval"), phone="")
+    page.tap("#submit")
+    error = page.locator("#f-phone-error")
+    error.wait_for(state="visible")
+    assert error.inner_text() == text(language, "errors", "required_phone_for_sms")
+    assert "SMS" in error.inner_text()
+
+
 def test_a_number_only_the_server_can_judge_comes_back_as_an_error_at_the_field(
     live: LiveApp, mobile_page: Any
 ) -> None:

@@ -136,6 +136,8 @@
     var texts = data.errors;
     var code = error.code;
     if (code === "required" && (box.classList.contains("choice") || box.querySelector("select"))) code = "required_choice";
+    // The number is optional until SMS reminders are asked for: "fill in this field" under "(optional)" puzzled.
+    if (code === "required" && path === "phone") code = "required_phone_for_sms";
     var text = texts[code] || texts.invalid || error.message;
     var node = schema && window.SchemaValidate.subschema(schema, path);
     return text.replace("{max}", node && node.maxLength ? String(node.maxLength) : "");
