@@ -106,6 +106,7 @@ def announce_routed_cases(records: list[dict[str, Any]]) -> dict[str, int]:
 @cache
 def intake_service() -> IntakeService:
     from chalicelib.adapters.dynamodb.case_store import DynamoCaseStore
+    from chalicelib.domain.intake import parse_countries
     from chalicelib.services.intake import IntakeService
 
     current = settings()
@@ -117,6 +118,7 @@ def intake_service() -> IntakeService:
         public_base_url=current.public_base_url,
         case_id_secret=phone_hash_key,
         announce=send_partner_notice,
+        sms_countries=parse_countries(current.sms_allowed_countries),
     )
 
 
@@ -292,9 +294,10 @@ def messaging_service() -> MessagingService:
     from chalicelib.adapters.dynamodb.confirm_outbox import DynamoConfirmationOutbox
     from chalicelib.adapters.sms.rate_limit import TokenBucket
     from chalicelib.adapters.sms.signature import TwilioSignatureVerifier
+    from chalicelib.domain.intake import parse_countries
     from chalicelib.domain.quiet_hours import QuietHours
     from chalicelib.services.confirmations import IntakeConfirmations
-    from chalicelib.services.messaging import MessagingPolicy, MessagingService, parse_countries
+    from chalicelib.services.messaging import MessagingPolicy, MessagingService
     from chalicelib.services.sms_dispatch import DeliveryPolicy
 
     current = settings()

@@ -100,6 +100,12 @@ SCHEMAS: dict[str, dict[str, Any]] = {
                 "description": "One-time link for the applicant: status, export, erasure. The secret after "
                 "`#<case_id>.` is shown only here (stored hashed); send it as X-Status-Secret.",
             },
+            "sms": {
+                "enum": ["planned", "not_requested", "not_possible"],
+                "description": "The SMS asked for (consent.sms): `planned`; `not_possible` when the number is in a "
+                "country SMS do not go to (SMS_ALLOWED_COUNTRIES; default EU/EEA, CH, UA): the partner calls "
+                "or writes instead, and the case asks its staff to.",
+            },
         },
     },
     "ApplicantStatus": {
@@ -342,7 +348,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": "An SMS staff must act on, open until the appointment it names is moved, cancelled or "
         "its attendance recorded, or staff resolve it (POST /staff/cases/{case_id}/attention/resolve): "
         "`cannot_come` (replied 2 to a reminder), `cancel_opt_out` (sent CANCEL: no more SMS, call them) or "
-        "`sms_not_delivered` (an SMS to the applicant finally failed: the number may be wrong; call or write).",
+        "`sms_not_delivered` (an SMS to the applicant finally failed: the number may be wrong; call or write) or "
+        "`sms_not_possible` (the applicant asked for SMS, but their number is in a country SMS do not go to).",
         "required": ["at", "reason", "appointment_id"],
         "properties": {
             "at": {"type": "string"},

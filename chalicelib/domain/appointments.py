@@ -418,12 +418,16 @@ def case_event(case: Case, who: StaffIdentity, now: datetime, action: str, statu
 # --- what needs staff's attention ----------------------------------------------------------
 
 # Why a case shows "please check": the applicant replied 2 (cannot come), sent CANCEL (and opted
-# out), or an SMS to them finally failed (wrong or unreachable number: they may not know of the
-# appointment). schemas/attention-resolve.schema.json lists the same reasons.
+# out), an SMS to them finally failed (wrong or unreachable number: they may not know of the
+# appointment), or the SMS they asked for cannot go to their number's country at all.
+# schemas/attention-resolve.schema.json lists the same reasons.
 CANNOT_COME = "cannot_come"
 CANCEL_OPT_OUT = "cancel_opt_out"
 SMS_NOT_DELIVERED = "sms_not_delivered"
-ATTENTION_REASONS = (CANNOT_COME, CANCEL_OPT_OUT, SMS_NOT_DELIVERED)
+SMS_NOT_POSSIBLE = "sms_not_possible"
+ATTENTION_REASONS = (CANNOT_COME, CANCEL_OPT_OUT, SMS_NOT_DELIVERED, SMS_NOT_POSSIBLE)
+# Only staff settle these: booking or moving an appointment says nothing about whether SMS reach the number.
+_ABOUT_THE_NUMBER = (SMS_NOT_DELIVERED, SMS_NOT_POSSIBLE)
 
 _RESOLVES = (APPOINTMENT_RESCHEDULED, APPOINTMENT_CANCELLED, ATTENDANCE_RECORDED)
 
@@ -450,7 +454,7 @@ def open_attention(history: list[HistoryEntry]) -> list[dict[str, Any]]:
 
 def _settled_by(flag: dict[str, Any], appointment_id: str | None) -> bool:
     named = flag.get("appointment_id")
-    return named == appointment_id or (named is None and flag.get("reason") != SMS_NOT_DELIVERED)
+    return named == appointment_id or (named is None and flag.get("reason") not in _ABOUT_THE_NUMBER)
 
 
 def _same_flag(one: dict[str, Any], other: dict[str, Any]) -> bool:

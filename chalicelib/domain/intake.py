@@ -24,6 +24,28 @@ NO_SMS_TYPES = frozenset(
 )
 
 
+# EU member states (with outermost regions that have their own phone regions), EEA, Switzerland, Ukraine.
+DEFAULT_COUNTRIES_TEXT = (
+    "AT,BE,BG,HR,CY,CZ,DK,EE,FI,FR,DE,GR,HU,IE,IT,LV,LT,LU,MT,NL,PL,PT,RO,SK,SI,ES,SE,"
+    "AX,GF,GP,MQ,RE,YT,MF,"
+    "IS,LI,NO,CH,UA"
+)
+
+
+def parse_countries(text: str) -> frozenset[str]:
+    """ "DE, AT,ch" → {"DE", "AT", "CH"}; empty means the default list."""
+    codes = {code.strip().upper() for code in (text or DEFAULT_COUNTRIES_TEXT).split(",") if code.strip()}
+    return frozenset(codes)
+
+
+DEFAULT_ALLOWED_COUNTRIES = parse_countries(DEFAULT_COUNTRIES_TEXT)
+
+
+def sms_country_served(e164: str, countries: frozenset[str]) -> bool:
+    """Whether SMS go to this number's country (Twilio's geo permissions, against SMS-pumping fraud)."""
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) in countries
+
+
 def normalise_phone(raw: str) -> str | None:
     """E.164 for a number a person could dial, or None."""
     try:

@@ -26,6 +26,7 @@ SCRIPT_TEXTS = (
     "conflict",
     "changes_not_saved",
     "retry",
+    "link_copied",
 )
 GLOBE = (
     '<svg aria-hidden="true" focusable="false" width="20" height="20" viewBox="0 0 24 24" fill="none" '
@@ -63,10 +64,15 @@ def _result_section(texts: dict[str, Any]) -> str:
         f"<p>{esc(texts['result_reference_help'])}</p>"
         f'<p>{esc(texts["result_partner"])}</p><p class="partner" id="result-partner" dir="auto"></p>'
         '<p id="result-partner-about"></p>'
+        # SMS asked for to a number in a country SMS do not go to: said now, not left to silence.
+        f'<p id="result-sms-not-possible" class="notice" hidden>{esc(texts["result_sms_not_possible"])}</p>'
         f"<p>{esc(texts['result_next'])}</p>"
         # The status link (issue 7): the only place the applicant ever sees its secret.
         f"<p>{esc(texts['result_status_link'])}</p>"
         '<p class="status-link" hidden><a id="result-status-link" dir="ltr" href=""></a></p>'
+        # Shown once only, kept only in this tab: a copy into notes or a message keeps it.
+        f'<p class="copy-link" hidden><button type="button" id="copy-status-link" class="secondary">'
+        f'{esc(texts["copy_link"])}</button> <span id="copy-status-link-done" role="status"></span></p>'
         f'<button type="button" id="new-request" class="secondary">{esc(texts["new_request"])}</button></section>'
     )
 

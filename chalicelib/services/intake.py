@@ -17,7 +17,7 @@ from typing import Any
 from chalicelib.data import consent_version
 from chalicelib.domain.cases import ROUTED, Case, HistoryEntry, PartnerNotice, iso, sms_recipient
 from chalicelib.domain.idempotency import IdempotencyRecord, key_error, keyed_case_id, request_hash
-from chalicelib.domain.intake import normalise_intake
+from chalicelib.domain.intake import DEFAULT_ALLOWED_COUNTRIES, normalise_intake, sms_country_served
 from chalicelib.domain.privacy import hash_secret, new_status_secret, status_link
 from chalicelib.domain.reference import new_reference
 from chalicelib.domain.routing import RoutingDecision
@@ -33,6 +33,7 @@ from chalicelib.validation import validate
 
 # A key reused again and again after expiry: past this many cases, ask for a fresh key.
 KEY_GENERATIONS = 20
+SMS_PLANNED, SMS_NOT_REQUESTED, SMS_NOT_POSSIBLE = "planned", "not_requested", "not_possible"
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,8 @@ class IntakeService:
     # Sends the stored case's `case.routed` notice and clears its marker; never raises (what it
     # cannot send stays marked for the stream and notify_partners).
     announce: Callable[[PartnerNotice], object] | None = None
+    # The countries SMS go to (SMS_ALLOWED_COUNTRIES): the answer says when the SMS asked for cannot be sent.
+    sms_countries: frozenset[str] = DEFAULT_ALLOWED_COUNTRIES
 
     def check(self, body: Any) -> dict[str, Any]:
         """Schema plus what the schema cannot decide (a dialable phone number)."""
@@ -145,6 +148,7 @@ class IntakeService:
             "status": ROUTED,
             **self._decision_body(decision),
             "status_link": status_link(self.public_base_url, case.case_id, secret),
+            "sms": self._sms(intake),
         }
         record = None
         if idempotency_key is not None:
@@ -153,6 +157,15 @@ class IntakeService:
             stored = {**response, "status_link": seal(response["status_link"])}
             record = IdempotencyRecord(idempotency_key, body_hash, 201, stored, now, expires, case.case_id)
         return case, response, record
+
+    def _sms(self, intake: dict[str, Any]) -> str:
+        """`planned`, `not_requested`, or `not_possible`: a number in a country SMS do not go to
+        (a home number before moving, say): the applicant is told now, staff are asked to call."""
+        consent = intake.get("consent") or {}
+        phone = intake.get("phone")
+        if not consent.get("sms") or not isinstance(phone, str):
+            return SMS_NOT_REQUESTED
+        return SMS_PLANNED if sms_country_served(phone, self.sms_countries) else SMS_NOT_POSSIBLE
 
     def _stored_reference(self, case_id: str) -> str | None:
         """The reference of the case stored under `case_id`; None if there is none or no answer."""

@@ -18,7 +18,9 @@ from typing import Any, Protocol
 
 import phonenumbers
 
+from chalicelib.domain.appointments import SMS_NOT_POSSIBLE
 from chalicelib.domain.cases import CLOSED, Case, iso, sms_recipient
+from chalicelib.domain.intake import DEFAULT_ALLOWED_COUNTRIES
 from chalicelib.domain.messages import (
     APPOINTMENT_BOOKED,
     APPOINTMENT_CANCELLED,
@@ -59,22 +61,6 @@ from chalicelib.services.sms_webhooks import SmsWebhooks
 
 log = logging.getLogger(__name__)
 
-# EU member states (with outermost regions that have their own phone regions), EEA, Switzerland, Ukraine.
-DEFAULT_COUNTRIES_TEXT = (
-    "AT,BE,BG,HR,CY,CZ,DK,EE,FI,FR,DE,GR,HU,IE,IT,LV,LT,LU,MT,NL,PL,PT,RO,SK,SI,ES,SE,"
-    "AX,GF,GP,MQ,RE,YT,MF,"
-    "IS,LI,NO,CH,UA"
-)
-
-
-def parse_countries(text: str) -> frozenset[str]:
-    """ "DE, AT,ch" → {"DE", "AT", "CH"}; empty means the default list."""
-    codes = {code.strip().upper() for code in (text or DEFAULT_COUNTRIES_TEXT).split(",") if code.strip()}
-    return frozenset(codes)
-
-
-DEFAULT_ALLOWED_COUNTRIES = parse_countries(DEFAULT_COUNTRIES_TEXT)
-
 
 class Appointment(Protocol):
     """What planning needs from an appointment (the appointments feature owns the real type)."""
@@ -97,6 +83,9 @@ class MessagingPolicy:
 
 # Why an appointment's first SMS is not sent: SMS quiet hours last until after it has begun.
 QUIET_UNTIL_START = "quiet_hours_until_start"
+COUNTRY_NOT_ALLOWED = "country_not_allowed"
+# The SMS whose loss staff must make up for (reminders repeat what the booking said).
+TELLS_OF_NEWS = (INTAKE_RECEIVED, APPOINTMENT_BOOKED, APPOINTMENT_CHANGED, CASE_TRANSFERRED)
 
 
 @dataclass
@@ -325,6 +314,9 @@ class MessagingService(SmsWebhooks):
             return self.store.get(message.message_id)
         if reason is not None:
             log.info("sms.suppressed", extra={"case_id": case.case_id, "kind": kind, "reason": reason})
+            if reason.startswith(COUNTRY_NOT_ALLOWED) and kind in TELLS_OF_NEWS and self.attention is not None:
+                # Asked for and never coming: whoever works on the case has to call or write instead.
+                self.attention.flag(case.case_id, SMS_NOT_POSSIBLE, None, now)
         return message
 
     def _refusal(self, message: Message, opted_out: Callable[[str], bool]) -> str | None:
@@ -335,7 +327,7 @@ class MessagingService(SmsWebhooks):
         """
         region = phonenumbers.region_code_for_number(phonenumbers.parse(message.to))
         if region not in self.policy.allowed_countries:
-            return f"country_not_allowed: {region or 'unknown'}"
+            return f"{COUNTRY_NOT_ALLOWED}: {region or 'unknown'}"
         if message.kind != INTAKE_RECEIVED and opted_out(message.phone_hash):
             return "opted_out"
         if message.send_before is not None and message.due_at is not None and message.due_at >= message.send_before:

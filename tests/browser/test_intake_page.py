@@ -62,6 +62,81 @@ def test_an_applicant_fills_in_and_sends_the_form_on_a_phone(live: LiveApp, mobi
         "language": language,
     }
     assert len(posts) == 1 and posts[0]["key"], "one POST, with an Idempotency-Key"
+    assert page.locator("#result-sms-not-possible").is_hidden(), "a German mobile gets its SMS"
+
+
+def test_sms_asked_for_to_a_turkish_number_are_said_not_to_come_on_the_result(live: LiveApp, mobile_page: Any) -> None:
+    page = mobile_page
+    page.goto(f"{live.url}/tr")
+    fill_intake(page, given_name="Elif", family_name=unique_family_name("Yılmaz"), phone="+90 532 111 22 33")
+    page.tap("#submit")
+    notice = page.locator("#result-sms-not-possible")
+    notice.wait_for(state="visible")
+    assert notice.inner_text() == text("tr", "page", "result_sms_not_possible")
+    page.reload()  # the answer outlives a reload, and so does what it said
+    notice.wait_for(state="visible")
+
+
+def test_the_status_link_can_be_copied(browser: Any, live: LiveApp) -> None:
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live.url)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/en")
+        fill_intake(page, given_name="Olena", family_name=unique_family_name("Koval"))
+        page.tap("#submit")
+        page.locator("#result").wait_for(state="visible")
+        page.tap("#copy-status-link")
+        done = page.locator("#copy-status-link-done")
+        done.filter(has_text=text("en", "page", "link_copied")).wait_for()
+        link = page.evaluate("document.getElementById('result-status-link').href")  # absolute, to paste anywhere
+        assert link.startswith(live.url + "/status#") and page.evaluate("navigator.clipboard.readText()") == link
+    finally:
+        context.close()
+
+
+def test_a_reload_in_the_middle_of_the_form_keeps_what_was_typed_but_not_the_consent(
+    live: LiveApp, mobile_page: Any
+) -> None:
+    """Phones reload tabs they had in the background (an applicant looking up a certificate's title)."""
+    page = mobile_page
+    page.goto(f"{live.url}/en")
+    family = unique_family_name("Koval")
+    fill_intake(page, given_name="Olena", family_name=family)
+    page.reload()
+    assert page.input_value("#f-given_name") == "Olena" and page.input_value("#f-family_name") == family
+    assert page.is_checked("#f-goals-job") and page.input_value("#f-postcode") == "80331"
+    assert not page.is_checked("#f-consent-data_processing"), "consent is given to the texts as shown, anew"
+    page.tap("#f-consent-data_processing")
+    page.tap("#f-consent-share_with_partners")
+    page.tap("#submit")
+    page.locator("#result").wait_for(state="visible")
+    page.tap("#new-request")
+    page.locator("#intake").wait_for(state="visible")
+    assert page.input_value("#f-given_name") == "", "a new request starts empty"
+
+
+@pytest.mark.parametrize(("minutes", "kept"), [(29, True), (31, False)])
+def test_entries_left_unsent_for_half_an_hour_do_not_greet_the_next_person(
+    live: LiveApp, mobile_page: Any, minutes: int, kept: bool
+) -> None:
+    """The tab was put away (saved then) and discarded by the phone; it is opened again `minutes` later."""
+    page = mobile_page
+    page.goto(f"{live.url}/en")
+    fill_intake(page, given_name="Olena", family_name=unique_family_name("Koval"))
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "visibilityState", { value: "hidden", configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )  # the applicant switches to another app
+    draft = page.evaluate("JSON.parse(sessionStorage.getItem('migranet.intake.draft'))")
+    assert draft["entries"]["f-given_name"] == "Olena"
+    draft["at"] -= minutes * 60 * 1000
+    page.evaluate("d => sessionStorage.setItem('migranet.intake.draft', JSON.stringify(d))", draft)
+    page.evaluate("document.getElementById('intake').hidden = true")  # no save on this reload, as in a discarded tab
+    page.reload()
+    assert page.input_value("#f-given_name") == ("Olena" if kept else "")
 
 
 def test_a_list_of_free_answers_is_sent_as_one_item_per_line(live: LiveApp, mobile_page: Any) -> None:
@@ -249,8 +324,10 @@ def test_an_entry_changed_after_a_lost_answer_still_shows_the_reference(
             assert not page.is_checked(f"#f-consent-{consent}")
             tap(page, f"f-consent-{consent}")
     elif how == "reload":
-        page.reload()
-        fill_intake(page, given_name="Olga", family_name=family)
+        page.reload()  # the entries come back; the consent is given anew
+        assert page.input_value("#f-family_name") == family
+        for consent in ("data_processing", "share_with_partners", "sms"):
+            tap(page, f"f-consent-{consent}")
     page.fill("#f-message", "Звоните после 17:00")
     page.tap("#retry" if how == "try-again" else "#submit")
     page.locator("#result").wait_for(state="visible")
@@ -391,8 +468,8 @@ def test_switching_the_language_keeps_what_was_typed(live: LiveApp, mobile_page:
     assert all(page.is_checked(f"#f-{name}") for name in ("german_level-A2", "goals-job"))
     assert not page.is_checked("#f-consent-sms"), "consent is given to the texts as shown, in Turkish now"
     assert page.input_value("#f-language") == "tr", "messages in the page's new language unless chosen otherwise"
-    page.reload()  # carried once: a reload is a fresh form
-    assert page.input_value("#f-given_name") == ""
+    page.reload()  # kept on leaving this page too (a phone reloads tabs it had in the background)
+    assert page.input_value("#f-given_name") == "Emre"
 
 
 def test_a_language_opened_in_another_tab_leaves_nothing_for_a_later_form_here(live: LiveApp, mobile_page: Any) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +13,7 @@ import pytest
 from chalice.test import Client
 
 from chalicelib import bootstrap
-from tests.conftest import post_json
+from tests.conftest import auth, post_json
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -111,9 +112,17 @@ def test_another_number_has_its_own_limit(
     ],
 )
 def test_only_allowed_countries_get_sms(
-    frozen_clock: Any, fake_sender: Any, client: Client, valid_intake: dict[str, Any], phone: str, allowed: bool
+    frozen_clock: Any,
+    fake_sender: Any,
+    client: Client,
+    valid_intake: dict[str, Any],
+    staff_token: Callable[..., str],
+    phone: str,
+    allowed: bool,
 ) -> None:
     created = submit(client, valid_intake, phone=phone)
+    # The applicant learns at once whether the SMS they asked for can come (the form says so).
+    assert created["sms"] == ("planned" if allowed else "not_possible")
     sweep(client)
     [planned] = messages(created["case_id"])
     if allowed:
@@ -122,6 +131,24 @@ def test_only_allowed_countries_get_sms(
         assert planned["status"] == "suppressed"
         assert planned["reason"].startswith("country_not_allowed")
     assert len(fake_sender.accepted) == int(allowed)
+    # Staff see "please check: no SMS to this number's country", and call or write instead.
+    token = staff_token(created["partner"])
+    log = client.http.get(f"/staff/cases/{created['case_id']}/messages", headers=auth(token)).json_body
+    assert [a["reason"] for a in log["attention"]] == ([] if allowed else ["sms_not_possible"])
+    if not allowed:  # called the applicant: dealt with
+        claimed = client.http.post(f"/staff/cases/{created['case_id']}/claim", headers=auth(token))
+        assert claimed.status_code == 200, claimed.body
+        resolve = {"reason": "sms_not_possible", "note": "Called, we talk on the phone."}
+        path = f"/staff/cases/{created['case_id']}/attention/resolve"
+        assert post_json(client, path, resolve, auth(token)).status_code == 200
+        log = client.http.get(f"/staff/cases/{created['case_id']}/messages", headers=auth(token)).json_body
+        assert log["attention"] == []
+
+
+def test_without_sms_asked_for_the_answer_says_so(client: Client, valid_intake: dict[str, Any]) -> None:
+    body = copy.deepcopy(valid_intake)
+    body["consent"] = {**body["consent"], "sms": False}
+    assert submit(client, body)["sms"] == "not_requested"
 
 
 def test_the_allow_list_is_configurable(

@@ -263,9 +263,18 @@
    * the reference and the status link are shown once only by the server. "New request" forgets it. */
   var RESULT_KEY = "migranet.intake.result";
 
+  function copyStatusLink() {
+    var done = document.getElementById("copy-status-link-done");
+    navigator.clipboard.writeText(document.getElementById("result-status-link").href).then(function () {
+      done.textContent = data.texts.link_copied;
+    }, function () {
+      done.textContent = "";
+    });
+  }
+
   function showResult(body, changesLost) {
     store(RESULT_KEY, { reference: body.reference, partner: body.partner, partner_name: body.partner_name,
-      status_link: body.status_link, changes_lost: !!changesLost });
+      status_link: body.status_link, changes_lost: !!changesLost, sms: body.sms });
     store(DRAFT_KEY, null);  // sent: nothing of it may reappear in a later form in this tab
     var lost = document.getElementById("result-changes-lost");
     lost.textContent = changesLost ? data.texts.changes_not_saved : "";
@@ -273,11 +282,14 @@
     document.getElementById("result-reference").textContent = body.reference;
     document.getElementById("result-partner").textContent = body.partner_name || body.partner;
     document.getElementById("result-partner-about").textContent = data.partners[body.partner] || "";
+    document.getElementById("result-sms-not-possible").hidden = body.sms !== "not_possible";
     var statusLink = document.getElementById("result-status-link");
     if (body.status_link) {
       statusLink.href = body.status_link;
       statusLink.textContent = body.status_link;
       statusLink.parentNode.hidden = false;
+      // Copying needs a secure context (https, or this machine); without it the link is still there to select.
+      document.querySelector(".copy-link").hidden = !(navigator.clipboard && window.isSecureContext);
     }
     form.hidden = true;
     summary.hidden = true;
@@ -320,6 +332,7 @@
         send(earlier, true);
       } else if (answer.status === 409) {
         store(FILL_KEY, null);  // the text says a reload gives a new form: it gets a new key then
+        keepDraft = false;  // ...and an empty one: this one has probably arrived already
         showProblem(data.texts.conflict, false);
       } else {
         showProblem(data.texts.server_error, answer.status >= 500 || answer.status === 429);
@@ -396,9 +409,17 @@
     return changed;
   }
 
+  /* Kept for half an hour: long enough to look something up in another app, not to greet the next
+   * person on a shared phone with what someone left unsent. */
+  var DRAFT_MINUTES = 30;
+  function saveDraft() {
+    store(DRAFT_KEY, { at: Date.now(), entries: changedEntries() });
+  }
+
   function restoreEntries() {
-    var draft = readStored(DRAFT_KEY);
+    var kept = readStored(DRAFT_KEY);
     store(DRAFT_KEY, null);
+    var draft = kept && kept.at > Date.now() - DRAFT_MINUTES * 60000 ? kept.entries : null;
     if (!draft) return;
     // Unchecking first: checking one radio button then unchecks the others of its group.
     [false, true].forEach(function (pass) {
@@ -416,9 +437,22 @@
     link.addEventListener("click", function (event) {
       // Only when this tab goes there: a link opened in a new tab would leave the draft for a later form here.
       if (form.hidden || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
-      store(DRAFT_KEY, changedEntries());
+      saveDraft();
     });
   });
+
+  /* A phone reloads a tab it had in the background, and people switch apps to look up a certificate's
+   * title: what was typed comes back in this tab (the consent excepted, as on a language switch). */
+  var keepDraft = true;
+  function keepEntries() {
+    if (!form.hidden && keepDraft) saveDraft();
+  }
+  window.addEventListener("pagehide", keepEntries);
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden") keepEntries();
+  });
+
+  document.getElementById("copy-status-link").addEventListener("click", copyStatusLink);
 
   document.getElementById("new-request").addEventListener("click", function () {
     [RESULT_KEY, FILL_KEY, DRAFT_KEY].forEach(function (name) { store(name, null); });
