@@ -60,6 +60,7 @@ def status_link(base_url: str, case_id: str, secret: str) -> str:
 # single out an applicant in a small cohort. Partner, dates and outcome are the case's own fields.
 ANONYMOUS_INTAKE_FIELDS = ("goals",)
 ANONYMOUS_QUALIFICATION_FIELDS = ("profession_group",)
+UNDETERMINED_LANGUAGE = "und"  # BCP 47 for "undetermined": the case's language goes with the rest
 
 
 def anonymous_intake(intake: dict[str, Any]) -> dict[str, Any]:
@@ -77,6 +78,9 @@ def anonymise(case: Case, now: datetime, reason: str) -> Case:
         case,
         reference="ERASED",
         intake=anonymous_intake(case.intake),
+        language=UNDETERMINED_LANGUAGE,
+        # Which texts were accepted and when stays; in which language (the applicant's) does not.
+        consent={k: v for k, v in case.consent.items() if k != "language"},
         claimed_by_name=None,
         history=history,
         status_secret_hash=None,

@@ -163,6 +163,8 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_cancels_pending_sms(
     assert (item.sms_sent, item.sms_delivered) == (1, 1)
     assert item.expires_at is None and item.retention_key is None and item.phone_hash is None
     assert item.intake == {"goals": ["recognition", "job"], "qualification": {"profession_group": "engineering"}}
+    # A language with a date and a profession can single someone out in a small cohort.
+    assert item.language == "und" and "language" not in item.consent and item.consent["version"]
     erase = [e for e in AuditModel.query(case_id) if e.action == "erase"]
     assert [(e.staff_id, e.detail) for e in erase] == [("applicant", {"reason": "applicant_request"})]
 

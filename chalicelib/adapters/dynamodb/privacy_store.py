@@ -36,6 +36,7 @@ class DynamoPrivacyStore:
             CaseModel.intake.set(after.intake),
             CaseModel.history.set([h.as_dict() for h in after.history]),
             CaseModel.consent.set(after.consent),
+            CaseModel.language.set(after.language),
             CaseModel.erased_at.set(after.erased_at),
             CaseModel.updated_at.set(after.updated_at),
             CaseModel.claimed_by_name.remove(),
