@@ -10,6 +10,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from chalicelib.pages.labels import labels
 from tests.browser.conftest import screenshot, serious_violations
 from tests.browser.staff_workspace import call, staff_token, working_day
@@ -109,6 +111,17 @@ def test_a_wrong_secret_and_a_missing_link_say_what_to_do(live: LiveApp, mobile_
     page.locator("#no-link").wait_for(state="visible")
     assert page.locator("#loading").is_hidden()
     assert api_status(live, case_id, secret) == 200  # the real link still works
+
+
+@pytest.mark.parametrize("tail", [".", ")", "%20", ".%20"])
+def test_a_link_copied_with_the_sentences_full_stop_still_opens_the_case(
+    live: LiveApp, mobile_page: Any, tail: str
+) -> None:
+    created, fragment = submit_intake(live, f"Status{uuid.uuid4().hex[:8]}", language="de")
+    page = mobile_page
+    page.goto(f"{live.url}/status#{fragment}{tail}")
+    page.locator("#case").wait_for(state="visible")
+    assert created["reference"] in page.locator("#case").inner_text()
 
 
 def test_the_intake_page_hands_over_the_link_and_it_opens_the_status_page(live: LiveApp, mobile_page: Any) -> None:

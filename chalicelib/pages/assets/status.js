@@ -9,7 +9,9 @@
   var data = JSON.parse(document.getElementById("status-data").textContent);
   var lang = data.lang;
   var LINK = /^#([0-9a-fA-F-]{36})\.([A-Za-z0-9_-]{16,200})$/;
-  var match = LINK.exec(window.location.hash || "");
+  // Copied out of a sentence or cut by a messenger's link detection, a link may end in ".", ")" or a
+  // space ("%20"); the secret's own alphabet has none of these.
+  var match = LINK.exec((window.location.hash || "").replace(/(%20|[\s.,;:!?)\]>'"\u00bb\u201d])+$/, ""));
 
   function $(id) { return document.getElementById(id); }
   function t(key) { return (data.texts[lang] || data.texts[data.lang])[key]; }
