@@ -80,8 +80,12 @@ def test_an_applicant_sees_the_case_in_their_language_downloads_and_deletes_it(l
     page.locator("#erase").click()
     assert page.locator("#confirm").is_visible()
     assert page.locator("#confirm-text").inner_text() == arabic["erase_confirm_text"]
+    assert page.evaluate("document.activeElement.id") == "erase-cancel", "the safe answer has the focus"
     page.locator("#erase-cancel").click()  # changed their mind: nothing happens
     assert page.locator("#confirm").is_hidden() and api_status(live, case_id, secret) == 200
+    page.locator("#erase").click()
+    page.keyboard.press("Escape")  # so does Escape
+    assert page.locator("#confirm").is_hidden() and page.evaluate("document.activeElement.id") == "erase"
 
     page.locator("#erase").click()
     page.locator("#erase-confirm").click()

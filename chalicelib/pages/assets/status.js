@@ -192,13 +192,18 @@
   $("erase").addEventListener("click", function () {
     show("confirm", true);
     $("erase").hidden = true;
-    $("erase-confirm").focus();
+    // The safe answer first: Enter or a second tap must not delete everything (WAI-ARIA alertdialog).
+    $("erase-cancel").focus();
   });
 
-  $("erase-cancel").addEventListener("click", function () {
+  function cancelErase() {
     show("confirm", false);
     $("erase").hidden = false;
     $("erase").focus();
+  }
+  $("erase-cancel").addEventListener("click", cancelErase);
+  $("confirm").addEventListener("keydown", function (event) {
+    if (event.key === "Escape") cancelErase();
   });
 
   $("erase-confirm").addEventListener("click", function () {
