@@ -63,10 +63,11 @@ def render_status_page(language: str, base: str = "") -> str:
         "lang": language,
         "api": base,
         "rtl": [lang for lang in languages() if is_rtl(lang)],
-        "texts": {lang: labels(lang)[SECTION] for lang in languages()},
+        # The brand too: the page switches to the case's language ("MigraNet ميونخ", not the phone's).
+        "texts": {lang: {**labels(lang)[SECTION], "brand": labels(lang)["page"]["brand"]} for lang in languages()},
     }
     body = (
-        f'<header class="top"><p class="brand">{esc(brand)}</p></header>'
+        f'<header class="top"><p class="brand" data-t="brand">{esc(brand)}</p></header>'
         f'<main id="main">{_text(texts, "title", "h1")}{_text(texts, "intro", class_="intro")}'
         f'<noscript><p class="notice">{esc(texts["noscript"])}</p></noscript>'
         f"{_text(texts, 'loading', id='loading', role='status')}"

@@ -67,6 +67,7 @@ def test_an_applicant_sees_the_case_in_their_language_downloads_and_deletes_it(l
     assert page.locator("#case-partner").inner_text() == created["partner_name"]
     assert page.locator("#case-reference").inner_text() == created["reference"]
     assert page.locator("#download").inner_text() == arabic["download"]
+    assert page.locator(".brand").inner_text() == labels("ar")["page"]["brand"]  # the header too
     assert page.locator("#appointments").is_hidden()  # none booked yet
     assert serious_violations(page) == []
 
