@@ -42,6 +42,7 @@ def _case_section(texts: dict[str, str]) -> str:
         '<p id="case-partner-address" dir="auto"></p>'
         '<div id="appointments" hidden>'
         f"{_text(texts, 'appointments_title', 'h2', id='appointments-title')}"
+        f"{_text(texts, 'times_in_munich', id='times-in-munich', class_='help', hidden='hidden')}"
         '<ul id="appointment-list" class="appointments" aria-labelledby="appointments-title"></ul></div>'
         f"{_text(texts, 'data_title', 'h2')}{_text(texts, 'data_intro')}"
         f"{_text(texts, 'download', 'button', type='button', id='download', class_='secondary')}"

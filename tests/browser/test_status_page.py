@@ -205,7 +205,7 @@ def test_the_applicant_sees_their_appointments_when_and_where(live: LiveApp, mob
     assert download.suggested_filename == f"migranet-{day}.ics"
     event = Path(download.path()).read_text(encoding="utf-8").replace("\r\n ", "")
     assert f"SUMMARY:{arabic['calendar_summary']}: {created['partner_name']}" in event
-    assert "LOCATION:Ziemssenstraße 5\\, Raum 2.14\\, " in event  # the place, then the partner's address
+    assert "LOCATION:Ziemssenstraße 5\\, Raum 2.14\\, München" in event  # another building: the place and the city
 
     # Cancelled by staff while the page is open: its calendar button shows the list as it is now,
     # the cancelled one still in its place, marked, with nothing to add to a calendar.
@@ -240,6 +240,33 @@ PERSIAN_SOLAR_MONTHS = (
     "بهمن",
     "اسفند",
 )
+
+
+@pytest.mark.parametrize(("zone", "told"), [("Asia/Tehran", True), ("Europe/Berlin", False)])
+def test_a_phone_outside_germanys_time_zone_is_told_the_times_are_munichs(
+    browser: Any, live: LiveApp, zone: str, told: bool
+) -> None:
+    created, fragment = submit_intake(live, f"Zeit{uuid.uuid4().hex[:8]}", language="fa")
+    token = staff_token(live, created["partner"], name="Anna Berger")
+    path = f"/staff/cases/{created['case_id']}"
+    assert call(live, "POST", f"{path}/claim", token)[0] == 200
+    online = {
+        "start": f"{working_day(3).isoformat()}T16:00",
+        "duration_minutes": 30,
+        "online_url": "https://meet.example/x",
+    }
+    assert call(live, "POST", f"{path}/appointments", token, online)[0] == 201
+    context = browser.new_context(timezone_id=zone, viewport={"width": 390, "height": 844})
+    try:
+        page = context.new_page()
+        page.goto(f"{live.url}/status#{fragment}")
+        page.locator("#appointment-list li").first.wait_for()
+        note = page.locator("#times-in-munich")
+        assert note.is_visible() is told
+        if told:
+            assert note.inner_text() == labels("fa")["status_page"]["times_in_munich"]
+    finally:
+        context.close()
 
 
 def test_a_farsi_page_dates_the_appointment_as_its_sms_does(live: LiveApp, mobile_page: Any) -> None:

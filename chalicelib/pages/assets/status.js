@@ -133,6 +133,9 @@
     items.sort(function (x, y) { return x.start < y.start ? -1 : x.start > y.start ? 1 : 0; });
     items.forEach(function (entry) { list.appendChild(entry.node); });
     show("appointments", list.children.length > 0);
+    // Times are Berlin's; a phone elsewhere (an applicant not yet in Germany, an online meeting) is told so.
+    var zone = window.Intl && Intl.DateTimeFormat().resolvedOptions().timeZone;
+    show("times-in-munich", zone !== "Europe/Berlin");
   }
 
   function render(found) {
