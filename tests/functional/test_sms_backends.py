@@ -102,3 +102,16 @@ def test_a_twilio_timeout_is_reconciled_through_the_app(
     assert len(twilio_backend.messages) == 1 and len(twilio_backend.posts()) == 1  # never sent twice
     [message] = bootstrap.messaging_service().messages_for_case(created["case_id"])
     assert message["twilio_sid"] == twilio_backend.messages[0]["sid"]
+
+
+def test_the_outbox_echo_redacts_a_number_staff_typed_into_the_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from chalicelib.adapters.sms.outbox import OutboxSender
+    from chalicelib.services.messaging_ports import OutgoingSms
+
+    body = "MigraNet: Ihr Termin: Mi., 12. März, 10:00 Uhr, Hausbesuch, Tel. 0151 6665554. Ihre Nummer: K7P3-Q9XA"
+    OutboxSender(tmp_path / "outbox.jsonl").send(OutgoingSms("m1", "+4915112345678", body))
+    printed = capsys.readouterr().out
+    assert "6665554" not in printed and "Hausbesuch, Tel. [phone]" in printed and "K7P3-Q9XA" in printed
+    assert json.loads((tmp_path / "outbox.jsonl").read_text(encoding="utf-8"))["body"] == body  # the file: as sent

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from chalicelib import logs
 from chalicelib.domain.messages import count_segments
 from chalicelib.services.messaging_ports import OutgoingSms, SendResult
 
@@ -38,10 +39,11 @@ class OutboxSender:
             with self.path.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
         if self._echo:
-            # Never the whole phone number: this lands in terminals and logs. The texts hold no names.
+            # Never the whole phone number: this lands in terminals and logs. A place staff typed may
+            # hold one too ("home visit, Tel. 0151 …"): redacted like any log line; the file has it all.
             print(
                 f"[outbox] SMS {sms.message_id} to {masked(sms.to)} ({segments.segments} segment(s)),"
-                f" written to {self.path}:\n  {sms.body}",
+                f" written to {self.path}:\n  {logs.redact(sms.body)}",
                 flush=True,
             )
         return SendResult(sid, "sent")
