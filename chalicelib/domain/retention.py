@@ -43,7 +43,7 @@ class RetentionPolicy:
     backstop_days: int = 30
 
     def days(self, kind: str) -> int:
-        return {CLOSED: self.days_after_close, UNCLAIMED: self.days_unclaimed}.get(kind, self.days_inactive)
+        return {CLOSED: self.days_after_close, UNCLAIMED: self.days_unclaimed, INACTIVE: self.days_inactive}[kind]
 
     def due_at(self, kind: str, started: datetime) -> datetime:
         return started + timedelta(days=self.days(kind))

@@ -56,7 +56,7 @@ class PersonalDataHolder(Protocol):
 class UpcomingAppointments(Protocol):
     def for_applicant(self, case_id: str) -> dict[str, list[dict[str, Any]]]: ...
 
-    def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None: ...
+    def appointment_not_over(self, case_id: str, appointment_id: str) -> Appointment | None: ...
 
 
 # The applicant's texts in their language (the status page's label set): calendar_summary, reference_label.
@@ -104,9 +104,9 @@ class ApplicantService:
     def calendar(self, case_id: str, secret: str | None, appointment_id: str) -> tuple[date, str]:
         """(Berlin day, iCalendar text) of one appointment not yet over, for the applicant's calendar."""
         case = self._case_for_secret(case_id, secret)
-        found = self.appointments.upcoming_appointment(case.case_id, appointment_id) if self.appointments else None
+        found = self.appointments.appointment_not_over(case.case_id, appointment_id) if self.appointments else None
         if found is None:
-            raise NotFoundError("No appointment not yet over has this id.")
+            raise NotFoundError("The case has no such appointment, or it is over or cancelled.")
         texts = self.texts(case.language) if self.texts else {}
         partner = self.directory.partners().get(found.partner)
         name, address = (partner.name, partner.address) if partner else (found.partner, "")

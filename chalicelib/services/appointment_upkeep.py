@@ -186,7 +186,7 @@ class AppointmentUpkeep:
     def export_for_case(self, case_id: str) -> list[dict[str, Any]]:
         return [a.as_dict() for a in self.store.for_case(case_id)]
 
-    def upcoming_appointment(self, case_id: str, appointment_id: str) -> Appointment | None:
+    def appointment_not_over(self, case_id: str, appointment_id: str) -> Appointment | None:
         """One booked appointment of the case that has not ended yet, else None (the applicant's calendar file)."""
         appointment = self.store.get(case_id, appointment_id)
         return appointment if appointment is not None and appointment.is_not_over(self.clock.now()) else None
