@@ -18,6 +18,10 @@ SMS_FAILED_METRIC = "SmsFailed"
 # A quoted term matches the text wherever it appears, whatever the JSON spacing or log prefix.
 SMS_FAILED_PATTERN = '"sms.failed"'
 SMS_FAILED_PER_HOUR = 5
+# An erased applicant's SMS that Twilio's log still holds after every retry (the line names the SID only):
+# someone deletes it in Twilio's console.
+SMS_FORGET_FAILED_METRIC = "SmsForgetFailed"
+SMS_FORGET_FAILED_PATTERN = '"sms.forget_failed"'
 # A stream function this far behind its stream: partners hear of new cases late (notify_partners
 # sends what is still marked after its grace period, so nothing is lost meanwhile).
 STREAM_BEHIND_MS = 60_000
@@ -76,6 +80,16 @@ def monitoring_resources(
                 ],
             },
         },
+        "SmsForgetFailedMetricFilter": {
+            "Type": "AWS::Logs::MetricFilter",
+            "Properties": {
+                "LogGroupName": {"Ref": LOG_GROUP},
+                "FilterPattern": SMS_FORGET_FAILED_PATTERN,
+                "MetricTransformations": [
+                    {"MetricNamespace": METRIC_NAMESPACE, "MetricName": SMS_FORGET_FAILED_METRIC, "MetricValue": "1"}
+                ],
+            },
+        },
         ALARM_TOPIC: {
             "Type": "AWS::SNS::Topic",
             "Properties": {
@@ -109,6 +123,12 @@ def monitoring_resources(
             f"{SMS_FAILED_PER_HOUR}+ SMS failed for good within an hour (Twilio credentials, balance or sender?).",
             {"Namespace": METRIC_NAMESPACE, "MetricName": SMS_FAILED_METRIC, "Statistic": "Sum"},
             threshold=SMS_FAILED_PER_HOUR,
+            period=3600,
+        ),
+        "SmsForgetFailedAlarm": _alarm(
+            "An erased applicant's SMS could not be deleted at Twilio: delete the SID the log names in its console.",
+            {"Namespace": METRIC_NAMESPACE, "MetricName": SMS_FORGET_FAILED_METRIC, "Statistic": "Sum"},
+            threshold=1,
             period=3600,
         ),
     }

@@ -91,6 +91,12 @@ MAYBE_SENT = (SENDING, QUEUED, SENT, DELIVERED, UNKNOWN)
 
 OUTBOUND = "outbound"
 INBOUND = "inbound"
+# An erased case's SMS are deleted at Twilio too (its message log holds number and text). The request
+# is a record of its own, detached from the case and holding nothing but the SID, swept like an SMS.
+FORGET = "forget"
+FORGET_CASE = "forget"  # the case_id of every such record: no case's listing ever shows one
+NOTHING = "-"  # what a forget record holds where an SMS holds a number, its hash or its text
+
 
 MAX_SEGMENTS = 2
 
@@ -126,6 +132,8 @@ class Message:
     reply_at: datetime | None = None
     direction: str = OUTBOUND
     attention: str | None = None  # set on inbound records staff must act on
+    # Inbound: the SID Twilio gave the applicant's SMS. FORGET: the SID whose record Twilio must delete.
+    provider_sid: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """What staff see on a case: no phone number, no hash."""
@@ -162,6 +170,24 @@ class Message:
 def message_id(*parts: str) -> str:
     """Deterministic id for one intent, so planning the same thing twice writes one record."""
     return uuid.uuid5(uuid.NAMESPACE_URL, "migranet-sms:" + "|".join(parts)).hex
+
+
+def forget_request(sid: str, now: datetime) -> Message:
+    return Message(
+        message_id=message_id(FORGET, sid),
+        case_id=FORGET_CASE,
+        kind=FORGET,
+        language=NOTHING,
+        to=NOTHING,
+        phone_hash=NOTHING,
+        body=NOTHING,
+        segments=0,
+        encoding=NOTHING,
+        status=PENDING,
+        created_at=now,
+        due_at=now,
+        provider_sid=sid,
+    )
 
 
 # --- Templates -------------------------------------------------------------------------

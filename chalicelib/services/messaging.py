@@ -34,6 +34,7 @@ from chalicelib.domain.messages import (
     SUPPRESSED,
     Message,
     Values,
+    forget_request,
     language_or_default,
     message_id,
     phone_hash,
@@ -372,9 +373,15 @@ class MessagingService(SmsWebhooks):
 
         A sweep holding a claim finds the record gone and its conditional writes fail; opt-outs
         stay (a keyed hash, no number), so an erased applicant who said STOP is never texted again.
+        What Twilio has of them (its message log: number and text) is deleted by the next sweeps,
+        from a request per SID written first (see domain.messages.FORGET).
         """
         erased = 0
+        now = self.clock.now()
         for message in self.store.for_case(case_id):
+            sid = message.twilio_sid or message.provider_sid
+            if sid:
+                self.store.add(forget_request(sid, now), self.policy.delivery.shard_count)
             self.store.delete(message.message_id)
             erased += 1
         return erased

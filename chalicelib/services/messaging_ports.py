@@ -34,6 +34,10 @@ class TransientSendError(SendError):
     """Not sent (5xx, 429/20429, connection refused): safe to try again later."""
 
 
+class ForgetFailedError(SendError):
+    """The provider still has the message's record: try again later."""
+
+
 class PermanentSendError(SendError):
     """Twilio refused this message for good (21211 invalid number, 21610 unsubscribed, 21614 not mobile, ...)."""
 
@@ -55,6 +59,14 @@ class SmsSender(Protocol):
         """The SID of a message with this body sent to `to` since `since`, if the provider has one.
 
         Raises LookupFailedError when the provider cannot be asked.
+        """
+        ...
+
+    def forget(self, sid: str) -> None:
+        """Delete the provider's record of a message (number and text): erasure reaches the processor.
+
+        A record the provider no longer has counts as deleted. Raises ForgetFailedError otherwise
+        (unreachable, or a message still in flight, which cannot be deleted yet).
         """
         ...
 

@@ -27,6 +27,7 @@ from chalicelib.domain.messages import (
     DELIVERED,
     EXPIRED,
     FAILED,
+    FORGET,
     INTAKE_RECEIVED,
     PENDING,
     QUEUED,
@@ -41,6 +42,7 @@ from chalicelib.ports import Clock
 from chalicelib.services.messaging_ports import (
     BookingCheck,
     CaseAttention,
+    ForgetFailedError,
     LookupFailedError,
     MessageStore,
     OutgoingSms,
@@ -55,6 +57,7 @@ UNSUBSCRIBED_AT_TWILIO = "21610"
 
 # The CloudWatch metric filter SmsFailedMetricFilter (infrastructure/monitoring.py) counts lines with this event.
 SMS_FAILED_EVENT = "sms.failed"
+FORGET_FAILED_EVENT = "sms.forget_failed"
 REJECTED = "rejected"  # Twilio refused the message for good (21211 invalid number, 21610 unsubscribed, ...)
 RETRIES_EXHAUSTED = "retries_exhausted"  # every attempt the policy allows failed
 REPORTED_BY_TWILIO = "reported_by_twilio"  # a status callback said failed or undelivered
@@ -137,6 +140,7 @@ class SweepReport:
     expired: int = 0
     unknown: int = 0
     cancelled: int = 0  # its appointment no longer stands (see BookingCheck)
+    forgotten: int = 0  # erased applicants' SMS deleted at Twilio
     skipped: int = 0  # claimed by an overlapping run, or already handled
     quiet_hours: bool = False
     stopped_early: bool = False
@@ -195,6 +199,9 @@ class Dispatcher:
         if message is None:
             report.skipped += 1
             return
+        if message.kind == FORGET:
+            self._forget(message, now, report)
+            return
         if message.send_before is not None and now >= message.send_before:
             self.store.finish(message, EXPIRED, now, "too late: the appointment has begun", None)
             report.expired += 1
@@ -235,6 +242,25 @@ class Dispatcher:
         if message.appointment_id is None or message.send_before is None:
             return True  # not planned for an appointment: nothing to compare with
         return self.bookings.still_booked(message.case_id, message.appointment_id, message.send_before, message.place)
+
+    def _forget(self, request: Message, now: datetime, report: SweepReport) -> None:
+        """An erased applicant's SMS at Twilio: delete its record, retried with backoff like a send."""
+        try:
+            self.sender.forget(request.provider_sid or "")
+        except ForgetFailedError as error:
+            if request.attempts >= self.policy.max_attempts:
+                # The SID is no personal data: operations can delete the record in Twilio's console.
+                log.error(
+                    FORGET_FAILED_EVENT, extra={"sid": request.provider_sid, "reason": error.reason, "code": error.code}
+                )
+                self.store.finish(request, FAILED, now, f"not deleted at Twilio: {error.reason}", error.code)
+                report.failed += 1
+            else:
+                self._retry(request, now, error.reason, error.code, needs_reconcile=False)
+                report.retried += 1
+            return
+        self.store.delete(request.message_id)
+        report.forgotten += 1
 
     def _superseded(self, message: Message, planned: datetime | None, now: datetime) -> bool:
         """A late reminder next to a newer SMS about the same appointment: the applicant would get it twice.

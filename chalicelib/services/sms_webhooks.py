@@ -307,7 +307,8 @@ class SmsWebhooks:
             direction=INBOUND,
             reply=answer,
             attention=attention,
-            twilio_sid=None,
+            twilio_sid=None,  # the SID index finds our own messages for status callbacks; not this one
+            provider_sid=sid,  # ...but erasure deletes Twilio's record of it too
         )
         self.store.add(record, self.policy.delivery.shard_count)
         if attention and self.attention is not None:

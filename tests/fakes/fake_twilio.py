@@ -2,7 +2,8 @@
 
 It speaks what the official `twilio` client sends and parses: POST .../Messages.json
 (form fields To, From or MessagingServiceSid, Body, StatusCallback; Basic auth) answered
-with 201 and a message resource, and GET .../Messages.json filtered by To and DateSent.
+with 201 and a message resource, GET .../Messages.json filtered by To and DateSent, and
+DELETE .../Messages/<sid>.json (204; 404 for a SID it does not have).
 Failures are scripted (`fail_next`) or drawn at random (`failure_rate`): 5xx, 429/20429,
 400 with 21211/21610/21614, and timeouts that record the message as sent and then sleep
 past the client's timeout, as when Twilio accepted a message whose answer was lost.
@@ -91,6 +92,9 @@ class FakeTwilio:
             def do_GET(self) -> None:
                 fake._handle(self, "GET")
 
+            def do_DELETE(self) -> None:
+                fake._handle(self, "DELETE")
+
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
@@ -135,6 +139,8 @@ class FakeTwilio:
         collection = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         if recorded.auth != (self.account_sid, self.auth_token):
             return _json(handler, 401, _error(401, 20003, "Authentication Error - invalid username"))
+        if method == "DELETE" and parts.path.startswith(collection[:-5] + "/"):
+            return self._delete(handler, parts.path[len(collection) - 4 : -5])
         if parts.path != collection:
             return _json(handler, 404, _error(404, 20404, "The requested resource was not found"))
         if method == "GET":
@@ -189,6 +195,20 @@ class FakeTwilio:
         if outcome == TIMEOUT:
             time.sleep(self.timeout_sleep)  # the client gave up; the message is sent all the same
         _json(handler, 201, {k: v for k, v in resource.items() if not k.startswith("_")})
+
+    def _delete(self, handler: BaseHTTPRequestHandler, sid: str) -> None:
+        outcome = self._outcome()
+        if outcome in ERRORS:
+            status, code, text = ERRORS[outcome]
+            return _json(handler, status, _error(status, code, text))
+        with self._lock:
+            found = [m for m in self.messages if m["sid"] == sid]
+            self.messages = [m for m in self.messages if m["sid"] != sid]
+        if not found:
+            return _json(handler, 404, _error(404, 20404, "The requested resource was not found"))
+        handler.send_response(204)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
 
     def _list(self, request: Recorded, collection: str) -> dict[str, Any]:
         query = dict(request.query)

@@ -170,6 +170,30 @@ def test_erasure_leaves_no_personal_data_in_any_table_and_cancels_pending_sms(
 
 
 @EMPTY_STRINGS
+def test_erasure_reaches_twilio_its_record_of_each_sms_sent_and_received_is_deleted(
+    client: Client, world: dict[str, Any], fake_sender: Any, frozen_clock: FrozenClock
+) -> None:
+    """Twilio's message log holds number and text of every SMS, both ways: a processor's copy, erased too."""
+    case_id = world["layla"]["case_id"]
+    ours = [m for m in bootstrap.messaging_service().messages_for_case(case_id) if m["twilio_sid"]]
+    sent = {m["twilio_sid"] for m in ours}
+    oksana_sids = {d.sid for d in fake_sender.accepted if d.to == OKSANA_PHONE}
+    assert sent and oksana_sids
+    fake_sender.forget_failures = 1  # Twilio unreachable at the first attempt
+    response = client.http.delete(f"/applicant/{case_id}", headers={"X-Status-Secret": world["secret"]})
+    assert response.status_code == 200, response.body
+
+    first = sweep(client)
+    assert first["retried"] == 1
+    frozen_clock.advance(minutes=10)  # past the backoff
+    second = sweep(client)
+    assert first["forgotten"] + second["forgotten"] == len(sent) + 1
+    assert sorted(fake_sender.forgotten) == sorted(sent | {"SMin0001"})  # hers, both ways, each once
+    assert sweep(client)["forgotten"] == 0  # the requests are gone
+    assert "SMin0001" not in scan_all_tables()["migranet-local-messages"]
+
+
+@EMPTY_STRINGS
 def test_an_erased_applicant_who_said_stop_is_never_texted_again(
     client: Client, world: dict[str, Any], fake_sender: Any, valid_intake: dict[str, Any]
 ) -> None:

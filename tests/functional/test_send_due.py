@@ -260,6 +260,27 @@ def test_a_transient_failure_then_success_sends_once(
     assert len(sender.accepted) == 1
 
 
+def test_a_deletion_at_twilio_that_keeps_failing_is_logged_for_operations_with_its_sid_only(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    service = build(store, sender, clock)
+    [case] = plan_intakes(service, 1, clock.now())
+    service.send_due()
+    [sid] = [d.sid for d in sender.accepted]
+    assert service.erase_for_case(case.case_id) == 1
+    sender.forget_failures = 99
+    for _ in range(8):
+        service.send_due()
+        clock.advance(hours=1)
+    assert sender.forgotten == []
+    [request] = [m for m in store.due(clock.now() + timedelta(days=400), 1)] or [None]
+    assert request is None  # no longer retried
+    # (Once logs.install() ran, the message also carries the fields as JSON: hence "startswith".)
+    [record] = [r for r in caplog.records if r.getMessage().startswith("sms.forget_failed")]
+    assert record.levelname == "ERROR" and record.__dict__["sid"] == sid
+    assert case.intake["phone"][3:] not in str(record.__dict__)
+
+
 @pytest.mark.parametrize("code", ["21211", "21610", "21614"])
 def test_permanent_failures_are_not_retried_and_shown_on_the_case(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock, code: str

@@ -115,3 +115,16 @@ def test_the_outbox_echo_redacts_a_number_staff_typed_into_the_place(
     printed = capsys.readouterr().out
     assert "6665554" not in printed and "Hausbesuch, Tel. [phone]" in printed and "K7P3-Q9XA" in printed
     assert json.loads((tmp_path / "outbox.jsonl").read_text(encoding="utf-8"))["body"] == body  # the file: as sent
+
+
+def test_the_local_outbox_stands_in_for_twilios_log_an_erased_applicants_lines_leave_it(tmp_path: Path) -> None:
+    from chalicelib.adapters.sms.outbox import OutboxSender
+    from chalicelib.services.messaging_ports import OutgoingSms
+
+    outbox = OutboxSender(tmp_path / "outbox.jsonl", echo=False)
+    hers = outbox.send(OutgoingSms("m1", "+4915112345678", "MigraNet: Ihre Anfrage ist angekommen.")).sid
+    theirs = outbox.send(OutgoingSms("m2", "+4915199999999", "MigraNet: Ihre Anfrage ist angekommen.")).sid
+    outbox.forget(hers)
+    outbox.forget(hers)  # again: nothing left to delete, no error
+    lines = [json.loads(line) for line in (tmp_path / "outbox.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [line["sid"] for line in lines] == [theirs]

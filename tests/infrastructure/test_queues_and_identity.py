@@ -59,8 +59,13 @@ def test_alarms_cover_api_errors_dead_letters_and_failed_sms(merge_template):
         ("AWS/Lambda", "Errors"),
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
     } <= metrics
-    (sms_filter,) = resources(merge_template, "AWS::Logs::MetricFilter").values()
-    transformation = sms_filter["Properties"]["MetricTransformations"][0]
-    assert (transformation["MetricNamespace"], transformation["MetricName"]) in metrics
-    assert "sms.failed" in sms_filter["Properties"]["FilterPattern"]
+    filters = {
+        f["Properties"]["FilterPattern"]: f["Properties"]
+        for f in resources(merge_template, "AWS::Logs::MetricFilter").values()
+    }
+    # Failed SMS, and an erased applicant's SMS that Twilio's log still holds after every retry.
+    assert set(filters) == {'"sms.failed"', '"sms.forget_failed"'}
+    for sms_filter in filters.values():
+        transformation = sms_filter["MetricTransformations"][0]
+        assert (transformation["MetricNamespace"], transformation["MetricName"]) in metrics
     assert all(a["AlarmActions"] for a in alarms)

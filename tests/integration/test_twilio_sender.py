@@ -15,6 +15,7 @@ from moto import mock_aws
 from chalicelib.adapters.sms.twilio_sender import TwilioCredentials, TwilioSender, ssm_credentials
 from chalicelib.config import PROJECT_DIR
 from chalicelib.services.messaging_ports import (
+    ForgetFailedError,
     LookupFailedError,
     OutgoingSms,
     PermanentSendError,
@@ -130,6 +131,37 @@ def test_a_failed_lookup_is_reported_as_such(fake_twilio: Any) -> None:
     )
     with pytest.raises(LookupFailedError):
         sender.find_sent(TO, "x", datetime.now(UTC))
+
+
+def test_forgetting_deletes_the_message_resource_at_twilio(fake_twilio: Any) -> None:
+    """Erasure reaches the processor: Twilio's record of the SMS (number and text) is deleted."""
+    sender = sender_for(fake_twilio)
+    sid = sender.send(OutgoingSms("m", TO, "MigraNet: Ihre Anfrage ist angekommen.")).sid
+    other = sender.send(OutgoingSms("n", "+4915199999999", "MigraNet: Ihre Anfrage ist angekommen.")).sid
+    sender.forget(sid)
+    [delete] = [r for r in fake_twilio.requests if r.method == "DELETE"]
+    assert delete.path == f"/2010-04-01/Accounts/{fake_twilio.account_sid}/Messages/{sid}.json"
+    assert delete.auth == (fake_twilio.account_sid, fake_twilio.auth_token)
+    assert [m["sid"] for m in fake_twilio.messages] == [other]
+    sender.forget(sid)  # 404: Twilio has it no more, which is what was asked
+
+
+@pytest.mark.parametrize("failure", ["500", "429"])
+def test_a_deletion_twilio_did_not_do_is_reported_to_be_tried_again(fake_twilio: Any, failure: str) -> None:
+    sender = sender_for(fake_twilio)
+    sid = sender.send(OutgoingSms("m", TO, "x")).sid
+    fake_twilio.fail_next(failure)
+    with pytest.raises(ForgetFailedError):
+        sender.forget(sid)
+    assert [m["sid"] for m in fake_twilio.messages] == [sid]
+
+
+def test_a_deletion_while_twilio_cannot_be_reached_is_reported_to_be_tried_again() -> None:
+    sender = TwilioSender(
+        lambda: TwilioCredentials("AC" + "0" * 32, "t"), from_number="X", timeout=0.3, api_base_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(ForgetFailedError):
+        sender.forget("SM" + "0" * 32)
 
 
 def test_credentials_come_from_ssm_securestrings_on_first_use_only() -> None:

@@ -78,6 +78,7 @@ def to_message(item: MessageModel) -> Message:
         reply_at=_when(item.reply_at),
         direction=item.direction,
         attention=item.attention,
+        provider_sid=item.provider_sid,
     )
 
 
@@ -125,6 +126,7 @@ class DynamoMessageStore:
             reason=message.reason,
             attention=message.attention,
             reply=message.reply,
+            provider_sid=message.provider_sid,
             expires_at=message.created_at + self._retention,
         )
         try:

@@ -383,6 +383,7 @@ class MessageModel(Model):
     reply = UnicodeAttribute(null=True)
     reply_at = UnicodeAttribute(null=True)
     attention = UnicodeAttribute(null=True)
+    provider_sid = UnicodeAttribute(null=True)  # not indexed: status callbacks find messages by twilio_sid
     expires_at = TTLAttribute(null=True)
     due_index = DueIndex()
     case_index = MessageCaseIndex()

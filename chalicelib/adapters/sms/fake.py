@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chalicelib.services.messaging_ports import (
+    ForgetFailedError,
     LookupFailedError,
     OutgoingSms,
     PermanentSendError,
@@ -50,6 +51,8 @@ class FakeSender:
         self.calls = 0
         self.lookups = 0
         self.lookup_failures = 0  # the next n lookups fail
+        self.forgotten: list[str] = []  # SIDs whose record the provider deleted
+        self.forget_failures = 0  # the next n deletions fail
 
     def fail_next(self, *outcomes: str | Exception) -> None:
         with self._lock:
@@ -93,6 +96,13 @@ class FakeSender:
                 if item.to == to and item.body == body and item.at >= since:
                     return item.sid
         return None
+
+    def forget(self, sid: str) -> None:
+        with self._lock:
+            if self.forget_failures:
+                self.forget_failures -= 1
+                raise ForgetFailedError("provider unavailable for deletion", "503")
+            self.forgotten.append(sid)  # `accepted` stays: what reached the phone, for the tests to count
 
     def sent_to(self, to: str) -> list[Delivered]:
         with self._lock:

@@ -62,6 +62,23 @@ class OutboxSender:
                     found = item["sid"]
         return found
 
+    def forget(self, sid: str) -> None:
+        """The outbox stands in for Twilio's message log: an erased applicant's lines leave it too."""
+        with _lock:
+            if not self.path.exists():
+                return
+            lines = self.path.read_text(encoding="utf-8").splitlines(keepends=True)
+            kept = [line for line in lines if _sid_of(line) != sid]
+            if len(kept) != len(lines):
+                self.path.write_text("".join(kept), encoding="utf-8")
+
+
+def _sid_of(line: str) -> str | None:
+    try:
+        return json.loads(line).get("sid")
+    except (ValueError, AttributeError):
+        return None
+
 
 def masked(phone: str) -> str:
     """+4915112345678 → +49 … 78: enough to tell two test numbers apart, too little to call one."""

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.services.messaging_ports import (
+    ForgetFailedError,
     LookupFailedError,
     OutgoingSms,
     PermanentSendError,
@@ -121,6 +122,26 @@ class TwilioSender:
             if message.body == body and (created is None or created >= after):
                 return str(message.sid)
         return None
+
+    def forget(self, sid: str) -> None:
+        """DELETE the Message resource (its number and body go with it); 404: Twilio has it no more."""
+        from twilio.base.exceptions import TwilioRestException
+
+        try:
+            self.client().messages(sid).delete()
+        except TwilioRestException as error:
+            if int(error.status or 0) == 404:
+                return
+            raise _forget_failed(error) from error  # e.g. 20009: a message still in flight
+        except Exception as error:
+            raise _forget_failed(error) from error
+
+
+def _forget_failed(error: Exception) -> ForgetFailedError:
+    status, code = getattr(error, "status", None), getattr(error, "code", None)
+    if status is None:
+        return ForgetFailedError(f"Twilio unreachable: {type(error).__name__}")
+    return ForgetFailedError(f"Twilio {status} {code or ''}".strip(), str(code or status))
 
 
 def _rest_error(error: Any) -> Exception:
