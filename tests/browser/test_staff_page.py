@@ -708,7 +708,9 @@ def test_on_a_phone_back_to_the_list_returns_to_the_row_it_left(live: LiveApp, m
     for _ in range(10):
         new_case(live, "akademie-ingenieure")
     sign_in(page, live, staff_token(live, "akademie-ingenieure", name="Lena Koch"), "de")
-    assert page.evaluate("document.activeElement.id") == "queue-title", "the list, after signing in"
+    from playwright.sync_api import expect  # waits: the focus moves once the partner directory has loaded
+
+    expect(page.locator("#queue-title")).to_be_focused()  # the list, after signing in
     rows = page.locator("#queue-table tbody tr")
     rows.nth(9).wait_for()
     left = rows.nth(8)
