@@ -45,6 +45,18 @@ def _alarm(description: str, metric: dict[str, Any], threshold: float, period: i
     }
 
 
+def _log_count(pattern: str, metric: str) -> dict[str, Any]:
+    """A metric counting the app's log lines that match `pattern` (one per event)."""
+    return {
+        "Type": "AWS::Logs::MetricFilter",
+        "Properties": {
+            "LogGroupName": {"Ref": LOG_GROUP},
+            "FilterPattern": pattern,
+            "MetricTransformations": [{"MetricNamespace": METRIC_NAMESPACE, "MetricName": metric, "MetricValue": "1"}],
+        },
+    }
+
+
 def _metric(namespace: str, name: str, statistic: str, dimensions: dict[str, Any]) -> dict[str, Any]:
     return {
         "Namespace": namespace,
@@ -70,26 +82,8 @@ def monitoring_resources(
                 "KmsKeyId": {"Fn::GetAtt": [KEY_RESOURCE, "Arn"]},
             },
         },
-        "SmsFailedMetricFilter": {
-            "Type": "AWS::Logs::MetricFilter",
-            "Properties": {
-                "LogGroupName": {"Ref": LOG_GROUP},
-                "FilterPattern": SMS_FAILED_PATTERN,
-                "MetricTransformations": [
-                    {"MetricNamespace": METRIC_NAMESPACE, "MetricName": SMS_FAILED_METRIC, "MetricValue": "1"}
-                ],
-            },
-        },
-        "SmsForgetFailedMetricFilter": {
-            "Type": "AWS::Logs::MetricFilter",
-            "Properties": {
-                "LogGroupName": {"Ref": LOG_GROUP},
-                "FilterPattern": SMS_FORGET_FAILED_PATTERN,
-                "MetricTransformations": [
-                    {"MetricNamespace": METRIC_NAMESPACE, "MetricName": SMS_FORGET_FAILED_METRIC, "MetricValue": "1"}
-                ],
-            },
-        },
+        "SmsFailedMetricFilter": _log_count(SMS_FAILED_PATTERN, SMS_FAILED_METRIC),
+        "SmsForgetFailedMetricFilter": _log_count(SMS_FORGET_FAILED_PATTERN, SMS_FORGET_FAILED_METRIC),
         ALARM_TOPIC: {
             "Type": "AWS::SNS::Topic",
             "Properties": {

@@ -506,14 +506,22 @@ def kinds_sent(sender: FakeSender, service: MessagingService, case: Case) -> lis
     return [by_id[d.message_id]["kind"] for d in sender.accepted]
 
 
-def test_after_an_outage_the_applicant_gets_one_reminder_not_the_24_h_and_the_2_h_together(
+def booked_tuesday_14_00(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
-) -> None:
+) -> tuple[MessagingService, Case, datetime, list[Message]]:
+    """Booked on Monday 10:00: the booking SMS goes out at once; reminders at 14:00 and Tuesday 12:00."""
     service = build(store, sender, clock)
     case = make_case(1)
     start = datetime(2027, 3, 23, 14, 0, tzinfo=BERLIN)
     planned = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
-    service.send_due()  # the booking SMS, Monday 10:00
+    service.send_due()
+    return service, case, start, planned
+
+
+def test_after_an_outage_the_applicant_gets_one_reminder_not_the_24_h_and_the_2_h_together(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
+) -> None:
+    service, case, start, planned = booked_tuesday_14_00(store, sender, clock)
     clock.set(start - timedelta(hours=1, minutes=30))  # the sweeper was down from Monday 13:00 to Tuesday 12:30
     service.send_due()
     clock.set(start - timedelta(minutes=50))
@@ -529,11 +537,7 @@ def test_a_late_reminder_after_the_2_h_one_went_out_is_not_sent_as_well(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
     """Another sweeper (or another shard) sent the 2 h reminder first; the 24 h one claimed after it stays."""
-    service = build(store, sender, clock)
-    case = make_case(1)
-    start = datetime(2027, 3, 23, 14, 0, tzinfo=BERLIN)
-    planned = service.plan_appointment_messages(case, appointment("a1", start), PARTNER)
-    service.send_due()
+    service, case, start, planned = booked_tuesday_14_00(store, sender, clock)
     clock.set(start - timedelta(hours=1, minutes=30))
     day_before, two_hours = planned[1], planned[2]
     service.dispatcher._one(store.get(two_hours.message_id), SweepReport())  # the order a second shard gives
