@@ -533,6 +533,22 @@ def test_after_an_outage_the_applicant_gets_one_reminder_not_the_24_h_and_the_2_
     assert held_up.reason == "held up until a later SMS about the appointment was due"
 
 
+def test_a_reminder_sent_on_time_reads_nothing_more_than_before(
+    store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check for a newer SMS is for reminders held up by an outage only (one Query each)."""
+    service, _, start, _ = booked_tuesday_14_00(store, sender, clock)
+    looked_up: list[str] = []
+    original = store.for_appointment
+    monkeypatch.setattr(store, "for_appointment", lambda *args: looked_up.append(args[1]) or original(*args))
+    clock.set(start - timedelta(hours=24, minutes=-5))  # the sweep 5 minutes after the 24 h reminder was due
+    assert service.send_due().sent == 1
+    assert looked_up == []
+    clock.set(start - timedelta(hours=1, minutes=30))  # the 2 h reminder 30 minutes late: looked at once
+    assert service.send_due().sent == 1
+    assert looked_up == ["a1"]
+
+
 def test_a_late_reminder_after_the_2_h_one_went_out_is_not_sent_as_well(
     store: DynamoMessageStore, sender: FakeSender, clock: FrozenClock
 ) -> None:
